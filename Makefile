@@ -1,0 +1,98 @@
+# mlops-pipelines: the two commands a newcomer runs are `make demo` and `make test`.
+# Everything that imports tensorflow/tfx runs inside the project image (Debian 13, Python 3.13);
+# Airflow, Terraform checks and browser tests run on the host in their own venvs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+IMAGE_NAME ?= mlops-pipelines
+# A Debian 13 image with python3. Where Docker Hub is reachable: BASE_IMAGE=python:3.13-slim-trixie.
+# The default is bootstrapped from Debian packages (mmdebstrap) when missing.
+BASE_IMAGE ?= mlops-base:trixie
+# Extra CA certificates (*.crt) baked into the image, for TLS-intercepting proxies. May be empty.
+EXTRA_CA_CERTS_DIR ?= /usr/local/share/ca-certificates
+# The image tag follows the Dockerfile and the lock file: a dependency change means a new image.
+IMAGE_TAG := $(shell cat infra/docker/Dockerfile infra/docker/requirements.lock 2>/dev/null | sha256sum | cut -c1-12)
+IMAGE := $(IMAGE_NAME):$(IMAGE_TAG)
+CONFIG ?= pipelines/configs/penguins.yaml
+RUN_DIR ?= runs/penguins
+PYTEST_ARGS ?=
+
+# The repo is mounted over the image's /src, so local edits run without rebuilding.
+DOCKER_RUN = docker run --rm --network host -v "$(CURDIR)":/src -w /src -e HOME=/tmp \
+	$(foreach v,AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION STORAGE_EMULATOR_HOST GOOGLE_CLOUD_PROJECT MLOPS_IMAGE,$(if $($(v)),-e $(v))) \
+	$(DOCKER_RUN_ARGS)
+
+.PHONY: help setup docker image base lock demo compile golden test test-image test-airflow test-infra \
+	airflow serve clean bench
+
+help:  ## List targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+docker:  ## Make sure a Docker engine answers (starts a private dockerd as root if none)
+	@bash infra/scripts/ensure-dockerd.sh
+
+base: docker
+	@if [ "$(BASE_IMAGE)" = "mlops-base:trixie" ]; then bash infra/docker/bootstrap-base.sh $(BASE_IMAGE); fi
+
+image: base  ## Build the project image (reused when the Dockerfile and lock are unchanged)
+	@if docker image inspect $(IMAGE) >/dev/null 2>&1; then \
+		echo "[image] $(IMAGE) is up to date"; \
+	else \
+		rm -rf .build/ca-certs && mkdir -p .build/ca-certs && \
+		{ cp $(EXTRA_CA_CERTS_DIR)/*.crt .build/ca-certs/ 2>/dev/null || true; } && \
+		echo "[image] building $(IMAGE) from $(BASE_IMAGE) (3-5 min the first time)" && \
+		docker build --network host --build-arg BASE_IMAGE=$(BASE_IMAGE) \
+			-f infra/docker/Dockerfile -t $(IMAGE) . ; \
+	fi
+	@docker tag $(IMAGE) $(IMAGE_NAME):latest
+
+lock: base  ## Re-resolve infra/docker/requirements.in into requirements.lock
+	@rm -rf .build/ca-certs && mkdir -p .build/ca-certs && { cp $(EXTRA_CA_CERTS_DIR)/*.crt .build/ca-certs/ 2>/dev/null || true; }
+	docker run --rm --network host -v "$(CURDIR)":/src $(BASE_IMAGE) bash /src/infra/docker/lock.sh
+
+setup: image  ## Install everything: Docker engine, project image, host venvs
+	@bash infra/scripts/setup-airflow.sh
+	@bash infra/scripts/test-infra.sh --setup-only
+
+demo: image  ## Run the penguins pipeline locally and push a model (runs/penguins)
+	$(DOCKER_RUN) $(IMAGE) mlops run --config $(CONFIG) --output-dir $(RUN_DIR)
+
+compile: image  ## Compile the pipeline to KFP v2 YAML (build/<name>_pipeline.yaml)
+	@mkdir -p build
+	$(DOCKER_RUN) $(IMAGE) mlops compile --config $(CONFIG) --output build/$$(basename $(CONFIG) .yaml)_pipeline.yaml
+
+golden: image  ## Regenerate the golden compiled spec under tests/golden/
+	$(DOCKER_RUN) $(IMAGE) python -m tests.golden
+
+serve: image  ## Serve the newest pushed model on http://127.0.0.1:8501
+	$(DOCKER_RUN) $(IMAGE) mlops serve --config $(CONFIG) --host 127.0.0.1 --port 8501
+
+bench: image  ## Run the benchmarks (see docs/benchmarks.md)
+	$(DOCKER_RUN) $(IMAGE) python -m benchmarks.pipeline_overhead
+	$(DOCKER_RUN) $(IMAGE) python -m benchmarks.serving_latency
+
+airflow: image  ## Start a local Airflow (127.0.0.1) with the DAGs in dags/
+	@bash infra/scripts/setup-airflow.sh
+	@bash infra/scripts/airflow-local.sh
+
+test: image  ## Run every test: image-side, Airflow, infra; prints one summary
+	@rm -rf test-results && mkdir -p test-results
+	@rc=0; \
+	$(MAKE) --no-print-directory test-image || rc=1; \
+	$(MAKE) --no-print-directory test-infra || rc=1; \
+	$(MAKE) --no-print-directory test-airflow || rc=1; \
+	python3 infra/scripts/test_summary.py test-results/*.xml || rc=1; \
+	exit $$rc
+
+test-image: image  ## Tests that import tensorflow/tfx, inside the project image
+	@mkdir -p test-results
+	$(DOCKER_RUN) $(IMAGE) python -m pytest $(PYTEST_ARGS) --junitxml=test-results/image.xml
+
+test-infra:  ## Terraform parse/cross-check/checkov tests (host venvs)
+	@bash infra/scripts/test-infra.sh $(PYTEST_ARGS)
+
+test-airflow: image  ## Airflow DAG tests, dag.test(), browser test (host venv)
+	@bash infra/scripts/test-airflow.sh $(PYTEST_ARGS)
+
+clean:  ## Remove run outputs and test results (keeps images and venvs)
+	rm -rf runs test-results build .build/airflow

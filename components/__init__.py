@@ -1,0 +1,1 @@
+"""Reusable TFX components: pure logic modules plus thin TFX adapters."""

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Run the Terraform/infrastructure tests (tests/infra).
+#
+# Idempotent: creates two virtual environments on first use and reuses them afterwards.
+#   .venv-infra    python-hcl2 + pytest + PyYAML (the test runner)
+#   .venv-checkov  checkov, kept apart because its hcl2 fork replaces python-hcl2's
+#                  `hcl2` module and its pins conflict with Airflow's.
+# A stamp file inside each venv records the pinned versions; a change of pin rebuilds it.
+#
+# Usage: infra/scripts/test-infra.sh [extra pytest args]
+# Needs only python3 (>= 3.11) and access to a Python package index.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$repo_root"
+
+PYTHON=${PYTHON:-python3}
+INFRA_PKGS=(python-hcl2==8.1.4 pytest==9.2.0 "pyyaml>=6,<7")
+CHECKOV_PKGS=(checkov==3.3.30)
+
+# ensure_venv DIR PKG...: (re)create DIR and install PKGs unless its stamp matches.
+ensure_venv() {
+  local dir=$1; shift
+  local want="$*"
+  local stamp="$dir/.mlops-stamp"
+  if [ -x "$dir/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return 0
+  fi
+  echo "[test-infra] creating $dir ($want)" >&2
+  rm -rf "$dir"
+  "$PYTHON" -m venv "$dir"
+  "$dir/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+  "$dir/bin/python" -m pip install --quiet "$@"
+  printf '%s' "$want" >"$stamp"
+}
+
+ensure_venv .venv-infra "${INFRA_PKGS[@]}"
+ensure_venv .venv-checkov "${CHECKOV_PKGS[@]}"
+
+mkdir -p test-results
+exec .venv-infra/bin/pytest tests/infra -q --junitxml=test-results/infra.xml "$@"

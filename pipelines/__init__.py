@@ -1,0 +1,1 @@
+"""mlops-pipelines: config, assembly, module files, runners and the `mlops` CLI."""

@@ -1,0 +1,512 @@
+"""Pipeline configuration: one YAML per pipeline, loaded into frozen dataclasses.
+
+Validation happens at load time so that a typo fails in milliseconds with a message naming the
+key, instead of twenty minutes into a run. Nothing here imports TensorFlow or TFX: the CLI, the
+Airflow DAGs and the tests all read configs cheaply.
+
+Example:
+    cfg = load_config("pipelines/configs/penguins.yaml")
+    cfg.label            # "species"
+    cfg.feature_names    # ("bill_length_mm", ...)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import yaml
+
+FeatureType = Literal["float", "int", "categorical"]
+DataFormat = Literal["csv", "parquet"]
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MODEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-_]{0,62}$")
+_URI_SCHEMES = ("s3://", "gs://", "package://")
+_KNOWN_METRICS = (
+    "sparse_categorical_accuracy",
+    "accuracy",
+    "auc",
+    "precision",
+    "recall",
+    "example_count",
+)
+
+
+class ConfigError(ValueError):
+    """A pipeline config is invalid. The message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One input column.
+
+    Attributes:
+        name: Column name in the source data.
+        type: ``float``/``int`` (z-scored) or ``categorical`` (vocabulary).
+    """
+
+    name: str
+    type: FeatureType
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the training data lives and how to read it.
+
+    Attributes:
+        uri: Local path, ``s3://``, ``gs://`` or ``package://<pkg>/<path>`` (a file shipped in an
+            installed Python package).
+        format: ``csv`` or ``parquet``.
+        drop_incomplete_rows: Drop rows with a missing label or feature before validation.
+        max_dropped_fraction: Above this fraction of dropped rows the data gate stops the run.
+    """
+
+    uri: str
+    format: DataFormat = "csv"
+    drop_incomplete_rows: bool = True
+    max_dropped_fraction: float = 0.1
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """Deterministic train/eval split by a hash of each row's content."""
+
+    eval_fraction: float = 0.2
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class SchemaConfig:
+    """A curated TFDV schema kept in the repo (ImportSchemaGen); empty means infer (SchemaGen)."""
+
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    """Data validation settings.
+
+    Attributes:
+        expectation_suite: Great Expectations suite JSON derived from the schema (shared with
+            the Airflow DAGs). Empty means derive it at run time.
+        max_example_values: How many offending values a failure message shows.
+    """
+
+    expectation_suite: str | None = None
+    max_example_values: int = 5
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Hyperparameters of the generic tf_keras classifier."""
+
+    hidden_units: tuple[int, ...] = (16, 8)
+    learning_rate: float = 0.01
+    batch_size: int = 32
+    epochs: int = 20
+    dropout: float = 0.0
+    gpus: int = 0
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """An absolute bound on an evaluation metric."""
+
+    metric: str
+    lower_bound: float | None = None
+    upper_bound: float | None = None
+
+
+@dataclass(frozen=True)
+class ChangeThreshold:
+    """Candidate vs baseline: ``candidate - baseline >= absolute`` (higher is better)."""
+
+    metric: str
+    absolute: float = 0.0
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """Blessing rules: absolute thresholds plus a change threshold against the baseline."""
+
+    thresholds: tuple[Threshold, ...] = ()
+    change_threshold: ChangeThreshold | None = None
+
+
+@dataclass(frozen=True)
+class PushConfig:
+    """Versioned push destination: ``<destination>/<model_name>/<version>/``."""
+
+    destination: str
+    model_name: str
+
+
+@dataclass(frozen=True)
+class BeamConfig:
+    """Beam runner and arguments (DirectRunner locally; Dataflow/Flink/Spark at scale)."""
+
+    runner: str = "DirectRunner"
+    args: tuple[str, ...] = ("--direct_num_workers=1", "--direct_running_mode=in_memory")
+
+    def pipeline_args(self) -> list[str]:
+        """Returns ``beam_pipeline_args`` with the runner first."""
+        args = [a for a in self.args if not a.startswith("--runner")]
+        return [f"--runner={self.runner}", *args]
+
+
+@dataclass(frozen=True)
+class GpuConfig:
+    """How compiled Kubeflow tasks ask for GPUs (only used when ``model.gpus > 0``)."""
+
+    accelerator_type: str = "nvidia.com/gpu"
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, str], ...] = (
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+    )
+
+
+@dataclass(frozen=True)
+class KubeflowConfig:
+    """Settings for the compiled KFP v2 / Vertex spec."""
+
+    image: str = "mlops-pipelines:latest"
+    pipeline_root: str = "runs/kfp-root"
+    gpu: GpuConfig = GpuConfig()
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    """Drift thresholds used by serving monitors and the ``model_monitoring`` DAG."""
+
+    drift_threshold: float = 0.2
+    numeric_metric: Literal["psi", "ks"] = "psi"
+    categorical_metric: Literal["psi", "js"] = "js"
+    window_size: int = 200
+
+
+@dataclass(frozen=True)
+class FairnessConfig:
+    """Fairness gate over the sensitive (slice) columns."""
+
+    enabled: bool = False
+    max_accuracy_gap: float = 0.2
+    max_demographic_parity_difference: float | None = None
+    max_equalized_odds_difference: float | None = None
+
+
+@dataclass(frozen=True)
+class ExplainConfig:
+    """SHAP attributions on an eval sample."""
+
+    enabled: bool = False
+    sample_size: int = 50
+
+
+@dataclass(frozen=True)
+class CompressConfig:
+    """TFLite variants; the best one within the accuracy budget is pushed beside the SavedModel."""
+
+    enabled: bool = False
+    accuracy_budget: float = 0.02
+    variants: tuple[str, ...] = ("dynamic_range", "float16", "full_integer")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """A whole pipeline: data, features, model, gates, push and runners.
+
+    Attributes:
+        name: Pipeline name (MLMD context, KFP pipeline name).
+        label: Label column (string or integer classes).
+        features: Input columns with their types.
+        slices: Columns the evaluation slices by (sensitive columns for fairness).
+        schedule: Cron expression for Airflow, or None for manual runs only.
+        source_path: The YAML this config was loaded from (not a YAML key).
+    """
+
+    name: str
+    data: DataConfig
+    label: str
+    features: tuple[Feature, ...]
+    push: PushConfig
+    description: str = ""
+    slices: tuple[str, ...] = ()
+    split: SplitConfig = SplitConfig()
+    schema: SchemaConfig = SchemaConfig()
+    validation: ValidationConfig = ValidationConfig()
+    model: ModelConfig = ModelConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    beam: BeamConfig = BeamConfig()
+    kubeflow: KubeflowConfig = KubeflowConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+    fairness: FairnessConfig = FairnessConfig()
+    explain: ExplainConfig = ExplainConfig()
+    compress: CompressConfig = CompressConfig()
+    schedule: str | None = None
+    source_path: str = field(default="", compare=False)
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column the pipeline reads: features then label."""
+        return (*self.feature_names, self.label)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (YAML-safe), without ``source_path``."""
+        data = _to_plain(self)
+        data.pop("source_path", None)
+        return data
+
+    def module_config(self) -> dict[str, Any]:
+        """The ``custom_config`` handed to the generic module file (Transform and Trainer)."""
+        return {
+            "label": self.label,
+            "features": [{"name": f.name, "type": f.type} for f in self.features],
+            "model": _to_plain(self.model),
+        }
+
+    def replace(self, **changes: Any) -> "PipelineConfig":
+        """Returns a copy with top-level fields replaced, re-validated."""
+        cfg = dataclasses.replace(self, **changes)
+        _check_semantics(cfg, cfg.source_path or "<config>")
+        return cfg
+
+
+def _to_plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_to_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _to_plain(v) for k, v in value.items()}
+    return value
+
+
+def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> PipelineConfig:
+    """Loads and validates a pipeline config YAML.
+
+    Args:
+        path: The YAML file.
+        overrides: Dotted keys to override after loading, e.g. ``{"data.uri": "s3://b/k.csv"}``.
+
+    Returns:
+        The validated, frozen config.
+
+    Raises:
+        ConfigError: The file is missing, not YAML, or any key is unknown, mistyped or
+            inconsistent. The message names the file and the dotted key.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys, got {type(raw).__name__}")
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(raw, dotted, value, str(path))
+    return config_from_dict(raw, source=str(path))
+
+
+def config_from_dict(raw: Mapping[str, Any], source: str = "<config>") -> PipelineConfig:
+    """Builds a validated config from plain data (the parsed YAML)."""
+    cfg = _build(PipelineConfig, dict(raw), "", source)
+    cfg = dataclasses.replace(cfg, source_path=source)
+    _check_semantics(cfg, source)
+    return cfg
+
+
+def _set_dotted(raw: dict, dotted: str, value: Any, source: str) -> None:
+    keys = dotted.split(".")
+    node = raw
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{source}: cannot override {dotted!r}: {key!r} is not a mapping")
+        node = child
+    node[keys[-1]] = value
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin in (tuple, list):
+        return f"list of {_type_name(typing.get_args(tp)[0])}"
+    if origin is not None and origin.__name__ == "Mapping":
+        return "mapping"
+    if tp is type(None):
+        return "null"
+    if dataclasses.is_dataclass(tp):
+        return "mapping"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _build(tp: Any, value: Any, key: str, source: str) -> Any:
+    """Converts plain YAML data into ``tp``, raising ConfigError naming ``key`` on mismatch."""
+    where = key or "<top level>"
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: {where}: expected a mapping, got {_describe(value)}")
+        hints = typing.get_type_hints(tp)
+        fields = {f.name: f for f in dataclasses.fields(tp) if f.name != "source_path"}
+        unknown = sorted(set(value) - set(fields))
+        if unknown:
+            prefix = f"{key}." if key else ""
+            raise ConfigError(
+                f"{source}: unknown key {prefix}{unknown[0]!r}; allowed keys here: "
+                f"{', '.join(sorted(fields))}"
+            )
+        kwargs = {}
+        for name, f in fields.items():
+            sub = f"{key}.{name}" if key else name
+            if name in value:
+                kwargs[name] = _build(hints[name], value[name], sub, source)
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{source}: missing required key {sub!r}")
+        return tp(**kwargs)
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed:
+            raise ConfigError(f"{source}: {where}: {value!r} is not one of {', '.join(map(repr, allowed))}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _build(arg, value, key, source)
+            except ConfigError as exc:
+                errors.append(exc)
+        raise ConfigError(f"{source}: {where}: expected {_type_name(tp)}, got {_describe(value)}")
+    if origin in (tuple, list):
+        if not isinstance(value, list):
+            raise ConfigError(f"{source}: {where}: expected a list, got {_describe(value)}")
+        (item_tp, *_rest) = typing.get_args(tp)
+        return tuple(_build(item_tp, v, f"{key}[{i}]", source) for i, v in enumerate(value))
+    if origin is not None and getattr(origin, "__name__", "") == "Mapping":
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: {where}: expected a mapping, got {_describe(value)}")
+        k_tp, v_tp = typing.get_args(tp)
+        return types.MappingProxyType(
+            {_build(k_tp, k, f"{key}.{k}", source): _build(v_tp, v, f"{key}.{k}", source) for k, v in value.items()}
+        )
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{source}: {where}: expected a number, got {_describe(value)}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{source}: {where}: expected an integer, got {_describe(value)}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{source}: {where}: expected true or false, got {_describe(value)}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{source}: {where}: expected a string, got {_describe(value)}")
+        return value
+    raise TypeError(f"unsupported config type {tp!r} at {where}")  # a bug in this module
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {value}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _check_semantics(cfg: PipelineConfig, source: str) -> None:
+    def fail(msg: str) -> None:
+        raise ConfigError(f"{source}: {msg}")
+
+    if not _NAME_RE.match(cfg.name.replace("-", "_")):
+        fail(f"name: {cfg.name!r} must be letters, digits, '_' or '-', starting with a letter")
+    if not cfg.label:
+        fail("label: must name the label column")
+    if not cfg.features:
+        fail("features: list at least one feature")
+    seen: set[str] = set()
+    for i, feat in enumerate(cfg.features):
+        if not _NAME_RE.match(feat.name):
+            fail(f"features[{i}].name: {feat.name!r} is not a valid column name (letters, digits, '_')")
+        if feat.name in seen:
+            fail(f"features[{i}].name: {feat.name!r} is listed twice")
+        seen.add(feat.name)
+    if cfg.label in seen:
+        fail(f"label: {cfg.label!r} is also listed as a feature; a model must not see its label")
+    if not _NAME_RE.match(cfg.label):
+        fail(f"label: {cfg.label!r} is not a valid column name")
+    for i, col in enumerate(cfg.slices):
+        if col not in seen:
+            fail(f"slices[{i}]: {col!r} is not a feature; slice columns must be listed in features")
+    if not 0.0 < cfg.split.eval_fraction < 1.0:
+        fail(f"split.eval_fraction: {cfg.split.eval_fraction} must be between 0 and 1 (exclusive)")
+    if not 0.0 <= cfg.data.max_dropped_fraction < 1.0:
+        fail(f"data.max_dropped_fraction: {cfg.data.max_dropped_fraction} must be in [0, 1)")
+    if not cfg.data.uri:
+        fail("data.uri: must not be empty")
+    m = cfg.model
+    if not m.hidden_units or any(u <= 0 for u in m.hidden_units):
+        fail(f"model.hidden_units: {list(m.hidden_units)} must be a non-empty list of positive integers")
+    if not 0.0 < m.learning_rate < 10.0:
+        fail(f"model.learning_rate: {m.learning_rate} must be in (0, 10)")
+    if m.batch_size <= 0 or m.epochs <= 0:
+        fail("model.batch_size and model.epochs must be positive")
+    if not 0.0 <= m.dropout < 1.0:
+        fail(f"model.dropout: {m.dropout} must be in [0, 1)")
+    if m.gpus < 0:
+        fail(f"model.gpus: {m.gpus} must be >= 0")
+    for i, t in enumerate(cfg.evaluation.thresholds):
+        if t.metric not in _KNOWN_METRICS:
+            fail(f"evaluation.thresholds[{i}].metric: {t.metric!r} is not one of {', '.join(_KNOWN_METRICS)}")
+        if t.lower_bound is None and t.upper_bound is None:
+            fail(f"evaluation.thresholds[{i}]: give lower_bound, upper_bound or both")
+        if t.lower_bound is not None and t.upper_bound is not None and t.lower_bound > t.upper_bound:
+            fail(f"evaluation.thresholds[{i}]: lower_bound {t.lower_bound} > upper_bound {t.upper_bound}")
+    ct = cfg.evaluation.change_threshold
+    if ct is not None and ct.metric not in _KNOWN_METRICS:
+        fail(f"evaluation.change_threshold.metric: {ct.metric!r} is not one of {', '.join(_KNOWN_METRICS)}")
+    if not _MODEL_NAME_RE.match(cfg.push.model_name):
+        fail(f"push.model_name: {cfg.push.model_name!r} must be lower-case letters, digits, '-' or '_'")
+    dest = cfg.push.destination
+    if "://" in dest and not dest.startswith(("s3://", "gs://")):
+        fail(f"push.destination: {dest!r}: only local paths, s3:// and gs:// are supported")
+    if "://" in cfg.data.uri and not cfg.data.uri.startswith(_URI_SCHEMES):
+        fail(f"data.uri: {cfg.data.uri!r}: only local paths, s3://, gs:// and package:// are supported")
+    if cfg.monitoring.drift_threshold <= 0:
+        fail("monitoring.drift_threshold must be > 0")
+    if not 0.0 <= cfg.compress.accuracy_budget < 1.0:
+        fail("compress.accuracy_budget must be in [0, 1)")
+    allowed_variants = {"dynamic_range", "float16", "full_integer"}
+    for v in cfg.compress.variants:
+        if v not in allowed_variants:
+            fail(f"compress.variants: {v!r} is not one of {', '.join(sorted(allowed_variants))}")
+    if cfg.fairness.enabled and not cfg.slices:
+        fail("fairness.enabled needs sensitive columns in slices")
