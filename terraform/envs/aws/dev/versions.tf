@@ -1,0 +1,24 @@
+terraform {
+  # use_lockfile (S3-native state locking) is generally available from Terraform 1.11.
+  required_version = ">= 1.11.0, < 2.0.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 6.0"
+    }
+    helm = {
+      source  = "hashicorp/helm"
+      version = "~> 3.0"
+    }
+  }
+
+  # Partial configuration: bucket and region come from backend.hcl
+  # (copy backend.hcl.example), so no account-specific name is committed.
+  #   terraform init -backend-config=backend.hcl
+  backend "s3" {
+    key          = "mlops-pipelines/aws/dev/terraform.tfstate"
+    encrypt      = true
+    use_lockfile = true
+  }
+}
