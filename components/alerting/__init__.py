@@ -1,0 +1,1 @@
+"""Alert messages (one builder, :mod:`components.alerting.message`) and their delivery channels."""

@@ -1,0 +1,187 @@
+"""training_pipeline: new data -> validate (shared GE suite) -> submit the pipeline -> report.
+
+Schedule: the ``schedule`` key of the default pipeline config (``MLOPS_PIPELINE_CONFIG`` or
+``pipelines/configs/penguins.yaml``). Scheduled runs skip when the data at the configured URI
+has not changed since the last successful run; manual runs always go ahead.
+
+Trigger parameters (UI "Trigger" form, ``airflow dags trigger --conf``, or the REST API):
+
+* ``config``: pipeline config path (relative to the repo root);
+* ``data_uri``: data to train on instead of the config's ``data.uri`` (local, s3://, gs://);
+* ``runner``: ``local`` (``mlops run`` in the project image), ``kubeflow`` (KFP v2 REST,
+  connection ``kfp_default``), ``vertex`` (Vertex AI Pipelines), ``dry-run`` (validate only),
+  or ``auto`` (Variable ``mlops_runner``, else the config's ``runner``, else ``local``);
+* ``only_if_new_data``: skip manual runs too when the data is unchanged.
+
+Failure alerts go through the notifiers in ``lib.alerts`` (webhook + e-mail). Bad data fails
+``validate_data`` with the failing columns and example values, and nothing is submitted.
+
+Parse time does no I/O except reading the default config's ``schedule`` from the repo.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import Param, dag, get_current_context, task
+
+from lib.alerts import AlertingFailure, default_notifiers
+from lib.settings import RUNNERS, default_config_path, schedule_of
+
+log = logging.getLogger(__name__)
+
+DAG_ID = "training_pipeline"
+
+
+def runs_root() -> str:
+    """Where local run folders go (relative to the repo, so the container sees them)."""
+    return os.environ.get("MLOPS_AIRFLOW_RUNS_DIR", "runs/airflow")
+
+
+@dag(
+    dag_id=DAG_ID,
+    description="Detect new data, validate it with the pipeline's GE suite, run the TFX pipeline, report.",
+    schedule=schedule_of(default_config_path()),
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["mlops", "training"],
+    doc_md=__doc__,
+    default_args={"retries": 0, "on_failure_callback": default_notifiers()},
+    params={
+        "config": Param(default_config_path(), type="string", description="Pipeline config YAML (repo-relative)."),
+        "data_uri": Param(None, type=["null", "string"], description="Override data.uri (local path, s3://, gs://)."),
+        "runner": Param("auto", type="string", enum=["auto", *RUNNERS], description="Where the pipeline runs."),
+        "only_if_new_data": Param(False, type="boolean", description="Skip when the data is unchanged."),
+    },
+)
+def training_pipeline() -> None:
+    @task
+    def resolve_run() -> dict[str, Any]:
+        """Reads the config and the trigger params into one small plan (XCom)."""
+        from airflow.sdk import Variable
+
+        from lib.settings import load_settings, safe_name
+
+        ctx = get_current_context()
+        params = ctx["params"]
+        settings = load_settings(params.get("config"))
+        runner = params.get("runner") or "auto"
+        if runner == "auto":
+            runner = Variable.get("mlops_runner", default=None) or settings.runner or "local"
+        if runner not in RUNNERS:
+            raise ValueError(f"unknown runner {runner!r}; use one of {', '.join(RUNNERS)}")
+        dag_run = ctx["dag_run"]
+        run_type = str(getattr(dag_run, "run_type", "manual")).lower()
+        plan = {
+            "config": settings.config_path,
+            "dataset": settings.name,
+            "data_uri": params.get("data_uri") or settings.data_uri,
+            "runner": runner,
+            "output_dir": f"{runs_root()}/{settings.name}/{safe_name(ctx['run_id'])}",
+            "run_id": ctx["run_id"],
+            "skip_unchanged": "scheduled" in run_type or bool(params.get("only_if_new_data")),
+        }
+        log.info("plan: %s", plan)
+        return plan
+
+    @task.short_circuit
+    def detect_new_data(plan: dict[str, Any]) -> dict[str, Any] | None:
+        """Stats the data; returns None (skips the rest) when unchanged and skipping is asked."""
+        import lib  # noqa: F401
+        from components.common import storage
+
+        from lib.tracking import is_new_data, last_trained
+
+        info = storage.stat(plan["data_uri"])
+        last = last_trained(plan["dataset"])
+        new = is_new_data(last, plan["data_uri"], info.version)
+        log.info("data %s: version %s, size %d, new=%s (last trained: %s)", info.uri, info.version, info.size, new, last)
+        if not new and plan["skip_unchanged"]:
+            log.info("no new data since run %s; skipping", last.get("run_id"))
+            return None
+        return {**plan, "data_version": info.version, "data_size": info.size, "new_data": new}
+
+    @task
+    def validate_data(plan: dict[str, Any]) -> dict[str, Any]:
+        """Runs the pipeline's GE suite on the data; bad data fails here and alerts."""
+        from lib.settings import load_settings, resolve_repo_path
+        from lib.validation import validate_data as run_validation
+
+        settings = load_settings(plan["config"])
+        docs_dir = resolve_repo_path(plan["output_dir"]) / "data_docs"
+        summary = run_validation(settings, plan["data_uri"], docs_dir)
+        if not summary.success:
+            links = {"Data Docs": Path(summary.data_docs).resolve().as_uri()} if summary.data_docs else {}
+            cols = sorted({f["column"] for f in summary.failures if f.get("column")})
+            raise AlertingFailure(
+                f"data validation failed for {plan['data_uri']}: {len(summary.failures)} check(s) "
+                f"on column(s) {', '.join(cols) or '-'}; the pipeline was not submitted",
+                {
+                    "kind": "data_validation_failed",
+                    "dataset": plan["dataset"],
+                    "failures": summary.failures,
+                    "data_uri": plan["data_uri"],
+                    "runner": plan["runner"],
+                    "facts": {"Rows checked": summary.rows, "Rows dropped (incomplete)": summary.dropped_rows},
+                    "links": links,
+                    "max_examples": settings.max_example_values,
+                },
+            )
+        return summary.to_dict()
+
+    @task(execution_timeout=timedelta(hours=8))
+    def submit_pipeline(plan: dict[str, Any], validation: dict[str, Any]) -> dict[str, Any]:
+        """Runs the pipeline on the configured runner and waits for its outcome."""
+        from lib.submit import submit
+
+        outcome = submit(plan)
+        return outcome.to_dict()
+
+    @task
+    def report_outcome(plan: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any]:
+        """Logs pushed version, key metrics and report links; remembers the trained data."""
+        from lib.tracking import record_trained
+
+        pushed = outcome.get("pushed") or {}
+        lines = [f"{plan['dataset']} via {outcome['runner']}: {outcome['status']}"]
+        if pushed:
+            lines.append(f"pushed version {pushed.get('version')} to {pushed.get('path')}")
+        for name, value in sorted((outcome.get("metrics") or {}).items()):
+            lines.append(f"metric {name} = {value:.4f}")
+        for name, url in sorted((outcome.get("links") or {}).items()):
+            lines.append(f"{name}: {url}")
+        log.info("\n".join(lines))
+        if outcome["status"] == "succeeded":
+            record_trained(
+                plan["dataset"],
+                {
+                    "data_uri": plan["data_uri"],
+                    "data_version": plan.get("data_version"),
+                    "run_id": plan["run_id"],
+                    "runner": outcome["runner"],
+                    "pushed": pushed or None,
+                },
+            )
+        return {
+            "dataset": plan["dataset"],
+            "status": outcome["status"],
+            "runner": outcome["runner"],
+            "pushed_version": pushed.get("version"),
+            "pushed_path": pushed.get("path"),
+            "metrics": outcome.get("metrics") or {},
+            "links": outcome.get("links") or {},
+            "summary": "\n".join(lines),
+        }
+
+    plan = detect_new_data(resolve_run())
+    validation = validate_data(plan)
+    outcome = submit_pipeline(plan, validation)
+    report_outcome(plan, outcome)
+
+
+training_pipeline()
