@@ -153,6 +153,48 @@ def write_bytes(uri: str, data: bytes) -> None:
         raise StorageError(f"{uri}: cannot write: {_short(exc)}") from exc
 
 
+def create_exclusive(uri: str, data: bytes) -> bool:
+    """Creates an object only if it does not exist yet; returns False if it already did.
+
+    Used to claim a push version: two pushers racing for the same number cannot both win.
+    """
+    scheme, bucket, key = split_uri(uri)
+    try:
+        if scheme == "file":
+            path = Path(key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+            except FileExistsError:
+                return False
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            return True
+        if scheme == "s3":
+            from botocore.exceptions import ClientError
+
+            try:
+                _s3().put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                    return False
+                raise
+            return True
+        if scheme == "gs":
+            from google.api_core.exceptions import PreconditionFailed
+
+            try:
+                _gcs().bucket(bucket).blob(key).upload_from_string(data, if_generation_match=0)
+            except PreconditionFailed:
+                return False
+            return True
+        raise StorageError(f"{uri}: package:// URIs are read-only")
+    except StorageError:
+        raise
+    except Exception as exc:
+        raise StorageError(f"{uri}: cannot create: {_short(exc)}") from exc
+
+
 def exists(uri: str) -> bool:
     """True if the object (or local directory) exists."""
     try:

@@ -1,0 +1,1 @@
+"""Evaluation report: TFMA metrics, per-slice table and confusion matrix as HTML."""

@@ -1,0 +1,175 @@
+"""Turn a TFMA evaluation into plain data and an HTML page a person can read."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class EvalSummary:
+    """Plain-data view of one Evaluator run.
+
+    Attributes:
+        blessed: The Evaluator's verdict.
+        overall: Metric name -> value for the candidate on all data.
+        slices: ``"column=value"`` -> metric name -> value.
+        diffs: Metric name -> candidate minus baseline (empty without a baseline).
+        failures: Human sentences for every failed threshold.
+        confusion: ``[(actual, predicted, count)]`` on all data.
+    """
+
+    blessed: bool
+    overall: dict[str, float] = field(default_factory=dict)
+    slices: dict[str, dict[str, float]] = field(default_factory=dict)
+    diffs: dict[str, float] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    confusion: list[tuple[int, int, float]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "blessed": self.blessed,
+            "overall": self.overall,
+            "slices": self.slices,
+            "diffs": self.diffs,
+            "failures": self.failures,
+        }
+
+
+def slice_name(slice_key: Any) -> str:
+    """'Overall' or 'island=Biscoe' for a TFMA SliceKey proto."""
+    parts = []
+    for s in slice_key.single_slice_keys:
+        kind = s.WhichOneof("kind")
+        value = getattr(s, kind) if kind else ""
+        if isinstance(value, bytes):
+            value = value.decode()
+        parts.append(f"{s.column}={value}")
+    return ", ".join(parts) or "Overall"
+
+
+def _metric_value(mv: Any) -> float | None:
+    if mv.HasField("double_value"):
+        return float(mv.double_value.value)
+    return None
+
+
+def summarize(eval_uri: str, blessed: bool, baseline_model_name: str = "baseline") -> EvalSummary:
+    """Reads metrics, validation result and confusion matrix from an Evaluator output."""
+    import tensorflow_model_analysis as tfma
+
+    summary = EvalSummary(blessed=blessed)
+    for mfs in tfma.load_metrics(eval_uri):
+        name = slice_name(mfs.slice_key)
+        for kv in mfs.metric_keys_and_values:
+            value = _metric_value(kv.value)
+            if value is None:
+                continue
+            if kv.key.model_name == baseline_model_name:
+                continue
+            if kv.key.is_diff:
+                if name == "Overall":
+                    summary.diffs[kv.key.name] = value
+                continue
+            target = summary.overall if name == "Overall" else summary.slices.setdefault(name, {})
+            target[kv.key.name] = value
+    try:
+        validation = tfma.load_validation_result(eval_uri)
+    except Exception:  # no validation file when no thresholds are configured
+        validation = None
+    if validation is not None and not validation.validation_ok:
+        for per_slice in validation.metric_validations_per_slice:
+            where = slice_name(per_slice.slice_key)
+            for failure in per_slice.failures:
+                value = _metric_value(failure.metric_value)
+                kind = "change vs baseline" if failure.metric_key.is_diff else "value"
+                summary.failures.append(
+                    f"{failure.metric_key.name} {kind} {value if value is not None else '?'} on {where} "
+                    f"failed its threshold ({failure.metric_threshold})".replace("\n", " ")
+                )
+        for reason in getattr(validation, "missing_thresholds", []) or []:
+            summary.failures.append(f"missing threshold: {reason}")
+    try:
+        plots = tfma.load_plots(eval_uri)
+    except Exception:
+        plots = []
+    for pfs in plots:
+        if slice_name(pfs.slice_key) != "Overall":
+            continue
+        for kv in pfs.plot_keys_and_values:
+            if kv.key.model_name == baseline_model_name:
+                continue
+            matrices = kv.value.multi_class_confusion_matrix_at_thresholds.matrices
+            if matrices:  # MultiClassConfusionMatrixPlot writes one matrix (argmax, threshold 0)
+                for e in matrices[0].entries:
+                    summary.confusion.append(
+                        (int(e.actual_class_id), int(e.predicted_class_id), float(e.num_weighted_examples))
+                    )
+    return summary
+
+
+def confusion_png(confusion: list[tuple[int, int, float]], class_names: list[str]) -> bytes:
+    """Renders the confusion matrix as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    n = max([len(class_names)] + [max(a, p) + 1 for a, p, _ in confusion] or [1])
+    m = np.zeros((n, n))
+    for a, p, c in confusion:
+        if a >= 0 and p >= 0:
+            m[a, p] += c
+    names = class_names + [str(i) for i in range(len(class_names), n)]
+    fig, ax = plt.subplots(figsize=(1.2 * n + 2, 1.2 * n + 1.5))
+    ax.imshow(m, cmap="Blues")
+    ax.set_xticks(range(n), names, rotation=30, ha="right")
+    ax.set_yticks(range(n), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("actual")
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, f"{int(m[i, j])}", ha="center", va="center", color="black")
+    ax.set_title("Confusion matrix (eval split)")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def render_html(summary: EvalSummary, model_name: str, class_names: list[str]) -> str:
+    """The evaluation report page: verdict, overall metrics, diffs, per-slice table, confusion matrix."""
+    esc = html.escape
+    verdict = "BLESSED" if summary.blessed else "NOT BLESSED"
+    color = "#1a7f37" if summary.blessed else "#cf222e"
+    metric_names = sorted({k for m in [summary.overall, *summary.slices.values()] for k in m})
+    rows = "".join(
+        f"<tr><td>{esc(k)}</td><td>{v:.4f}</td><td>{'' if k not in summary.diffs else f'{summary.diffs[k]:+.4f}'}</td></tr>"
+        for k, v in sorted(summary.overall.items())
+    )
+    slice_rows = "".join(
+        "<tr><td>{}</td>{}</tr>".format(
+            esc(name), "".join(f"<td>{m[k]:.4f}</td>" if k in m else "<td></td>" for k in metric_names)
+        )
+        for name, m in sorted(summary.slices.items())
+    )
+    failures = "".join(f"<li>{esc(f)}</li>" for f in summary.failures) or "<li>none</li>"
+    img = ""
+    if summary.confusion:
+        b64 = base64.b64encode(confusion_png(summary.confusion, class_names)).decode()
+        img = f'<img alt="confusion matrix" src="data:image/png;base64,{b64}">'
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Evaluation: {esc(model_name)}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}</style></head>
+<body><h1>Evaluation report: {esc(model_name)}</h1>
+<p style="font-size:1.4em;color:{color}"><b>{verdict}</b></p>
+<h2>Failed thresholds</h2><ul>{failures}</ul>
+<h2>Overall metrics</h2><table><tr><th>metric</th><th>candidate</th><th>change vs baseline</th></tr>{rows}</table>
+<h2>Per-slice metrics</h2><table><tr><th>slice</th>{''.join(f'<th>{esc(k)}</th>' for k in metric_names)}</tr>{slice_rows}</table>
+<h2>Confusion matrix</h2>{img or '<p>not computed</p>'}
+<p>Classes: {esc(', '.join(class_names))}</p></body></html>"""

@@ -1,0 +1,1 @@
+"""Great Expectations 1.x validation: a suite derived from the TFDV schema, run for real."""

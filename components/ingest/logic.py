@@ -1,0 +1,207 @@
+"""Pure ingest logic: read a table from any supported URI, tidy it, split it deterministically.
+
+Type problems are *not* fixed here: a numeric column holding text stays text, so that schema
+validation (TFDV and Great Expectations) sees it and the data gate can name the offending
+values. Only problems that make the file unreadable as a table stop the run here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from components.common import storage
+from components.common.errors import CheckFailure, DataValidationError
+
+NUMERIC_TYPES = ("float", "int")
+
+
+@dataclass(frozen=True)
+class IngestStats:
+    """What ingest did to the data (lands in run.json and the push manifest)."""
+
+    rows_read: int
+    rows_dropped: int
+    train_rows: int
+    eval_rows: int
+    fingerprint: str
+
+
+def read_table(uri: str, fmt: str) -> pd.DataFrame:
+    """Reads a CSV or Parquet file into a DataFrame.
+
+    Args:
+        uri: Local path, s3://, gs:// or package:// URI.
+        fmt: ``csv`` or ``parquet``.
+
+    Raises:
+        DataValidationError: The file is empty, malformed or not the given format.
+        storage.StorageError: It cannot be read at all.
+    """
+    raw = storage.read_bytes(uri)
+    if not raw.strip():
+        raise DataValidationError(
+            [CheckFailure(None, "file_not_empty", "ingest", f"{uri} is empty (0 bytes of data)")], uri
+        )
+    try:
+        if fmt == "parquet":
+            df = pd.read_parquet(io.BytesIO(raw))
+        else:
+            # dtype inference stays on: numeric columns with text in them arrive as object.
+            df = pd.read_csv(io.BytesIO(raw), skipinitialspace=True, na_values=["NA", ""], keep_default_na=True)
+    except pd.errors.EmptyDataError as exc:
+        raise DataValidationError([CheckFailure(None, "file_not_empty", "ingest", f"{uri}: {exc}")], uri) from exc
+    except pd.errors.ParserError as exc:
+        raise DataValidationError(
+            [CheckFailure(None, "well_formed_csv", "ingest", f"{uri}: {str(exc).strip()}")], uri
+        ) from exc
+    except (ValueError, OSError) as exc:
+        raise DataValidationError(
+            [CheckFailure(None, f"readable_{fmt}", "ingest", f"{uri}: {type(exc).__name__}: {exc}")], uri
+        ) from exc
+    if df.empty:
+        raise DataValidationError(
+            [CheckFailure(None, "has_rows", "ingest", f"{uri} has a header but no data rows")], uri
+        )
+    unnamed = [c for c in df.columns if str(c).startswith("Unnamed:")]
+    if unnamed:
+        raise DataValidationError(
+            [CheckFailure(None, "well_formed_csv", "ingest", f"{uri}: {len(unnamed)} column(s) without a header name")],
+            uri,
+        )
+    return df
+
+
+def tidy(
+    df: pd.DataFrame,
+    feature_types: Mapping[str, str],
+    label: str,
+    drop_incomplete_rows: bool,
+    max_dropped_fraction: float,
+    dataset: str = "",
+) -> tuple[pd.DataFrame, int]:
+    """Keeps the configured columns, coerces clean numeric columns and drops incomplete rows.
+
+    A column absent from the data stays absent (validation reports it). A numeric column is
+    converted only if every non-missing value parses, so text in it survives for validation.
+
+    Returns:
+        The tidied frame and the number of dropped rows.
+
+    Raises:
+        DataValidationError: More than ``max_dropped_fraction`` of the rows were incomplete.
+    """
+    wanted = [c for c in (*feature_types, label) if c in df.columns]
+    out = df[wanted].copy()
+    for col, ftype in feature_types.items():
+        if col not in out.columns or ftype not in NUMERIC_TYPES:
+            if col in out.columns:
+                out[col] = out[col].map(lambda v: v if pd.isna(v) else str(v).strip())
+            continue
+        parsed = pd.to_numeric(out[col], errors="coerce")
+        if parsed.notna().sum() == out[col].notna().sum():
+            out[col] = parsed.astype("float64") if ftype == "float" else parsed.astype("Int64")
+    dropped = 0
+    if drop_incomplete_rows:
+        before = len(out)
+        out = out.dropna(how="any").reset_index(drop=True)
+        dropped = before - len(out)
+        if before and dropped / before > max_dropped_fraction:
+            counts = df[wanted].isna().sum()
+            worst = counts[counts > 0].sort_values(ascending=False)
+            cols = ", ".join(f"{c} ({n} missing)" for c, n in worst.items())
+            raise DataValidationError(
+                [
+                    CheckFailure(
+                        str(worst.index[0]) if len(worst) else None,
+                        "max_dropped_fraction",
+                        "ingest",
+                        f"{dropped} of {before} rows ({dropped / before:.0%}) have missing values, above the "
+                        f"allowed {max_dropped_fraction:.0%}: {cols}",
+                    )
+                ],
+                dataset,
+            )
+    if out.empty:
+        raise DataValidationError([CheckFailure(None, "has_rows", "ingest", "no complete rows left")], dataset)
+    return out, dropped
+
+
+def split_mask(df: pd.DataFrame, eval_fraction: float, seed: int) -> np.ndarray:
+    """Returns a boolean mask of eval rows, from a hash of each row's content and the seed.
+
+    The same row lands in the same split on every run and machine, whatever the row order.
+    """
+    keys = df.astype(str).agg("\x1f".join, axis=1)
+    buckets = np.fromiter(
+        (int.from_bytes(hashlib.blake2b(f"{seed}\x1e{k}".encode(), digest_size=8).digest(), "big") % 10_000 for k in keys),
+        dtype=np.int64,
+        count=len(keys),
+    )
+    return buckets < int(round(eval_fraction * 10_000))
+
+
+def frame_fingerprint(df: pd.DataFrame) -> str:
+    """SHA-256 over the tidied table's content (column order and values)."""
+    h = hashlib.sha256()
+    h.update("\x1f".join(map(str, df.columns)).encode())
+    h.update(pd.util.hash_pandas_object(df, index=False).values.tobytes())
+    return h.hexdigest()
+
+
+def to_tf_examples(df: pd.DataFrame) -> Iterable[bytes]:
+    """Serializes rows as tf.Example protos: float, int64 or bytes lists by column dtype."""
+    import tensorflow as tf  # lazy: the pure functions above must not need TensorFlow
+
+    def feature_fn(series: pd.Series):
+        if pd.api.types.is_float_dtype(series.dtype):
+            return lambda v: tf.train.Feature(float_list=tf.train.FloatList(value=[v]))
+        if pd.api.types.is_integer_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+            return lambda v: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(v)]))
+        return lambda v: tf.train.Feature(bytes_list=tf.train.BytesList(value=[str(v).encode()]))
+
+    makers = {c: feature_fn(df[c]) for c in df.columns}
+    cols = list(df.columns)
+    for row in df.itertuples(index=False, name=None):
+        feats = {c: makers[c](v) for c, v in zip(cols, row) if not pd.isna(v)}
+        yield tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString()
+
+
+def write_split(df: pd.DataFrame, directory: str) -> str:
+    """Writes one split as a gzipped TFRecord file in ``directory``; returns its path."""
+    import tensorflow as tf
+
+    tf.io.gfile.makedirs(directory)
+    path = f"{directory}/data_tfrecord-00000-of-00001.gz"
+    with tf.io.TFRecordWriter(path, options="GZIP") as w:
+        for record in to_tf_examples(df):
+            w.write(record)
+    return path
+
+
+def ingest(
+    uri: str,
+    fmt: str,
+    feature_types: Mapping[str, str],
+    label: str,
+    eval_fraction: float,
+    seed: int,
+    drop_incomplete_rows: bool,
+    max_dropped_fraction: float,
+) -> tuple[pd.DataFrame, pd.DataFrame, IngestStats]:
+    """Reads, tidies and splits a table.
+
+    Returns:
+        (train frame, eval frame, stats).
+    """
+    df = read_table(uri, fmt)
+    tidy_df, dropped = tidy(df, feature_types, label, drop_incomplete_rows, max_dropped_fraction, uri)
+    mask = split_mask(tidy_df, eval_fraction, seed)
+    train, evaluation = tidy_df[~mask].reset_index(drop=True), tidy_df[mask].reset_index(drop=True)
+    stats = IngestStats(len(df), dropped, len(train), len(evaluation), frame_fingerprint(tidy_df))
+    return train, evaluation, stats

@@ -1,0 +1,66 @@
+"""TFX adapter: push a blessed model as the next version; never push an unblessed one."""
+
+import json
+import os
+from tfx import v1 as tfx
+
+from components.common.artifacts import HtmlReport
+from components.versioned_pusher import logic
+
+
+def _serving_dir(model_uri: str) -> str:
+    """The SavedModel inside a Trainer's Model artifact (``Format-Serving``)."""
+    path = os.path.join(model_uri, "Format-Serving")
+    return path if os.path.isdir(path) else model_uri
+
+
+@tfx.dsl.components.component
+def VersionedPusher(
+    model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
+    model_blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing],
+    pushed_model: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.PushedModel],
+    destination: tfx.dsl.components.Parameter[str],
+    model_name: tfx.dsl.components.Parameter[str],
+    evaluation_report: tfx.dsl.components.InputArtifact[HtmlReport] = None,
+    examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples] = None,
+    pipeline_name: tfx.dsl.components.Parameter[str] = "",
+    code_version: tfx.dsl.components.Parameter[str] = "",
+    report_dir: tfx.dsl.components.Parameter[str] = "",
+) -> tfx.dsl.components.OutputDict(pushed=int, version=int, push_uri=str):
+    """Copies the SavedModel to ``<destination>/<model_name>/<version>/`` with ``manifest.json``.
+
+    Unblessed: records ``pushed=0`` and touches nothing at the destination.
+    """
+    if not model_blessing.get_int_custom_property("blessed"):
+        pushed_model.set_int_custom_property("pushed", 0)
+        return {"pushed": 0, "version": 0, "push_uri": ""}
+    metrics = {}
+    if evaluation_report is not None:
+        path = os.path.join(evaluation_report.uri, "metrics.json")
+        if os.path.exists(path):
+            with open(path) as fh:
+                data = json.load(fh)
+            metrics = {"overall": data.get("overall", {}), "slices": data.get("slices", {}), "classes": data.get("classes", [])}
+    manifest = {
+        "pipeline": pipeline_name,
+        "blessed": True,
+        "metrics": metrics,
+        "data_fingerprint": examples.get_string_custom_property("fingerprint") if examples is not None else "",
+        "data_uri": examples.get_string_custom_property("data_uri") if examples is not None else "",
+        "code_version": code_version,
+        "run_id": os.environ.get("MLOPS_RUN_ID", ""),
+        "mlmd": {
+            "model_artifact_id": model.id,
+            "blessing_artifact_id": model_blessing.id,
+            "examples_artifact_id": examples.id if examples is not None else None,
+        },
+    }
+    result = logic.push(_serving_dir(model.uri), destination, model_name, manifest)
+    pushed_model.set_int_custom_property("pushed", 1)
+    pushed_model.set_string_custom_property("pushed_destination", result.uri)
+    pushed_model.set_int_custom_property("pushed_version", result.version)
+    pushed_model.set_int_custom_property("created", int(result.created))
+    if report_dir:
+        with open(os.path.join(report_dir, "pushed.json"), "w") as fh:
+            json.dump({"version": result.version, "path": result.uri, "created": result.created}, fh, indent=2)
+    return {"pushed": 1, "version": result.version, "push_uri": result.uri}

@@ -1,0 +1,179 @@
+"""Versioned push: ``<destination>/<model>/<version>/{saved_model/, manifest.json, ...}``.
+
+Guarantees:
+  * Versions are integers, monotonic, and never overwritten (TF Serving and KServe read them).
+  * A version is *visible* only once complete: locally the whole directory appears through one
+    ``rename``; on S3/GCS the ``manifest.json`` is written last and readers ignore versions
+    without it. A crash mid-push leaves an invisible, incomplete prefix, never a broken model.
+  * Pushing the same model bytes twice does not create a second version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from components.common import storage
+
+MANIFEST = "manifest.json"
+CLAIM = ".claim"
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """Outcome of a push.
+
+    Attributes:
+        version: The version now holding the model (new, or the existing identical one).
+        uri: ``<destination>/<model>/<version>``.
+        created: False when an identical model was already the latest version.
+        manifest: The manifest of that version.
+    """
+
+    version: int
+    uri: str
+    created: bool
+    manifest: dict[str, Any]
+
+
+def model_root(destination: str, model_name: str) -> str:
+    return storage.join(destination, model_name)
+
+
+def dir_fingerprint(local_dir: str | Path) -> str:
+    """SHA-256 over relative paths and contents of every file in a directory."""
+    h = hashlib.sha256()
+    root = Path(local_dir)
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(b"\0")
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def complete_versions(destination: str, model_name: str) -> list[int]:
+    """Versions that have a manifest (complete and visible), ascending."""
+    root = model_root(destination, model_name)
+    versions = set()
+    if storage.split_uri(root)[0] == "file":
+        base = Path(storage.local_path(root))
+        if base.is_dir():
+            versions = {int(p.name) for p in base.iterdir() if p.name.isdigit() and (p / MANIFEST).is_file()}
+    else:
+        for uri in storage.list_uris(root + "/"):
+            rel = uri[len(root) + 1:].split("/")
+            if len(rel) == 2 and rel[0].isdigit() and rel[1] == MANIFEST:
+                versions.add(int(rel[0]))
+    return sorted(versions)
+
+
+def _all_version_numbers(destination: str, model_name: str) -> set[int]:
+    """Every version number in use, complete or not (so a crashed push's number is not reused)."""
+    root = model_root(destination, model_name)
+    if storage.split_uri(root)[0] == "file":
+        base = Path(storage.local_path(root))
+        return {int(p.name) for p in base.iterdir() if p.name.isdigit()} if base.is_dir() else set()
+    nums = set()
+    for uri in storage.list_uris(root + "/"):
+        head = uri[len(root) + 1:].split("/")[0]
+        if head.isdigit():
+            nums.add(int(head))
+    return nums
+
+
+def read_manifest(destination: str, model_name: str, version: int) -> dict[str, Any]:
+    return json.loads(storage.read_bytes(storage.join(model_root(destination, model_name), str(version), MANIFEST)))
+
+
+def latest(destination: str, model_name: str) -> tuple[int, dict[str, Any]] | None:
+    """The newest complete version and its manifest, or None."""
+    versions = complete_versions(destination, model_name)
+    if not versions:
+        return None
+    return versions[-1], read_manifest(destination, model_name, versions[-1])
+
+
+def push(
+    model_dir: str | Path,
+    destination: str,
+    model_name: str,
+    manifest_fields: Mapping[str, Any],
+    extra_dirs: Mapping[str, str | Path] | None = None,
+    max_attempts: int = 5,
+) -> PushResult:
+    """Pushes a SavedModel directory as the next version.
+
+    Args:
+        model_dir: Local SavedModel directory (copied to ``saved_model/``).
+        destination: Local path, ``s3://`` or ``gs://`` prefix.
+        model_name: Model folder name.
+        manifest_fields: Metrics, fingerprints, run and MLMD ids, etc.
+        extra_dirs: Other local directories to ship beside it (e.g. ``{"tflite": ...}``).
+        max_attempts: Versions to try when racing another pusher.
+
+    Raises:
+        storage.StorageError: The destination could not be written; no version became visible.
+    """
+    fingerprint = dir_fingerprint(model_dir)
+    current = latest(destination, model_name)
+    if current and current[1].get("model_fingerprint") == fingerprint:
+        version, manifest = current
+        return PushResult(version, storage.join(model_root(destination, model_name), str(version)), False, manifest)
+    for _ in range(max_attempts):
+        used = _all_version_numbers(destination, model_name)
+        version = max(used, default=0) + 1
+        manifest = {
+            **manifest_fields,
+            "model_name": model_name,
+            "version": version,
+            "model_fingerprint": fingerprint,
+            "pushed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "files": ["saved_model", *sorted(extra_dirs or {})],
+        }
+        if storage.split_uri(destination)[0] == "file":
+            uri = _push_local(model_dir, destination, model_name, version, manifest, extra_dirs or {})
+        else:
+            uri = _push_remote(model_dir, destination, model_name, version, manifest, extra_dirs or {})
+        if uri:
+            return PushResult(version, uri, True, manifest)
+    raise storage.StorageError(f"could not claim a version under {model_root(destination, model_name)} after {max_attempts} attempts")
+
+
+def _push_local(model_dir, destination, model_name, version, manifest, extra_dirs) -> str | None:
+    root = Path(storage.local_path(model_root(destination, model_name)))
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / f".staging-{version}-{uuid.uuid4().hex[:8]}"
+    try:
+        shutil.copytree(model_dir, staging / "saved_model")
+        for name, path in extra_dirs.items():
+            shutil.copytree(path, staging / name)
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
+        target = root / str(version)
+        try:
+            os.rename(staging, target)  # atomic; fails if another pusher took this number
+        except OSError:
+            return None
+        return str(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _push_remote(model_dir, destination, model_name, version, manifest, extra_dirs) -> str | None:
+    base = storage.join(model_root(destination, model_name), str(version))
+    if not storage.create_exclusive(storage.join(base, CLAIM), json.dumps({"claimed_at": manifest["pushed_at"]}).encode()):
+        return None
+    storage.upload_dir(model_dir, storage.join(base, "saved_model"))
+    for name, path in extra_dirs.items():
+        storage.upload_dir(path, storage.join(base, name))
+    # Last: the manifest makes the version visible.
+    storage.write_bytes(storage.join(base, MANIFEST), json.dumps(manifest, indent=2, sort_keys=True, default=str).encode())
+    return base

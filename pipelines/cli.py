@@ -1,0 +1,182 @@
+"""The ``mlops`` command line: run, compile, suite, serve, drift.
+
+Exit codes (a contract for the Airflow DAGs and CI):
+    0 success · 2 usage or config error · 3 stopped by the data gate · 4 model not blessed · 1 other.
+On a non-zero exit the last stderr lines are one paragraph a person can act on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+from typing import Sequence
+
+EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_GATE, EXIT_NOT_BLESSED = 0, 1, 2, 3, 4
+
+
+def _fail(code: int, paragraph: str) -> int:
+    print("\n" + textwrap.fill(paragraph, width=100), file=sys.stderr)
+    return code
+
+
+def _load(args) -> "PipelineConfig":  # noqa: F821
+    from pipelines.config import load_config
+
+    overrides = {}
+    if getattr(args, "data_uri", None):
+        overrides["data.uri"] = args.data_uri
+    if getattr(args, "push_destination", None):
+        overrides["push.destination"] = args.push_destination
+    for item in getattr(args, "set", None) or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(_fail(EXIT_USAGE, f"--set expects KEY=VALUE, got {item!r}"))
+        import yaml
+
+        overrides[key] = yaml.safe_load(value)
+    return load_config(args.config, overrides)
+
+
+def cmd_run(args) -> int:
+    """Run the pipeline locally (LocalDagRunner, SQLite MLMD, caching on)."""
+    from pipelines.runner import run_local
+
+    cfg = _load(args)
+    print(f"Running pipeline '{cfg.name}' from {args.config} into {args.output_dir}", file=sys.stderr, flush=True)
+    summary = run_local(cfg, args.output_dir, verbose=args.verbose)
+    run_json = os.path.join(args.output_dir, "run.json")
+    if summary.status == "succeeded":
+        print("\nPipeline succeeded.")
+        if summary.pushed:
+            state = "pushed" if summary.pushed.get("created", True) else "already serving (identical model)"
+            print(f"  model:   {summary.pushed['path']}  (version {summary.pushed['version']}, {state})")
+        for name, value in sorted(summary.metrics.items()):
+            print(f"  metric:  {name} = {value:.4f}")
+        for name, path in sorted(summary.reports.items()):
+            print(f"  report:  {name}: {path}")
+        print(f"  summary: {run_json}")
+        return EXIT_OK
+    for name, path in sorted(summary.reports.items()):
+        print(f"  report:  {name}: {path}", file=sys.stderr)
+    print(f"  summary: {run_json}", file=sys.stderr)
+    if summary.status == "gate_failed":
+        return _fail(EXIT_GATE, summary.reason or "The data gate stopped the pipeline.")
+    if summary.status == "not_blessed":
+        return _fail(EXIT_NOT_BLESSED, summary.reason or "The model was not blessed; nothing was pushed.")
+    return _fail(EXIT_OTHER, f"The pipeline failed: {summary.reason}. Details are in the log above and in {run_json}.")
+
+
+def cmd_compile(args) -> int:
+    """Compile to KFP v2 YAML (Kubeflow Pipelines / Vertex AI Pipelines)."""
+    from pipelines.runner import compile_kubeflow
+
+    cfg = _load(args)
+    if args.image:
+        import dataclasses
+
+        cfg = cfg.replace(kubeflow=dataclasses.replace(cfg.kubeflow, image=args.image))
+    out = compile_kubeflow(cfg, args.output, pipeline_root=args.pipeline_root)
+    print(f"Wrote {out} (image {cfg.kubeflow.image})")
+    return EXIT_OK
+
+
+def cmd_suite(args) -> int:
+    """Write the Great Expectations suite derived from the config's curated schema."""
+    from pipelines.pipeline import resolve_repo_path
+    from components.ge_validation.suite import suite_from_schema, write_suite
+
+    cfg = _load(args)
+    if not cfg.schema.path or not cfg.validation.expectation_suite:
+        return _fail(EXIT_USAGE, f"{args.config}: set schema.path and validation.expectation_suite to write a suite")
+    from tfx.utils import io_utils
+
+    schema = io_utils.SchemaReader().read(resolve_repo_path(cfg.schema.path))
+    target = resolve_repo_path(cfg.validation.expectation_suite)
+    write_suite(suite_from_schema(schema, f"{cfg.name}-suite"), target)
+    print(f"Wrote {target}")
+    return EXIT_OK
+
+
+def cmd_serve(args) -> int:
+    """Serve the newest pushed model over REST (TF-Serving compatible) with /metrics."""
+    from serving.server import main as serve_main  # noqa: WPS433 (optional subsystem)
+
+    return serve_main(args)
+
+
+def cmd_drift(args) -> int:
+    """Compute feature drift of new data against the training data; JSON + HTML report."""
+    from components.drift.cli import main as drift_main
+
+    return drift_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mlops",
+        description="Train, validate, ship and watch TensorFlow models with TFX.",
+        epilog="Exit codes: 0 ok, 2 usage/config error, 3 data gate stop, 4 not blessed, 1 other.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp):
+        sp.add_argument("--config", required=True, help="pipeline config YAML, e.g. pipelines/configs/penguins.yaml")
+        sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (dotted), repeatable")
+
+    r = sub.add_parser("run", help=cmd_run.__doc__, description=cmd_run.__doc__)
+    common(r)
+    r.add_argument("--output-dir", required=True, help="run folder: pipeline root, MLMD, reports/, run.json")
+    r.add_argument("--data-uri", help="override data.uri (local path, s3://, gs://)")
+    r.add_argument("--push-destination", help="override push.destination")
+    r.add_argument("-v", "--verbose", action="store_true", help="show every log line of TFX, Beam and TF")
+    r.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("compile", help=cmd_compile.__doc__, description=cmd_compile.__doc__)
+    common(c)
+    c.add_argument("--output", required=True, help="YAML file to write")
+    c.add_argument("--image", help="container image for every task (default: kubeflow.image)")
+    c.add_argument("--pipeline-root", help="artifact root (default: kubeflow.pipeline_root), e.g. gs://bucket/root")
+    c.set_defaults(func=cmd_compile)
+
+    s = sub.add_parser("suite", help=cmd_suite.__doc__, description=cmd_suite.__doc__)
+    common(s)
+    s.set_defaults(func=cmd_suite)
+
+    try:
+        from serving.server import add_arguments as add_serve_args
+    except ImportError:
+        add_serve_args = None
+    if add_serve_args is not None:
+        sv = sub.add_parser("serve", help=cmd_serve.__doc__, description=cmd_serve.__doc__)
+        add_serve_args(sv)
+        sv.set_defaults(func=cmd_serve)
+    try:
+        from components.drift.cli import add_arguments as add_drift_args
+    except ImportError:
+        add_drift_args = None
+    if add_drift_args is not None:
+        d = sub.add_parser("drift", help=cmd_drift.__doc__, description=cmd_drift.__doc__)
+        add_drift_args(d)
+        d.set_defaults(func=cmd_drift)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mlops`` console script."""
+    from pipelines.config import ConfigError
+
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        return _fail(EXIT_USAGE, f"Config error: {exc}")
+    except KeyboardInterrupt:
+        return _fail(EXIT_OTHER, "Interrupted.")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

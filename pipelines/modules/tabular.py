@@ -1,0 +1,188 @@
+"""Generic TFX module file for tabular classification: ``preprocessing_fn`` and ``run_fn``.
+
+Nothing here is written for one dataset. Feature names, types, the label and hyperparameters
+arrive through ``custom_config`` (built by ``PipelineConfig.module_config()``), so a new CSV needs
+a new YAML only. This file is self-contained (TensorFlow, TFT, TFX only) because TFX packages
+the folder holding it into a wheel that runs wherever the Transform and Trainer run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import tensorflow as tf
+import tensorflow_transform as tft
+
+LABEL_VOCAB = "label_vocab"
+XF_SUFFIX = "_xf"
+OOV_BUCKETS = 1
+
+
+def xf(name: str) -> str:
+    """Name of the transformed version of a raw column."""
+    return f"{name}{XF_SUFFIX}"
+
+
+def _features(custom_config: dict[str, Any]) -> list[dict[str, str]]:
+    return list(custom_config["features"])
+
+
+def _dense(x: Any, default: Any) -> tf.Tensor:
+    """Dense [batch] tensor from a dense [batch, 1] / [batch] or sparse input."""
+    if isinstance(x, tf.sparse.SparseTensor):
+        x = tf.sparse.to_dense(tf.sparse.reset_shape(x, [x.dense_shape[0], 1]), default_value=default)
+    if x.shape.rank == 2:
+        x = tf.squeeze(x, axis=1)
+    return x
+
+
+def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> dict[str, Any]:
+    """TFT preprocessing: z-score numerics, vocabularies for categoricals, label to index.
+
+    Args:
+        inputs: Raw features from TFT (dense [batch, 1] for required columns).
+        custom_config: ``{"label": str, "features": [{"name", "type"}], ...}``.
+
+    Returns:
+        Transformed features: ``<name>_xf`` per feature (float32 [batch] or int64 [batch]) and the
+        label index ``<label>_xf`` (int64 [batch]).
+    """
+    outputs = {}
+    for feat in _features(custom_config):
+        name, ftype = feat["name"], feat["type"]
+        if ftype == "categorical":
+            value = _dense(inputs[name], b"")
+            outputs[xf(name)] = tft.compute_and_apply_vocabulary(
+                value, num_oov_buckets=OOV_BUCKETS, vocab_filename=f"vocab_{name}"
+            )
+        else:
+            value = tf.cast(_dense(inputs[name], 0), tf.float32)
+            outputs[xf(name)] = tft.scale_to_z_score(value)
+    label = custom_config["label"]
+    raw_label = _dense(inputs[label], b"" if inputs[label].dtype == tf.string else 0)
+    if raw_label.dtype != tf.string:
+        raw_label = tf.strings.as_string(raw_label)
+    outputs[xf(label)] = tft.compute_and_apply_vocabulary(raw_label, vocab_filename=LABEL_VOCAB)
+    return outputs
+
+
+def build_keras_model(custom_config: dict[str, Any], tf_transform_output: tft.TFTransformOutput) -> tf.keras.Model:
+    """A small MLP over transformed features: embeddings for categoricals, dense layers on top."""
+    hp = custom_config["model"]
+    inputs, encoded = {}, []
+    for feat in _features(custom_config):
+        name = xf(feat["name"])
+        if feat["type"] == "categorical":
+            inp = tf.keras.Input(shape=(), name=name, dtype=tf.int64)
+            size = tf_transform_output.vocabulary_size_by_name(f"vocab_{feat['name']}") + OOV_BUCKETS
+            emb = tf.keras.layers.Embedding(size, min(8, size))(inp)
+            encoded.append(emb)
+        else:
+            inp = tf.keras.Input(shape=(), name=name, dtype=tf.float32)
+            encoded.append(tf.keras.layers.Reshape((1,))(inp))
+        inputs[name] = inp
+    x = tf.keras.layers.Concatenate()(encoded) if len(encoded) > 1 else encoded[0]
+    for units in hp["hidden_units"]:
+        x = tf.keras.layers.Dense(units, activation="relu")(x)
+        if hp.get("dropout"):
+            x = tf.keras.layers.Dropout(hp["dropout"])(x)
+    n_classes = tf_transform_output.vocabulary_size_by_name(LABEL_VOCAB)
+    out = tf.keras.layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
+    model = tf.keras.Model(inputs=inputs, outputs=out)
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(hp["learning_rate"]),
+        loss=tf.keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[tf.keras.metrics.SparseCategoricalAccuracy()],
+    )
+    return model
+
+
+def _dataset(file_pattern, data_accessor, tf_transform_output, label, batch_size, shuffle: bool):
+    from tfx_bsl.public import tfxio
+
+    ds = data_accessor.tf_dataset_factory(
+        file_pattern,
+        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=xf(label), shuffle=shuffle, num_epochs=1),
+        tf_transform_output.transformed_metadata.schema,
+    )
+    return ds
+
+
+def distribution_strategy(gpus: int) -> tf.distribute.Strategy:
+    """MirroredStrategy over the visible GPUs (or the CPU), so the same code scales up.
+
+    ``gpus`` is what the config asked for; we use what is actually visible, since a local run
+    of a GPU config must still work on a laptop.
+    """
+    visible = tf.config.list_physical_devices("GPU")
+    if gpus and not visible:
+        tf.get_logger().warning("config asks for %d GPU(s) but none is visible; training on CPU", gpus)
+    return tf.distribute.MirroredStrategy()
+
+
+def make_serving_fns(model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput, custom_config: dict[str, Any]):
+    """Builds the exported signatures.
+
+    ``serving_default`` takes **raw** features as named tensors of shape [batch] and applies
+    the transform graph, so clients never re-implement preprocessing. ``transform_features``
+    takes serialized tf.Examples and returns transformed features including the label index
+    (TFMA uses it to find the label).
+    """
+    model.tft_layer = tf_transform_output.transform_features_layer()
+    label = custom_config["label"]
+    raw_spec = tf_transform_output.raw_feature_spec()
+    classes = tf.constant(
+        [c.decode() if isinstance(c, bytes) else c for c in tf_transform_output.vocabulary_by_name(LABEL_VOCAB)]
+    )
+    signature = {}
+    for feat in _features(custom_config):
+        dtype = tf.string if feat["type"] == "categorical" else raw_spec[feat["name"]].dtype
+        signature[feat["name"]] = tf.TensorSpec([None], dtype, name=feat["name"])
+
+    @tf.function(input_signature=[signature])
+    def serve_raw(features):
+        raw = {}
+        for name, spec in raw_spec.items():
+            if name == label or name not in features:
+                continue
+            value = tf.cast(features[name], spec.dtype)
+            raw[name] = tf.expand_dims(value, 1) if len(getattr(spec, "shape", [])) == 1 else value
+        transformed = model.tft_layer(raw)
+        probs = model({xf(f["name"]): transformed[xf(f["name"])] for f in _features(custom_config)})
+        top = tf.argmax(probs, axis=1)
+        return {
+            "probabilities": probs,
+            "predicted_class": tf.gather(classes, top),
+            "classes": tf.broadcast_to(classes, tf.shape(probs)),
+        }
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def transform_features(serialized):
+        parsed = tf.io.parse_example(serialized, raw_spec)
+        return model.tft_layer(parsed)
+
+    return {"serving_default": serve_raw, "transform_features": transform_features}
+
+
+def run_fn(fn_args) -> None:
+    """TFX Trainer entry point: trains under a distribution strategy and exports the SavedModel."""
+    custom_config = fn_args.custom_config
+    hp = custom_config["model"]
+    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    label = custom_config["label"]
+    strategy = distribution_strategy(int(hp.get("gpus", 0)))
+    batch = int(hp["batch_size"]) * strategy.num_replicas_in_sync
+    tf.keras.utils.set_random_seed(int(custom_config.get("seed", 42)))
+    train_ds = _dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output, label, batch, True)
+    eval_ds = _dataset(fn_args.eval_files, fn_args.data_accessor, tf_transform_output, label, batch, False)
+    with strategy.scope():
+        model = build_keras_model(custom_config, tf_transform_output)
+    history = model.fit(train_ds, validation_data=eval_ds, epochs=int(hp["epochs"]), verbose=0)
+    signatures = make_serving_fns(model, tf_transform_output, custom_config)
+    model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)
+    summary = {k: float(v[-1]) for k, v in history.history.items()}
+    tf.io.gfile.makedirs(fn_args.model_run_dir)
+    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, "training_summary.json"), "w") as f:
+        json.dump({"final_metrics": summary, "replicas": strategy.num_replicas_in_sync}, f, indent=2)

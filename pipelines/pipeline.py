@@ -1,0 +1,216 @@
+"""Assemble the TFX pipeline from a ``PipelineConfig``.
+
+One function builds the same pipeline for the LocalDagRunner and the KubeflowV2DagRunner:
+ingest -> statistics -> schema -> (TFDV + GE) -> data gate -> Transform -> Trainer ->
+latest-blessed Resolver -> Evaluator -> report -> [explain, fairness, compress] -> push.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.config import PipelineConfig
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MODULE_FILE = REPO_ROOT / "pipelines" / "modules" / "tabular.py"
+SERVING_SIGNATURE = "serving_default"
+EVAL_SIGNATURE = "transform_features"
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where a run writes: pipeline root, MLMD SQLite file and human-facing reports."""
+
+    pipeline_root: str
+    metadata_path: str
+    report_dir: str
+
+
+def run_paths(output_dir: str) -> RunPaths:
+    out = os.path.abspath(output_dir)
+    return RunPaths(os.path.join(out, "pipeline_root"), os.path.join(out, "metadata.sqlite"), os.path.join(out, "reports"))
+
+
+def resolve_repo_path(path: str) -> str:
+    """Config paths are relative to the repo root (so they work in the image and on the host)."""
+    return path if os.path.isabs(path) or "://" in path else str(REPO_ROOT / path)
+
+
+def eval_config(cfg: PipelineConfig):
+    """TFMA EvalConfig: overall + per-slice metrics, value thresholds and a change threshold."""
+    import tensorflow_model_analysis as tfma
+    from tensorflow_model_analysis.proto import config_pb2
+
+    from pipelines.modules.tabular import xf
+
+    class_names = {
+        "sparse_categorical_accuracy": "SparseCategoricalAccuracy",
+        "accuracy": "SparseCategoricalAccuracy",
+        "example_count": "ExampleCount",
+    }
+    metrics = {"SparseCategoricalAccuracy": config_pb2.MetricConfig(class_name="SparseCategoricalAccuracy")}
+    for t in cfg.evaluation.thresholds:
+        cls = class_names.get(t.metric, "SparseCategoricalAccuracy")
+        mc = metrics.setdefault(cls, config_pb2.MetricConfig(class_name=cls))
+        bounds = {}
+        if t.lower_bound is not None:
+            bounds["lower_bound"] = {"value": t.lower_bound}
+        if t.upper_bound is not None:
+            bounds["upper_bound"] = {"value": t.upper_bound}
+        mc.threshold.value_threshold.CopyFrom(tfma.GenericValueThreshold(**bounds))
+    ct = cfg.evaluation.change_threshold
+    if ct is not None:
+        cls = class_names.get(ct.metric, "SparseCategoricalAccuracy")
+        mc = metrics.setdefault(cls, config_pb2.MetricConfig(class_name=cls))
+        mc.threshold.change_threshold.CopyFrom(
+            tfma.GenericChangeThreshold(direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": ct.absolute})
+        )
+    metric_list = [*metrics.values(), config_pb2.MetricConfig(class_name="ExampleCount"),
+                   config_pb2.MetricConfig(class_name="MultiClassConfusionMatrixPlot")]
+    return config_pb2.EvalConfig(
+        model_specs=[
+            config_pb2.ModelSpec(
+                signature_name=SERVING_SIGNATURE,
+                label_key=xf(cfg.label),
+                prediction_key="probabilities",
+                preprocessing_function_names=[EVAL_SIGNATURE],
+            )
+        ],
+        slicing_specs=[config_pb2.SlicingSpec()] + [config_pb2.SlicingSpec(feature_keys=[c]) for c in cfg.slices],
+        metrics_specs=[config_pb2.MetricsSpec(metrics=metric_list)],
+    )
+
+
+def create_pipeline(
+    cfg: PipelineConfig,
+    pipeline_root: str,
+    metadata_path: str | None = None,
+    report_dir: str = "",
+    data_fingerprint: str = "",
+    code_version: str = "",
+    for_kubeflow: bool = False,
+):
+    """Builds the ``tfx.dsl.Pipeline``.
+
+    Args:
+        cfg: Validated config.
+        pipeline_root: Artifact root (local dir, gs:// for Vertex).
+        metadata_path: SQLite MLMD file for local runs; None for Kubeflow (the cluster's MLMD).
+        report_dir: Where components copy human-facing reports (local runs).
+        data_fingerprint: Part of the ingest cache key, so new data at the same URI re-runs.
+        code_version: Recorded in push manifests.
+        for_kubeflow: Add accelerator requests to the Trainer when ``model.gpus > 0``.
+    """
+    from tfx import v1 as tfx
+    from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
+
+    from components.data_gate.component import DataGate
+    from components.eval_report.component import EvaluationReport
+    from components.ge_validation.component import GreatExpectationsValidation
+    from components.ingest.component import DataIngest
+    from components.versioned_pusher.component import VersionedPusher
+
+    feature_types = {f.name: f.type for f in cfg.features}
+    ingest = DataIngest(
+        data_uri=resolve_repo_path(cfg.data.uri) if "://" not in cfg.data.uri else cfg.data.uri,
+        data_format=cfg.data.format,
+        feature_types_json=json.dumps(feature_types, sort_keys=True),
+        label=cfg.label,
+        eval_fraction=cfg.split.eval_fraction,
+        seed=cfg.split.seed,
+        drop_incomplete_rows=int(cfg.data.drop_incomplete_rows),
+        max_dropped_fraction=cfg.data.max_dropped_fraction,
+        data_fingerprint=data_fingerprint,
+        report_dir=report_dir,
+    ).with_id("DataIngest")
+    examples = ingest.outputs["examples"]
+    statistics_gen = tfx.components.StatisticsGen(examples=examples)
+    if cfg.schema.path:
+        schema_gen = tfx.components.ImportSchemaGen(schema_file=resolve_repo_path(cfg.schema.path))
+    else:
+        schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
+    schema = schema_gen.outputs["schema"]
+    example_validator = tfx.components.ExampleValidator(statistics=statistics_gen.outputs["statistics"], schema=schema)
+    ge_validation = GreatExpectationsValidation(
+        examples=examples,
+        schema=schema,
+        dataset=cfg.name,
+        max_examples=cfg.validation.max_example_values,
+        report_dir=report_dir,
+    ).with_id("GreatExpectationsValidation")
+    gate = DataGate(
+        anomalies=example_validator.outputs["anomalies"],
+        ge_result=ge_validation.outputs["result"],
+        dataset=cfg.name,
+        report_dir=report_dir,
+    ).with_id("DataGate")
+    module_config = cfg.module_config()
+    transform = tfx.components.Transform(
+        examples=examples,
+        schema=schema,
+        module_file=str(MODULE_FILE),
+        custom_config=module_config,
+    )
+    # ExampleValidator never fails a run; the gate does, and Transform waits for it.
+    transform.add_upstream_node(gate)
+    trainer = tfx.components.Trainer(
+        module_file=str(MODULE_FILE),
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema,
+        custom_config={**module_config, "seed": cfg.split.seed},
+    )
+    if for_kubeflow and cfg.model.gpus > 0:
+        from kfp.pipeline_spec import pipeline_spec_pb2
+
+        resources = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec()
+        resources.accelerator.type = cfg.kubeflow.gpu.accelerator_type
+        resources.accelerator.count = cfg.model.gpus
+        trainer.with_platform_config(resources)
+    model_resolver = tfx.dsl.Resolver(
+        strategy_class=LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    evaluator = tfx.components.Evaluator(
+        examples=examples,
+        model=trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"],
+        eval_config=eval_config(cfg),
+    )
+    report = EvaluationReport(
+        evaluation=evaluator.outputs["evaluation"],
+        blessing=evaluator.outputs["blessing"],
+        transform_graph=transform.outputs["transform_graph"],
+        model_name=cfg.push.model_name,
+        report_dir=report_dir,
+    ).with_id("EvaluationReport")
+    pusher = VersionedPusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        evaluation_report=report.outputs["report"],
+        examples=examples,
+        destination=cfg.push.destination if "://" in cfg.push.destination else os.path.abspath(cfg.push.destination),
+        model_name=cfg.push.model_name,
+        pipeline_name=cfg.name,
+        code_version=code_version,
+        report_dir=report_dir,
+    ).with_id("VersionedPusher")
+    components = [
+        ingest, statistics_gen, schema_gen, example_validator, ge_validation, gate,
+        transform, trainer, model_resolver, evaluator, report, pusher,
+    ]
+    metadata_config = (
+        tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path) if metadata_path else None
+    )
+    return tfx.dsl.Pipeline(
+        pipeline_name=cfg.name,
+        pipeline_root=pipeline_root,
+        components=components,
+        enable_cache=True,
+        metadata_connection_config=metadata_config,
+        beam_pipeline_args=cfg.beam.pipeline_args(),
+    )

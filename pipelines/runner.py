@@ -1,0 +1,346 @@
+"""Local runs (LocalDagRunner + SQLite MLMD) and Kubeflow compilation, with a run summary.
+
+The CLI calls ``run_local`` and ``compile_kubeflow``; tests call them directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from pipelines.config import PipelineConfig
+from pipelines.pipeline import REPO_ROOT, create_pipeline, resolve_repo_path, run_paths
+
+COMPONENT_ORDER = [
+    "DataIngest", "StatisticsGen", "ImportSchemaGen", "SchemaGen", "ExampleValidator",
+    "GreatExpectationsValidation", "DataGate", "Transform", "Trainer", "latest_blessed_model_resolver",
+    "Evaluator", "EvaluationReport", "VersionedPusher",
+]
+
+
+@dataclass
+class RunSummary:
+    """What ``run.json`` holds (the contract the DAGs and people read)."""
+
+    status: str = "running"
+    reason: str | None = None
+    run_id: str = ""
+    config: str = ""
+    gate: dict[str, Any] = field(default_factory=lambda: {"failures": []})
+    pushed: dict[str, Any] | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    reports: dict[str, str] = field(default_factory=dict)
+    components: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class _ProgressHandler(logging.Handler):
+    """Turns TFX's per-component log lines into one progress line per component with its time.
+
+    LocalDagRunner runs components one after another and logs their start and end; listening
+    to those lines shows progress without forking TFX's runner.
+    """
+
+    def __init__(self, total: int, emit_line: Callable[[str], None]):
+        super().__init__(logging.INFO)
+        self.total = total
+        self.emit_line = emit_line
+        self.started: dict[str, float] = {}
+        self.components: dict[str, dict[str, Any]] = {}
+        self.index = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            msg = record.getMessage()
+        except Exception:
+            return
+        if msg.startswith("Component ") and msg.endswith(" is running."):
+            name = msg[len("Component "):-len(" is running.")]
+            self.index += 1
+            self.started[name] = time.monotonic()
+            self.emit_line(f"[{self.index}/{self.total}] {name} ...")
+        elif msg.startswith("Component ") and msg.endswith(" is finished."):
+            name = msg[len("Component "):-len(" is finished.")]
+            secs = time.monotonic() - self.started.get(name, time.monotonic())
+            self.components[name] = {"seconds": round(secs, 2)}
+            self.emit_line(f"[{self.index}/{self.total}] {name} done in {secs:.1f}s")
+
+
+def code_version() -> str:
+    """Git commit of the repo when available, else a hash of the module file."""
+    env = os.environ.get("MLOPS_CODE_VERSION")
+    if env:
+        return env
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+        if out.returncode == 0:
+            return out.stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    import hashlib
+
+    return "module-" + hashlib.sha256((REPO_ROOT / "pipelines" / "modules" / "tabular.py").read_bytes()).hexdigest()[:12]
+
+
+def data_fingerprint(cfg: PipelineConfig) -> str:
+    """Content version of the data URI (mtime/ETag/generation): cheap, and changes with the data."""
+    from components.common import storage
+
+    uri = resolve_repo_path(cfg.data.uri) if "://" not in cfg.data.uri else cfg.data.uri
+    try:
+        return storage.stat(uri).version
+    except storage.StorageError:
+        return ""  # ingest will report the missing data with a precise message
+
+
+def _component_states(metadata_path: str, pipeline_name: str, run_id: str) -> dict[str, str]:
+    """Execution state per component for one run, from MLMD (executed, cached, failed)."""
+    from ml_metadata.metadata_store import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+
+    cfg = metadata_store_pb2.ConnectionConfig()
+    cfg.sqlite.filename_uri = metadata_path
+    store = metadata_store.MetadataStore(cfg)
+    ctx = store.get_context_by_type_and_name("pipeline_run", run_id)
+    if ctx is None:
+        return {}
+    names = {
+        metadata_store_pb2.Execution.State.Name(metadata_store_pb2.Execution.COMPLETE): "executed",
+        metadata_store_pb2.Execution.State.Name(metadata_store_pb2.Execution.CACHED): "cached",
+        metadata_store_pb2.Execution.State.Name(metadata_store_pb2.Execution.FAILED): "failed",
+    }
+    out = {}
+    for ex in store.get_executions_by_context(ctx.id):
+        node_ctx = [c for c in store.get_contexts_by_execution(ex.id) if c.name.startswith(f"{pipeline_name}.")]
+        if not node_ctx:
+            continue
+        node_id = node_ctx[0].name[len(pipeline_name) + 1:]
+        out[node_id] = names.get(metadata_store_pb2.Execution.State.Name(ex.last_known_state), "other")
+    return out
+
+
+# Warnings TFX 1.21 prints on every run that need no action from anyone.
+_HARMLESS = (
+    "ArtifactQuery.property_predicate is not supported",
+    "Fallback to non-ZetaSQL contexts execution query",
+    "does not have payload_format custom property",
+)
+
+
+def _capture_tfx_logs(handler: logging.Handler, verbose: bool) -> Callable[[], None]:
+    """Routes TFX's absl INFO lines to the progress handler; only warnings reach the terminal.
+
+    Beam, TF and TFX log hundreds of INFO lines per run; people want one line per component.
+    ``verbose`` keeps everything.
+    """
+    absl_logger = logging.getLogger("absl")
+    saved = (absl_logger.level, absl_logger.propagate, list(absl_logger.handlers))
+    absl_logger.setLevel(logging.INFO)
+    absl_logger.addHandler(handler)
+    if not verbose:
+        absl_logger.propagate = False
+        warn = logging.StreamHandler(sys.stderr)
+        warn.setLevel(logging.WARNING)
+        warn.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        warn.addFilter(lambda r: not any(p in r.getMessage() for p in _HARMLESS))
+        absl_logger.addHandler(warn)
+        for name in ("apache_beam", "tensorflow", "great_expectations"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+    def restore() -> None:
+        absl_logger.setLevel(saved[0])
+        absl_logger.propagate = saved[1]
+        absl_logger.handlers[:] = saved[2]
+
+    return restore
+
+
+def run_local(
+    cfg: PipelineConfig,
+    output_dir: str,
+    progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+    verbose: bool = False,
+) -> RunSummary:
+    """Runs the pipeline with LocalDagRunner and SQLite MLMD; writes ``<output_dir>/run.json``.
+
+    Never raises for a gate stop or an unblessed model: the summary's status says so
+    (``gate_failed`` / ``not_blessed``). Other errors propagate after run.json is written.
+    """
+    from components.common.errors import DataValidationError
+
+    paths = run_paths(output_dir)
+    os.makedirs(paths.report_dir, exist_ok=True)
+    gate_file = Path(paths.report_dir) / "gate.json"
+    gate_file.unlink(missing_ok=True)
+    run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    os.environ["MLOPS_RUN_ID"] = run_id
+    summary = RunSummary(run_id=run_id, config=cfg.source_path)
+    pipeline = create_pipeline(
+        cfg,
+        pipeline_root=paths.pipeline_root,
+        metadata_path=paths.metadata_path,
+        report_dir=paths.report_dir,
+        data_fingerprint=data_fingerprint(cfg),
+        code_version=code_version(),
+    )
+    handler = _ProgressHandler(len(pipeline.components), progress)
+    restore = _capture_tfx_logs(handler, verbose)
+    started = time.monotonic()
+    error: BaseException | None = None
+    try:
+        _run_with_id(pipeline, run_id)
+        summary.status = "succeeded"
+    except BaseException as exc:  # noqa: BLE001 - classified below, re-raised if unknown
+        error = exc
+    finally:
+        restore()
+    summary.seconds = round(time.monotonic() - started, 2)
+    summary.components = handler.components
+    try:
+        states = _component_states(paths.metadata_path, cfg.name, run_id)
+        for name, state in states.items():
+            summary.components.setdefault(name, {"seconds": 0.0})["state"] = state
+    except Exception as exc:  # MLMD unreadable: keep the log-derived states
+        logging.getLogger(__name__).warning("could not read component states from MLMD: %s", exc)
+    if gate_file.exists():
+        gate = json.loads(gate_file.read_text())
+        summary.gate = {"failures": gate.get("failures", []), "passed": gate.get("passed")}
+        if not gate.get("passed"):
+            summary.status = "gate_failed"
+            summary.reason = gate.get("reason")
+    if error is not None and summary.status != "gate_failed":
+        dve = _find_cause(error, DataValidationError)
+        if dve is not None:
+            summary.status = "gate_failed"
+            summary.reason = dve.paragraph()
+            summary.gate = {"failures": [f.to_dict() for f in dve.failures], "passed": False}
+        else:
+            summary.status = "failed"
+            summary.reason = f"{type(error).__name__}: {error}"
+    _collect_outputs(summary, paths.report_dir)
+    if summary.status == "succeeded" and not summary.pushed:
+        summary.status = "not_blessed"
+        failures = summary.metrics.pop("_failures", None) or []
+        summary.reason = (
+            "The candidate model was not blessed, so nothing was pushed and the serving version is unchanged: "
+            + ("; ".join(failures) if failures else "it failed an evaluation threshold")
+            + f". See {summary.reports.get('evaluation', 'the evaluation report')}."
+        )
+    summary.metrics.pop("_failures", None)
+    Path(output_dir, "run.json").write_text(json.dumps(summary.to_dict(), indent=2, default=str))
+    if summary.status == "failed" and error is not None and not isinstance(error, Exception):
+        raise error  # KeyboardInterrupt and friends
+    return summary
+
+
+def _run_with_id(pipeline, run_id: str) -> None:
+    """Runs with a run id we chose, so run.json, manifests and MLMD name the same run."""
+    from tfx import v1 as tfx
+    from tfx.dsl.compiler import compiler
+    from tfx.orchestration.portable import runtime_parameter_utils
+
+    ir = compiler.Compiler().compile(pipeline)
+    runtime_parameter_utils.substitute_runtime_parameter(ir, {"pipeline-run-id": run_id})
+    tfx.orchestration.LocalDagRunner().run_with_ir(ir)
+
+
+def _find_cause(error: BaseException, kind: type) -> Any:
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, kind):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _collect_outputs(summary: RunSummary, report_dir: str) -> None:
+    """Fills pushed/metrics/reports from what the components left in the report dir."""
+    rd = Path(report_dir)
+    eval_metrics = rd / "evaluation" / "metrics.json"
+    if eval_metrics.exists():
+        data = json.loads(eval_metrics.read_text())
+        summary.metrics = {k: round(v, 6) for k, v in data.get("overall", {}).items()}
+        summary.metrics["_failures"] = data.get("failures", [])
+        summary.reports["evaluation"] = str(rd / "evaluation" / "index.html")
+    for split in ("train", "eval"):
+        docs = rd / "data_docs" / split / "index.html"
+        if docs.exists():
+            summary.reports[f"data_docs_{split}"] = str(docs)
+    for name in ("explain", "fairness", "compress", "drift"):
+        page = rd / name / "index.html"
+        if page.exists():
+            summary.reports[name] = str(page)
+    if (rd / "gate.json").exists():
+        summary.reports["gate"] = str(rd / "gate.json")
+    pushed = rd / "pushed.json"
+    if pushed.exists():
+        summary.pushed = json.loads(pushed.read_text())
+
+
+def compile_kubeflow(cfg: PipelineConfig, output: str, pipeline_root: str | None = None) -> str:
+    """Compiles the pipeline to a KFP v2 PipelineSpec YAML for Kubeflow Pipelines or Vertex AI.
+
+    When ``model.gpus > 0`` the Trainer requests the accelerator, and a Kubernetes platform
+    spec (second YAML document, as the KFP compiler writes it) adds node selector/tolerations.
+    """
+    from tfx import v1 as tfx
+
+    root = pipeline_root or cfg.kubeflow.pipeline_root
+    root = root if "://" in root else os.path.abspath(root)
+    pipeline = create_pipeline(cfg, pipeline_root=root, code_version="", for_kubeflow=True)
+    tmp = Path(output).with_suffix(".json.tmp")
+    runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
+        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=cfg.kubeflow.image),
+        output_dir=str(tmp.parent),
+        output_filename=tmp.name,
+    )
+    runner.run(pipeline, write_out=True)
+    spec = json.loads(tmp.read_text())
+    tmp.unlink()
+    pipeline_spec = spec.get("pipelineSpec", spec)
+    # Drop what changes on every compile so the golden file diff shows only real changes.
+    pipeline_spec.get("sdkVersion") and pipeline_spec.pop("sdkVersion")
+    docs = [pipeline_spec]
+    if cfg.model.gpus > 0:
+        docs.append(_gpu_platform_spec(cfg, pipeline_spec))
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    with open(output, "w") as fh:
+        yaml.safe_dump_all(docs, fh, sort_keys=True)
+    return output
+
+
+def _gpu_platform_spec(cfg: PipelineConfig, pipeline_spec: dict[str, Any]) -> dict[str, Any]:
+    """kfp-kubernetes platform spec: node selector and tolerations for the Trainer executor."""
+    executors = pipeline_spec.get("deploymentSpec", {}).get("executors", {})
+    trainer_exec = next((k for k in executors if k.lower().endswith("trainer")), "Trainer_executor")
+    gpu = cfg.kubeflow.gpu
+    return {
+        "platforms": {
+            "kubernetes": {
+                "deploymentSpec": {
+                    "executors": {
+                        trainer_exec: {
+                            "nodeSelector": {"labels": dict(gpu.node_selector)},
+                            "tolerations": [dict(t) for t in gpu.tolerations],
+                        }
+                    }
+                }
+            }
+        }
+    }
