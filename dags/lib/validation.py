@@ -57,6 +57,8 @@ def validate_data(settings: PipelineSettings, data_uri: str, docs_dir: str | Pat
         components.common.storage.StorageError: The data cannot be read at all.
     """
     from components.common.errors import DataValidationError
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)  # its INFO lines flood task logs
     from components.common.examples_io import numeric_like
     from components.ge_validation.validate import validate_dataframe
     from components.ingest import logic as ingest
