@@ -5,6 +5,7 @@ The CLI calls ``run_local`` and ``compile_kubeflow``; tests call them directly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -47,36 +48,49 @@ class RunSummary:
         return dict(self.__dict__)
 
 
-class _ProgressHandler(logging.Handler):
-    """Turns TFX's per-component log lines into one progress line per component with its time.
+class _Progress:
+    """One progress line per component with its wall time.
 
-    LocalDagRunner runs components one after another and logs their start and end; listening
-    to those lines shows progress without forking TFX's runner.
+    LocalDagRunner has no callback API; it runs nodes one after another through
+    ``Launcher.launch``, so we wrap that method for the duration of a run. (Parsing its log
+    lines broke: TFT lowers absl's verbosity mid-run.)
     """
 
     def __init__(self, total: int, emit_line: Callable[[str], None]):
-        super().__init__(logging.INFO)
         self.total = total
         self.emit_line = emit_line
-        self.started: dict[str, float] = {}
         self.components: dict[str, dict[str, Any]] = {}
-        self.index = 0
 
-    def emit(self, record: logging.LogRecord) -> None:
+    @contextlib.contextmanager
+    def hooked(self):
+        from tfx.orchestration.portable import launcher
+
+        original = launcher.Launcher.launch
+        progress = self
+
+        def launch(self_launcher, *args, **kwargs):
+            node_id = self_launcher._pipeline_node.node_info.id  # noqa: SLF001 - no public accessor
+            index = len(progress.components) + 1
+            progress.emit_line(f"[{index}/{progress.total}] {node_id} ...")
+            start = time.monotonic()
+            progress.components[node_id] = {"seconds": 0.0}
+            try:
+                result = original(self_launcher, *args, **kwargs)
+            except BaseException:
+                secs = time.monotonic() - start
+                progress.components[node_id] = {"seconds": round(secs, 2)}
+                progress.emit_line(f"[{index}/{progress.total}] {node_id} FAILED after {secs:.1f}s")
+                raise
+            secs = time.monotonic() - start
+            progress.components[node_id] = {"seconds": round(secs, 2)}
+            progress.emit_line(f"[{index}/{progress.total}] {node_id} done in {secs:.1f}s")
+            return result
+
+        launcher.Launcher.launch = launch
         try:
-            msg = record.getMessage()
-        except Exception:
-            return
-        if msg.startswith("Component ") and msg.endswith(" is running."):
-            name = msg[len("Component "):-len(" is running.")]
-            self.index += 1
-            self.started[name] = time.monotonic()
-            self.emit_line(f"[{self.index}/{self.total}] {name} ...")
-        elif msg.startswith("Component ") and msg.endswith(" is finished."):
-            name = msg[len("Component "):-len(" is finished.")]
-            secs = time.monotonic() - self.started.get(name, time.monotonic())
-            self.components[name] = {"seconds": round(secs, 2)}
-            self.emit_line(f"[{self.index}/{self.total}] {name} done in {secs:.1f}s")
+            yield self
+        finally:
+            launcher.Launcher.launch = original
 
 
 def code_version() -> str:
@@ -142,30 +156,27 @@ _HARMLESS = (
 )
 
 
-def _capture_tfx_logs(handler: logging.Handler, verbose: bool) -> Callable[[], None]:
-    """Routes TFX's absl INFO lines to the progress handler; only warnings reach the terminal.
+def _quiet_logs(verbose: bool) -> Callable[[], None]:
+    """Only warnings from TFX/Beam/TF reach the terminal unless ``verbose``.
 
-    Beam, TF and TFX log hundreds of INFO lines per run; people want one line per component.
-    ``verbose`` keeps everything.
+    They log hundreds of INFO lines per run; people want one line per component.
     """
+    if verbose:
+        return lambda: None
     absl_logger = logging.getLogger("absl")
-    saved = (absl_logger.level, absl_logger.propagate, list(absl_logger.handlers))
-    absl_logger.setLevel(logging.INFO)
-    absl_logger.addHandler(handler)
-    if not verbose:
-        absl_logger.propagate = False
-        warn = logging.StreamHandler(sys.stderr)
-        warn.setLevel(logging.WARNING)
-        warn.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-        warn.addFilter(lambda r: not any(p in r.getMessage() for p in _HARMLESS))
-        absl_logger.addHandler(warn)
-        for name in ("apache_beam", "tensorflow", "great_expectations"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+    saved = (absl_logger.propagate, list(absl_logger.handlers))
+    absl_logger.propagate = False
+    warn = logging.StreamHandler(sys.stderr)
+    warn.setLevel(logging.WARNING)
+    warn.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    warn.addFilter(lambda r: not any(p in r.getMessage() for p in _HARMLESS))
+    absl_logger.handlers[:] = [warn]
+    for name in ("apache_beam", "tensorflow", "great_expectations"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
     def restore() -> None:
-        absl_logger.setLevel(saved[0])
-        absl_logger.propagate = saved[1]
-        absl_logger.handlers[:] = saved[2]
+        absl_logger.propagate = saved[0]
+        absl_logger.handlers[:] = saved[1]
 
     return restore
 
@@ -198,19 +209,20 @@ def run_local(
         data_fingerprint=data_fingerprint(cfg),
         code_version=code_version(),
     )
-    handler = _ProgressHandler(len(pipeline.components), progress)
-    restore = _capture_tfx_logs(handler, verbose)
+    tracker = _Progress(len(pipeline.components), progress)
+    restore = _quiet_logs(verbose)
     started = time.monotonic()
     error: BaseException | None = None
     try:
-        _run_with_id(pipeline, run_id)
+        with tracker.hooked():
+            _run_with_id(pipeline, run_id)
         summary.status = "succeeded"
     except BaseException as exc:  # noqa: BLE001 - classified below, re-raised if unknown
         error = exc
     finally:
         restore()
     summary.seconds = round(time.monotonic() - started, 2)
-    summary.components = handler.components
+    summary.components = tracker.components
     try:
         states = _component_states(paths.metadata_path, cfg.name, run_id)
         for name, state in states.items():

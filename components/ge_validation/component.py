@@ -1,5 +1,6 @@
 """TFX adapter: derive a GE suite from the schema and run it on every split, with Data Docs."""
 
+import dataclasses
 import json
 import os
 
@@ -34,8 +35,7 @@ def GreatExpectationsValidation(
         frame = examples_io.numeric_like(examples_io.read_split(examples.uri, split), numeric)
         docs = os.path.join(report_dir or result.uri, "data_docs", split)
         report = validate.validate_dataframe(frame, suite, docs, dataset_name=f"{dataset}-{split}", max_examples=max_examples)
-        for f in report.failures:
-            f.detail = f"[{split}] {f.detail}" if f.detail else f"[{split}]"
+        report.failures = [dataclasses.replace(f, detail=f"[{split}] {f.detail}".strip()) for f in report.failures]
         per_split[split] = report.to_dict()
         failures += len(report.failures)
     with open(os.path.join(result.uri, "result.json"), "w") as fh:

@@ -6,6 +6,7 @@ so the same suite JSON gives the same verdict in both places. GE and pandas only
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -144,11 +145,14 @@ def validate_dataframe(
         type_failed = {r.expectation_config.kwargs.get("column") for r in failed if r.expectation_config.type in _TYPE_CHECKS}
         failures = []
         for r in failed:
-            col = r.expectation_config.kwargs.get("column")
-            raised = (r.exception_info or {}).get("raised_exception")
-            if raised and col in type_failed and r.expectation_config.type not in _TYPE_CHECKS:
-                continue  # e.g. a range check that cannot compare text: the type failure says it all
-            failures.append(_failure_from_result(r, max_examples))
+            failure = _failure_from_result(r, max_examples)
+            if failure.column in type_failed and failure.check not in _TYPE_CHECKS:
+                # A range check on a column holding text: the text is already reported by the
+                # type check, so keep this failure only for numeric offenders of its own.
+                failure = dataclasses.replace(failure, examples=[e for e in failure.examples if not isinstance(e, str)])
+                if (r.exception_info or {}).get("raised_exception") or not failure.examples:
+                    continue
+            failures.append(failure)
         report = ValidationReport(success=not failures, failures=failures, evaluated=len(results))
         if data_docs_dir:
             site = workdir / "gx" / "uncommitted" / "data_docs" / "local_site"

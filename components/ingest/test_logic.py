@@ -1,0 +1,81 @@
+"""Ingest logic on small data: reading, tidying, deterministic splits, precise errors."""
+
+import pandas as pd
+import pytest
+
+from components.common.errors import DataValidationError
+from components.ingest import logic
+
+TYPES = {"x": "float", "colour": "categorical"}
+
+
+def _csv(tmp_path, text, name="d.csv"):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+def test_reads_csv_and_parquet(tmp_path):
+    df = pd.DataFrame({"x": [1.0, 2.5], "colour": ["red", "blue"], "y": ["a", "b"]})
+    df.to_parquet(tmp_path / "d.parquet")
+    assert logic.read_table(str(tmp_path / "d.parquet"), "parquet").equals(df)
+    got = logic.read_table(_csv(tmp_path, "x,colour,y\n1,red,a\n2.5,blue,b\n"), "csv")
+    assert list(got.columns) == ["x", "colour", "y"] and got["x"].tolist() == [1.0, 2.5]
+
+
+@pytest.mark.parametrize(
+    "text, check",
+    [
+        ("", "file_not_empty"),
+        ("   \n", "file_not_empty"),
+        ("x,colour,y\n", "has_rows"),
+        ('x,colour,y\n1,red,a\n2,"blue,b\n3,green,c,extra,more\n', "well_formed_csv"),
+        ("x,colour,y\n1,red,a\n2,blue,b,9,9\n", "well_formed_csv"),
+    ],
+)
+def test_unreadable_files_fail_with_a_named_check(tmp_path, text, check):
+    with pytest.raises(DataValidationError) as err:
+        logic.read_table(_csv(tmp_path, text), "csv")
+    assert err.value.failures[0].check == check
+    assert "d.csv" in err.value.failures[0].detail
+
+
+def test_tidy_keeps_bad_text_for_validation():
+    df = pd.DataFrame({"x": ["1.5", "oops", "2"], "colour": ["red", "blue", "red"], "y": ["a", "b", "a"]})
+    out, dropped = logic.tidy(df, TYPES, "y", True, 0.5)
+    assert dropped == 0
+    assert out["x"].dtype == object and "oops" in out["x"].tolist()
+
+
+def test_tidy_drops_incomplete_rows_up_to_the_limit():
+    df = pd.DataFrame({"x": [1.0, None, 3.0, 4.0], "colour": ["r", "b", None, "r"], "y": ["a", "b", "a", "b"]})
+    out, dropped = logic.tidy(df, TYPES, "y", True, 0.5)
+    assert dropped == 2 and len(out) == 2
+    with pytest.raises(DataValidationError, match=r"2 of 4 rows \(50%\) have missing values"):
+        logic.tidy(df, TYPES, "y", True, 0.25)
+
+
+def test_missing_column_stays_missing():
+    df = pd.DataFrame({"colour": ["r"], "y": ["a"]})
+    out, _ = logic.tidy(df, TYPES, "y", True, 0.1)
+    assert "x" not in out.columns
+
+
+def test_split_is_deterministic_and_order_independent(penguins_df):
+    df, _ = logic.tidy(penguins_df, {"bill_length_mm": "float", "island": "categorical"}, "species", True, 0.1)
+    mask = logic.split_mask(df, 0.25, 42)
+    shuffled = df.sample(frac=1.0, random_state=0)
+    mask2 = logic.split_mask(shuffled, 0.25, 42)
+    assert set(df[mask].index) == set(shuffled[mask2].index)
+    assert 0.15 < mask.mean() < 0.35
+    assert not (logic.split_mask(df, 0.25, 7) == mask).all()
+
+
+def test_ingest_penguins_counts(penguins_csv):
+    types = {"bill_length_mm": "float", "island": "categorical", "sex": "categorical"}
+    train, evaluation, stats = logic.ingest(str(penguins_csv), "csv", types, "species", 0.25, 42, True, 0.1)
+    assert stats.rows_read == 344
+    assert stats.rows_dropped == 11  # 2 without measurements + 9 more without sex
+    assert stats.train_rows + stats.eval_rows == 333 == len(train) + len(evaluation)
+    again = logic.ingest(str(penguins_csv), "csv", types, "species", 0.25, 42, True, 0.1)[2]
+    assert again.fingerprint == stats.fingerprint

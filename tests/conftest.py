@@ -1,0 +1,79 @@
+"""Shared fixtures for the image-side tests (run inside the project image by `make test`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+PENGUINS_CONFIG = REPO / "pipelines" / "configs" / "penguins.yaml"
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+
+@pytest.fixture(scope="session")
+def penguins_csv() -> Path:
+    """The CSV shipped by the palmerpenguins package."""
+    from components.common import storage
+
+    return storage.local_path("package://palmerpenguins/data/penguins.csv")
+
+
+@pytest.fixture(scope="session")
+def penguins_df(penguins_csv) -> pd.DataFrame:
+    return pd.read_csv(penguins_csv)
+
+
+@pytest.fixture
+def raw_config() -> dict:
+    """The penguins config as plain data, to mutate in tests."""
+    return yaml.safe_load(PENGUINS_CONFIG.read_text())
+
+
+def write_config(tmp_path: Path, raw: dict, name: str = "cfg.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def fast_config(tmp_path: Path, raw: dict, data_uri: str | None = None, destination: str | None = None) -> Path:
+    """A config for quick test runs: few epochs, extras off, outputs under tmp_path."""
+    raw = dict(raw)
+    raw["model"] = {**raw["model"], "epochs": 10}
+    raw["push"] = {**raw["push"], "destination": destination or str(tmp_path / "models")}
+    for extra in ("explain", "fairness", "compress"):
+        raw[extra] = {**raw.get(extra, {}), "enabled": False}
+    if data_uri:
+        raw["data"] = {**raw["data"], "uri": data_uri}
+    return write_config(tmp_path, raw)
+
+
+@pytest.fixture(scope="session")
+def trained_pipeline(tmp_path_factory):
+    """One real penguins pipeline run (LocalDagRunner) shared by every test that needs a model.
+
+    Returns a dict: ``summary`` (RunSummary), ``config`` (PipelineConfig), ``config_path``,
+    ``output_dir``, ``destination`` (push destination holding ``penguins/1``).
+    """
+    from pipelines.config import load_config
+    from pipelines.runner import run_local
+
+    base = tmp_path_factory.mktemp("trained")
+    raw = yaml.safe_load(PENGUINS_CONFIG.read_text())
+    config_path = fast_config(base, raw)
+    cfg = load_config(config_path)
+    out = base / "run"
+    summary = run_local(cfg, str(out))
+    assert summary.status == "succeeded", summary.reason
+    return {
+        "summary": summary,
+        "config": cfg,
+        "config_path": config_path,
+        "output_dir": out,
+        "destination": base / "models",
+    }

@@ -1,0 +1,309 @@
+"""Bad input is rejected by the variables' `validation` blocks.
+
+Each case names a directory, the variable under test and the values to set; the test
+evaluates that variable's parsed validation conditions (with tests/infra/hcl_expr.py) and
+checks the value is accepted or rejected. A coverage test makes sure every validation
+block of every module and environment is shown rejecting at least one bad value.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hcl_expr import eval_condition, strip_interpolation
+from tfparse import REPO_ROOT, env_dirs, locals_of, module_dirs, named, parse_hcl, rel
+
+AWS_MOD = "terraform/modules/aws_gpu_training"
+GCP_MOD = "terraform/modules/gcp_gpu_training"
+AWS_ENVS = "terraform/envs/aws/*"
+GCP_ENVS = "terraform/envs/gcp/*"
+
+# Values for the variables without defaults, so every condition can be evaluated.
+MODULE_SAMPLES: dict[str, dict[str, Any]] = {
+    AWS_MOD: {
+        "name": "mlops-dev",
+        "region": "eu-west-1",
+        "vpc_id": "vpc-0123456789abcdef0",
+        "subnet_ids": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
+    },
+    GCP_MOD: {"project_id": "example-mlops-dev", "region": "us-central1", "name": "mlops-dev"},
+}
+
+OK, BAD = True, False
+
+# (directory or glob, variable under test, values to set, expected acceptance)
+CASES: list[tuple[str, str, dict[str, Any], bool]] = [
+    # ---- AWS module ------------------------------------------------------------------
+    (AWS_MOD, "name", {"name": "mlops-dev"}, OK),
+    (AWS_MOD, "name", {"name": "Mlops"}, BAD),
+    (AWS_MOD, "name", {"name": "ml"}, BAD),
+    (AWS_MOD, "name", {"name": "mlops-dev-"}, BAD),
+    (AWS_MOD, "name", {"name": "m" * 25}, BAD),
+    (AWS_MOD, "region", {"region": "us-gov-west-1"}, OK),
+    (AWS_MOD, "region", {"region": "EU-WEST-1"}, BAD),
+    (AWS_MOD, "region", {"region": "us-central1"}, BAD),
+    (AWS_MOD, "existing_cluster_name", {"create_cluster": False, "existing_cluster_name": None}, BAD),
+    (AWS_MOD, "existing_cluster_name", {"create_cluster": False, "existing_cluster_name": "shared-gpu"}, OK),
+    (AWS_MOD, "existing_cluster_name", {"create_cluster": True, "existing_cluster_name": None}, OK),
+    (AWS_MOD, "cluster_version", {"cluster_version": "1.33"}, OK),
+    (AWS_MOD, "cluster_version", {"cluster_version": "v1.33"}, BAD),
+    (AWS_MOD, "cluster_version", {"cluster_version": "1.3"}, BAD),
+    (AWS_MOD, "vpc_id", {"vpc_id": "vpc-12"}, BAD),
+    (AWS_MOD, "vpc_id", {"vpc_id": "vpc-0abc1234"}, OK),
+    (AWS_MOD, "subnet_ids", {"subnet_ids": ["subnet-0123456789abcdef0"]}, BAD),
+    (AWS_MOD, "subnet_ids", {"subnet_ids": ["subnet-0123456789abcdef0", "sn-1"]}, BAD),
+    (AWS_MOD, "cluster_endpoint_public_access_cidrs", {"cluster_endpoint_public_access_cidrs": ["0.0.0.0/0"]}, BAD),
+    (AWS_MOD, "cluster_endpoint_public_access_cidrs", {"cluster_endpoint_public_access_cidrs": ["10.0.0.0/33"]}, BAD),
+    (AWS_MOD, "cluster_endpoint_public_access_cidrs", {"cluster_endpoint_public_access": True, "cluster_endpoint_public_access_cidrs": []}, BAD),
+    (AWS_MOD, "cluster_endpoint_public_access_cidrs", {"cluster_endpoint_public_access": True, "cluster_endpoint_public_access_cidrs": ["203.0.113.0/24"]}, OK),
+    (AWS_MOD, "cluster_log_retention_days", {"cluster_log_retention_days": 100}, BAD),
+    (AWS_MOD, "cluster_log_retention_days", {"cluster_log_retention_days": 731}, OK),
+    (AWS_MOD, "system_instance_types", {"system_instance_types": []}, BAD),
+    (AWS_MOD, "system_instance_types", {"system_instance_types": ["t3.large", "m6i.large"]}, OK),
+    (AWS_MOD, "gpu_instance_types", {"gpu_instance_types": ["m5.large"]}, BAD),
+    (AWS_MOD, "gpu_instance_types", {"gpu_instance_types": []}, BAD),
+    (AWS_MOD, "gpu_instance_types", {"gpu_instance_types": ["g5.metal"]}, BAD),
+    (AWS_MOD, "gpu_instance_types", {"gpu_instance_types": ["g5.xlarge", "g6e.12xlarge", "p4d.24xlarge"]}, OK),
+    (AWS_MOD, "gpu_ami_type", {"gpu_ami_type": "AL2_x86_64"}, BAD),
+    (AWS_MOD, "gpu_ami_type", {"gpu_ami_type": "BOTTLEROCKET_x86_64_NVIDIA"}, OK),
+    (AWS_MOD, "gpu_capacity_type", {"gpu_capacity_type": "spot"}, BAD),
+    (AWS_MOD, "gpu_capacity_type", {"gpu_capacity_type": "SPOT"}, OK),
+    (AWS_MOD, "gpu_min_size", {"gpu_min_size": -1}, BAD),
+    (AWS_MOD, "gpu_min_size", {"gpu_min_size": 1.5}, BAD),
+    (AWS_MOD, "gpu_min_size", {"gpu_min_size": 0}, OK),
+    (AWS_MOD, "gpu_max_size", {"gpu_min_size": 3, "gpu_max_size": 2}, BAD),
+    (AWS_MOD, "gpu_max_size", {"gpu_min_size": 0, "gpu_max_size": 0}, BAD),
+    (AWS_MOD, "gpu_max_size", {"gpu_max_size": 101}, BAD),
+    (AWS_MOD, "gpu_max_size", {"gpu_min_size": 2, "gpu_max_size": 2}, OK),
+    (AWS_MOD, "gpu_disk_size_gb", {"gpu_disk_size_gb": 20}, BAD),
+    (AWS_MOD, "gpu_disk_size_gb", {"gpu_disk_size_gb": 200}, OK),
+    (AWS_MOD, "nvidia_device_plugin_chart_version", {"nvidia_device_plugin_chart_version": "~> 0.17"}, BAD),
+    (AWS_MOD, "nvidia_device_plugin_chart_version", {"nvidia_device_plugin_chart_version": "0.17.1"}, OK),
+    (AWS_MOD, "cluster_autoscaler_chart_version", {"cluster_autoscaler_chart_version": "latest"}, BAD),
+    (AWS_MOD, "cluster_autoscaler_chart_version", {"cluster_autoscaler_chart_version": "9.43.1"}, OK),
+    (AWS_MOD, "artifact_bucket_name", {"artifact_bucket_name": "My_Bucket"}, BAD),
+    (AWS_MOD, "artifact_bucket_name", {"artifact_bucket_name": "mlops-artifacts.example"}, OK),
+    (AWS_MOD, "noncurrent_version_retention_days", {"noncurrent_version_retention_days": 0}, BAD),
+    (AWS_MOD, "pipeline_root_retention_days", {"pipeline_root_retention_days": -1}, BAD),
+    (AWS_MOD, "pipeline_root_retention_days", {"pipeline_root_retention_days": 0}, OK),
+    (AWS_MOD, "image_name", {"image_name": "MLOps"}, BAD),
+    (AWS_MOD, "image_name", {"image_name": "mlops_pipelines.gpu"}, OK),
+    (AWS_MOD, "image_retention_count", {"image_retention_count": 0}, BAD),
+    (AWS_MOD, "kms_key_deletion_window_days", {"kms_key_deletion_window_days": 5}, BAD),
+    (AWS_MOD, "kms_key_deletion_window_days", {"kms_key_deletion_window_days": 7}, OK),
+    (AWS_MOD, "pipeline_namespace", {"pipeline_namespace": "Kubeflow"}, BAD),
+    (AWS_MOD, "pipeline_namespace", {"pipeline_namespace": "kubeflow-user-example-com"}, OK),
+    (AWS_MOD, "pipeline_service_account", {"pipeline_service_account": "-runner"}, BAD),
+    # ---- GCP module ------------------------------------------------------------------
+    (GCP_MOD, "project_id", {"project_id": "1project"}, BAD),
+    (GCP_MOD, "project_id", {"project_id": "abc"}, BAD),
+    (GCP_MOD, "project_id", {"project_id": "my-project-123"}, OK),
+    (GCP_MOD, "region", {"region": "eu-west-1"}, BAD),
+    (GCP_MOD, "region", {"region": "europe-west4"}, OK),
+    (GCP_MOD, "name", {"name": "mlops-production-environment"}, BAD),
+    (GCP_MOD, "name", {"name": "mlops-prod"}, OK),
+    (GCP_MOD, "labels", {"labels": {"Owner": "team-a"}}, BAD),
+    (GCP_MOD, "labels", {"labels": {"owner": "Team A"}}, BAD),
+    (GCP_MOD, "labels", {"labels": {"owner": "team-a", "environment": "dev"}}, OK),
+    (GCP_MOD, "existing_cluster_name", {"create_cluster": False, "existing_cluster_name": None}, BAD),
+    (GCP_MOD, "existing_cluster_name", {"create_cluster": False, "existing_cluster_name": "shared"}, OK),
+    (GCP_MOD, "master_ipv4_cidr_block", {"master_ipv4_cidr_block": "172.16.0.0/24"}, BAD),
+    (GCP_MOD, "master_ipv4_cidr_block", {"master_ipv4_cidr_block": "10.100.0.16/28"}, OK),
+    (GCP_MOD, "master_authorized_networks", {"master_authorized_networks": [{"cidr_block": "0.0.0.0/0", "display_name": "all"}]}, BAD),
+    (GCP_MOD, "master_authorized_networks", {"master_authorized_networks": [{"cidr_block": "office", "display_name": "x"}]}, BAD),
+    (GCP_MOD, "master_authorized_networks", {"master_authorized_networks": [{"cidr_block": "203.0.113.0/24", "display_name": "office"}]}, OK),
+    (GCP_MOD, "release_channel", {"release_channel": "UNSPECIFIED"}, BAD),
+    (GCP_MOD, "release_channel", {"release_channel": "STABLE"}, OK),
+    (GCP_MOD, "rbac_security_group", {"rbac_security_group": "admins@example.com"}, BAD),
+    (GCP_MOD, "rbac_security_group", {"rbac_security_group": "gke-security-groups@example.com"}, OK),
+    (GCP_MOD, "system_machine_type", {"system_machine_type": "e2standard4"}, BAD),
+    (GCP_MOD, "gpu_node_locations", {"gpu_node_locations": ["us-central1"]}, BAD),
+    (GCP_MOD, "gpu_node_locations", {"gpu_node_locations": ["us-central1-a", "us-central1-c"]}, OK),
+    (GCP_MOD, "gpu_accelerator_type", {"gpu_accelerator_type": "nvidia-tesla-k80"}, BAD),
+    (GCP_MOD, "gpu_accelerator_type", {"gpu_accelerator_type": "nvidia-l4", "gpu_machine_type": "g2-standard-8"}, OK),
+    (GCP_MOD, "gpu_accelerator_count", {"gpu_accelerator_count": 3}, BAD),
+    (GCP_MOD, "gpu_accelerator_count", {"gpu_accelerator_count": 4}, OK),
+    (GCP_MOD, "gpu_machine_type", {"gpu_accelerator_type": "nvidia-tesla-t4", "gpu_machine_type": "g2-standard-8"}, BAD),
+    (GCP_MOD, "gpu_machine_type", {"gpu_accelerator_type": "nvidia-l4", "gpu_machine_type": "n1-standard-8"}, BAD),
+    (GCP_MOD, "gpu_machine_type", {"gpu_accelerator_type": "nvidia-tesla-a100", "gpu_machine_type": "a2-ultragpu-1g"}, BAD),
+    (GCP_MOD, "gpu_machine_type", {"gpu_accelerator_type": "nvidia-tesla-t4", "gpu_machine_type": "n1-standard-4"}, OK),
+    (GCP_MOD, "gpu_machine_type", {"gpu_accelerator_type": "nvidia-tesla-a100", "gpu_machine_type": "a2-highgpu-1g"}, OK),
+    (GCP_MOD, "gpu_machine_type", {"gpu_accelerator_type": "nvidia-h100-80gb", "gpu_machine_type": "a3-highgpu-8g"}, OK),
+    (GCP_MOD, "gpu_driver_version", {"gpu_driver_version": "INSTALLATION_DISABLED"}, BAD),
+    (GCP_MOD, "gpu_driver_version", {"gpu_driver_version": "LATEST"}, OK),
+    (GCP_MOD, "gpu_min_node_count", {"gpu_min_node_count": -1}, BAD),
+    (GCP_MOD, "gpu_max_node_count", {"gpu_min_node_count": 2, "gpu_max_node_count": 1}, BAD),
+    (GCP_MOD, "gpu_max_node_count", {"gpu_min_node_count": 0, "gpu_max_node_count": 0}, BAD),
+    (GCP_MOD, "gpu_max_node_count", {"gpu_min_node_count": 1, "gpu_max_node_count": 8}, OK),
+    (GCP_MOD, "gpu_disk_size_gb", {"gpu_disk_size_gb": 10}, BAD),
+    (GCP_MOD, "artifact_bucket_name", {"artifact_bucket_name": "Bad Bucket"}, BAD),
+    (GCP_MOD, "artifact_bucket_name", {"artifact_bucket_name": None}, OK),
+    (GCP_MOD, "kms_key_name", {"kms_key_name": "my-key"}, BAD),
+    (GCP_MOD, "kms_key_name", {"kms_key_name": "projects/p-123456/locations/us-central1/keyRings/r/cryptoKeys/k"}, OK),
+    (GCP_MOD, "noncurrent_version_retention_days", {"noncurrent_version_retention_days": 5000}, BAD),
+    (GCP_MOD, "pipeline_root_retention_days", {"pipeline_root_retention_days": 4000}, BAD),
+    (GCP_MOD, "image_name", {"image_name": "-image"}, BAD),
+    (GCP_MOD, "image_retention_count", {"image_retention_count": 20000}, BAD),
+    (GCP_MOD, "pipeline_namespace", {"pipeline_namespace": "kube_flow"}, BAD),
+    (GCP_MOD, "pipeline_service_account", {"pipeline_service_account": "Runner"}, BAD),
+    # ---- AWS environments ------------------------------------------------------------
+    (AWS_ENVS, "region", {"region": "eu-west"}, BAD),
+    (AWS_ENVS, "region", {"region": "ap-southeast-2"}, OK),
+    (AWS_ENVS, "allowed_account_ids", {"allowed_account_ids": ["12345"]}, BAD),
+    (AWS_ENVS, "allowed_account_ids", {"allowed_account_ids": ["0" * 12]}, OK),
+    (AWS_ENVS, "name_prefix", {"name_prefix": "MLOps"}, BAD),
+    (AWS_ENVS, "name_prefix", {"name_prefix": "a-very-long-name-prefix"}, BAD),
+    (AWS_ENVS, "owner", {"owner": "  "}, BAD),
+    (AWS_ENVS, "owner", {"owner": "Data Platform"}, OK),
+    # ---- GCP environments ------------------------------------------------------------
+    (GCP_ENVS, "project_id", {"project_id": "Example"}, BAD),
+    (GCP_ENVS, "region", {"region": "us-central"}, BAD),
+    (GCP_ENVS, "name_prefix", {"name_prefix": "mlops-platform-x"}, BAD),
+    (GCP_ENVS, "owner", {"owner": "Data Platform"}, BAD),
+    (GCP_ENVS, "owner", {"owner": "data-platform"}, OK),
+    (GCP_ENVS, "cost_center", {"cost_center": "CC 42"}, BAD),
+]
+
+
+def _dirs(spec: str) -> list[Path]:
+    return sorted(REPO_ROOT.glob(spec)) if "*" in spec else [REPO_ROOT / spec]
+
+
+def base_values(directory: Path) -> dict[str, Any]:
+    """Defaults, plus module samples or the environment's terraform.tfvars.example."""
+    values = {n: b.get("default") for n, b in named(directory, "variable").items()}
+    key = rel(directory)
+    if key in MODULE_SAMPLES:
+        values.update(MODULE_SAMPLES[key])
+    example = directory / "terraform.tfvars.example"
+    if example.is_file():
+        values.update({k: v for k, v in parse_hcl(example).items() if not k.startswith("__")})
+    return values
+
+
+def failing_validations(directory: Path, variable: str, values: dict[str, Any]) -> list[int]:
+    """Indices of the variable's validation blocks that reject these values."""
+    body = named(directory, "variable")[variable]
+    return [i for i, v in enumerate(body.get("validation", [])) if not eval_condition(v["condition"], values)]
+
+
+EXPANDED = [(d, var, setting, ok) for spec, var, setting, ok in CASES for d in _dirs(spec)]
+
+
+@pytest.mark.parametrize(
+    "directory,variable,setting,accepted",
+    EXPANDED,
+    ids=[f"{rel(d).split('terraform/')[1]}:{v}={s[v] if v in s else s}:{'ok' if ok else 'bad'}" for d, v, s, ok in EXPANDED],
+)
+def test_validation_accepts_good_and_rejects_bad_values(directory, variable, setting, accepted):
+    assert variable in named(directory, "variable"), f"{rel(directory)} has no variable {variable!r}"
+    values = dict(base_values(directory), **setting)
+    failed = failing_validations(directory, variable, values)
+    if accepted:
+        assert not failed, f"{variable}={setting} should be accepted but validation {failed} rejects it"
+    else:
+        assert failed, f"{variable}={setting} should be rejected but every validation accepts it"
+
+
+ALL_DIRS = module_dirs() + env_dirs()
+
+
+def test_every_validation_block_is_shown_rejecting_something():
+    """Coverage: each validation block has a bad-value case that it alone or jointly rejects."""
+    covered: set[tuple[str, str, int]] = set()
+    for d, var, setting, ok in EXPANDED:
+        if not ok:
+            for i in failing_validations(d, var, dict(base_values(d), **setting)):
+                covered.add((rel(d), var, i))
+    missing = [
+        f"{rel(d)}: variable {name!r} validation {i}"
+        for d in ALL_DIRS
+        for name, body in named(d, "variable").items()
+        for i, _ in enumerate(body.get("validation", []))
+        if (rel(d), name, i) not in covered
+    ]
+    assert not missing, "validation blocks with no rejecting test case:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("directory", ALL_DIRS, ids=[rel(d) for d in ALL_DIRS])
+def test_defaults_and_examples_pass_every_validation(directory):
+    values = base_values(directory)
+    problems = [
+        f"{name} (validation {i})"
+        for name in named(directory, "variable")
+        for i in failing_validations(directory, name, values)
+    ]
+    assert not problems, f"{rel(directory)}: defaults/examples rejected: {problems}"
+
+
+@pytest.mark.parametrize("directory", env_dirs(), ids=[rel(d) for d in env_dirs()])
+def test_tfvars_example_sets_required_and_only_declared_variables(directory):
+    declared = named(directory, "variable")
+    example = {k for k in parse_hcl(directory / "terraform.tfvars.example") if not k.startswith("__")}
+    unknown = sorted(example - set(declared))
+    assert not unknown, f"{rel(directory)}/terraform.tfvars.example sets undeclared variables {unknown}"
+    required = sorted(n for n, b in declared.items() if "default" not in b)
+    missing = [n for n in required if n not in example]
+    assert not missing, f"{rel(directory)}/terraform.tfvars.example lacks required variables {missing}"
+
+
+_SIMPLE_REF = re.compile(r"\$\{(var|local)\.([A-Za-z_][\w-]*)\}")
+
+
+def _render(template: Any, env_values: dict[str, Any], env_locals: dict[str, Any]) -> Any:
+    """Resolves `"${var.x}"` and simple string templates like `"${var.a}-${local.b}"`."""
+    if not isinstance(template, str) or "${" not in template:
+        return template
+    whole = _SIMPLE_REF.fullmatch(template)
+    if whole:
+        kind, name = whole.groups()
+        source = env_values if kind == "var" else env_locals
+        return _render(source.get(name), env_values, env_locals)
+    if re.fullmatch(r"(?:[^$]|\$\{(?:var|local)\.[\w-]+\})*", template):
+        return _SIMPLE_REF.sub(lambda m: str(_render("${%s.%s}" % m.groups(), env_values, env_locals)), template)
+    return _UNRESOLVED
+
+
+_UNRESOLVED = object()
+
+
+@pytest.mark.parametrize("directory", env_dirs(), ids=[rel(d) for d in env_dirs()])
+def test_environment_inputs_pass_the_module_validations(directory):
+    """The values an environment hands its module (from its defaults and tfvars example) are valid there."""
+    env_values = base_values(directory)
+    env_locals = locals_of(directory)
+    for call in named(directory, "module").values():
+        mod_dir = (directory / call["source"]).resolve()
+        values = base_values(mod_dir)
+        for arg, expr in call.items():
+            if arg.startswith("__") or arg == "source":
+                continue
+            resolved = _render(expr, env_values, env_locals)
+            if resolved is not _UNRESOLVED:
+                values[arg] = resolved
+        problems = [
+            f"{name}={values.get(name)!r} (validation {i})"
+            for name in named(mod_dir, "variable")
+            for i in failing_validations(mod_dir, name, values)
+        ]
+        assert not problems, f"{rel(directory)} passes values its module rejects: {problems}"
+
+
+@pytest.mark.parametrize("directory", env_dirs(), ids=[rel(d) for d in env_dirs()])
+def test_longest_valid_name_prefix_still_fits_the_module(directory):
+    """The environment's name_prefix limit guarantees a valid module name ("<prefix>-<env>")."""
+    env_var = named(directory, "variable")["name_prefix"]
+    cond = strip_interpolation(env_var["validation"][0]["condition"])
+    longest = int(re.search(r"\{1,(\d+)\}", cond).group(1)) + 1
+    prefix = "m" * longest
+    assert not failing_validations(directory, "name_prefix", dict(base_values(directory), name_prefix=prefix))
+    assert failing_validations(directory, "name_prefix", dict(base_values(directory), name_prefix=prefix + "m"))
+    mod_dir = (directory / next(iter(named(directory, "module").values()))["source"]).resolve()
+    name = f"{prefix}-{locals_of(directory)['environment']}"
+    assert not failing_validations(mod_dir, "name", dict(base_values(mod_dir), name=name)), (
+        f"{rel(directory)}: name_prefix {prefix!r} is valid but the module rejects name {name!r}"
+    )
