@@ -7,8 +7,9 @@
 #                  `hcl2` module and its pins conflict with Airflow's.
 # A stamp file inside each venv records the pinned versions; a change of pin rebuilds it.
 #
-# Usage: infra/scripts/test-infra.sh [extra pytest args]
-# Needs only python3 (>= 3.11) and access to a Python package index.
+# Usage: infra/scripts/test-infra.sh [--setup-only] [extra pytest args]
+#   --setup-only   create/refresh the venvs and stop (used by `make setup`)
+# Needs only python3 (>= 3.11, with the venv module) and access to a Python package index.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -23,19 +24,23 @@ ensure_venv() {
   local dir=$1; shift
   local want="$*"
   local stamp="$dir/.mlops-stamp"
-  if [ -x "$dir/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$dir/bin/python" -c "" 2>/dev/null; then
     return 0
   fi
   echo "[test-infra] creating $dir ($want)" >&2
   rm -rf "$dir"
   "$PYTHON" -m venv "$dir"
-  "$dir/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
   "$dir/bin/python" -m pip install --quiet "$@"
   printf '%s' "$want" >"$stamp"
 }
 
 ensure_venv .venv-infra "${INFRA_PKGS[@]}"
 ensure_venv .venv-checkov "${CHECKOV_PKGS[@]}"
+
+if [ "${1:-}" = "--setup-only" ]; then
+  echo "[test-infra] venvs ready: .venv-infra, .venv-checkov" >&2
+  exit 0
+fi
 
 mkdir -p test-results
 exec .venv-infra/bin/pytest tests/infra -q --junitxml=test-results/infra.xml "$@"
