@@ -15,6 +15,7 @@ import http.server
 import io
 import json
 import os
+import shutil
 import socket
 import socketserver
 import subprocess
@@ -64,6 +65,7 @@ def airflow_db() -> Path:
         [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, env=os.environ.copy()
     )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    shutil.rmtree(REPO_ROOT / os.environ["MLOPS_AIRFLOW_RUNS_DIR"], ignore_errors=True)
     return TEST_HOME
 
 
@@ -220,3 +222,24 @@ def smtp_sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture()
+def fake_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Puts a stand-in `docker` first on PATH; returns a reader of the argv lists it received."""
+    from support import FAKE_DOCKER
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    exe = bindir / "docker"
+    exe.write_text(FAKE_DOCKER)
+    exe.chmod(0o755)
+    calls = tmp_path / "docker-calls.jsonl"
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_DOCKER_LOG", str(calls))
+    monkeypatch.delenv("MLOPS_IMAGE", raising=False)
+
+    def read() -> list[list[str]]:
+        return [json.loads(line) for line in calls.read_text().splitlines()] if calls.exists() else []
+
+    return read
