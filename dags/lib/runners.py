@@ -479,7 +479,7 @@ def run_kubeflow(
     reason = None
     if status != "succeeded":
         err = final.get("error") or {}
-        reason = f"KFP run {run_id} {state}: {err.get('message') or 'no error message'}"
+        reason = f"KFP run {run_id} {state}: {err.get('message') or 'no error message'} ({url})"
     return RunOutcome(runner="kubeflow", status=status, reason=reason, run_id=run_id, links={"KFP run": url})
 
 
@@ -611,7 +611,9 @@ def run_vertex(
     final = client.wait(name, poll_s=poll_s, timeout_s=timeout_s)
     state = final.get("state")
     ok = state == "PIPELINE_STATE_SUCCEEDED"
-    reason = None if ok else f"Vertex job {job_id} {state}: {(final.get('error') or {}).get('message') or 'no error message'}"
+    reason = None
+    if not ok:
+        reason = f"Vertex job {job_id} {state}: {(final.get('error') or {}).get('message') or 'no error message'} ({url})"
     return RunOutcome(
         runner="vertex", status="succeeded" if ok else "failed", reason=reason, run_id=name, links={"Vertex AI run": url}
     )
