@@ -163,8 +163,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``mlops`` console script."""
+def main(argv: Sequence[str] | None = None, hard_exit: bool = True) -> int:
+    """Entry point of the ``mlops`` console script.
+
+    Args:
+        argv: Arguments (default: sys.argv).
+        hard_exit: End the process with ``os._exit`` once output is flushed. TFT/Beam objects
+            alive at interpreter shutdown can segfault (rc 139) after the work succeeded, which
+            would turn a good run into a failed task; in-process callers pass False.
+    """
+    code = _main(argv)
+    if hard_exit:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from pipelines.config import ConfigError
 
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")

@@ -197,7 +197,8 @@ def run_local(
     paths = run_paths(output_dir)
     os.makedirs(paths.report_dir, exist_ok=True)
     gate_file = Path(paths.report_dir) / "gate.json"
-    gate_file.unlink(missing_ok=True)
+    for stale in (gate_file, Path(paths.report_dir) / "pushed.json"):
+        stale.unlink(missing_ok=True)
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     os.environ["MLOPS_RUN_ID"] = run_id
     summary = RunSummary(run_id=run_id, config=cfg.source_path)
@@ -245,6 +246,8 @@ def run_local(
             summary.status = "failed"
             summary.reason = f"{type(error).__name__}: {error}"
     _collect_outputs(summary, paths.report_dir)
+    if summary.pushed is None and summary.components.get("VersionedPusher", {}).get("state") == "cached":
+        summary.pushed = _pushed_from_mlmd(paths.metadata_path, run_id)
     if summary.status == "succeeded" and not summary.pushed:
         summary.status = "not_blessed"
         failures = summary.metrics.pop("_failures", None) or []
@@ -271,6 +274,28 @@ def _run_with_id(pipeline, run_id: str) -> None:
     tfx.orchestration.LocalDagRunner().run_with_ir(ir)
 
 
+def _pushed_from_mlmd(metadata_path: str, run_id: str) -> dict[str, Any] | None:
+    """What a cached Pusher pushed earlier: its PushedModel artifact in this run's context."""
+    from ml_metadata.metadata_store import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+
+    conn = metadata_store_pb2.ConnectionConfig()
+    conn.sqlite.filename_uri = metadata_path
+    store = metadata_store.MetadataStore(conn)
+    ctx = store.get_context_by_type_and_name("pipeline_run", run_id)
+    if ctx is None:
+        return None
+    for art in store.get_artifacts_by_context(ctx.id):
+        props = art.custom_properties
+        if "pushed" in props and props["pushed"].int_value == 1 and "pushed_version" in props:
+            return {
+                "version": props["pushed_version"].int_value,
+                "path": display_path(props["pushed_destination"].string_value),
+                "created": False,
+            }
+    return None
+
+
 def _find_cause(error: BaseException, kind: type) -> Any:
     seen = set()
     while error is not None and id(error) not in seen:
@@ -279,6 +304,16 @@ def _find_cause(error: BaseException, kind: type) -> Any:
         seen.add(id(error))
         error = error.__cause__ or error.__context__
     return None
+
+
+def display_path(path: str) -> str:
+    """Paths under the working directory are shown relative to it, so the same run.json reads
+    correctly on the host and in the image (where the repo is mounted at /src)."""
+    if "://" in path:
+        return path
+    cwd = os.getcwd()
+    absolute = os.path.abspath(path)
+    return os.path.relpath(absolute, cwd) if absolute.startswith(cwd + os.sep) else absolute
 
 
 def _collect_outputs(summary: RunSummary, report_dir: str) -> None:
@@ -302,7 +337,10 @@ def _collect_outputs(summary: RunSummary, report_dir: str) -> None:
         summary.reports["gate"] = str(rd / "gate.json")
     pushed = rd / "pushed.json"
     if pushed.exists():
-        summary.pushed = json.loads(pushed.read_text())
+        data = json.loads(pushed.read_text())
+        if data.pop("pushed", False):
+            summary.pushed = {**data, "path": display_path(data["path"])}
+    summary.reports = {k: display_path(v) for k, v in summary.reports.items()}
 
 
 def compile_kubeflow(cfg: PipelineConfig, output: str, pipeline_root: str | None = None) -> str:

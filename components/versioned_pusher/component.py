@@ -14,6 +14,12 @@ def _serving_dir(model_uri: str) -> str:
     return path if os.path.isdir(path) else model_uri
 
 
+def _write_report(report_dir: str, data: dict) -> None:
+    if report_dir:
+        with open(os.path.join(report_dir, "pushed.json"), "w") as fh:
+            json.dump(data, fh, indent=2)
+
+
 @tfx.dsl.components.component
 def VersionedPusher(
     model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
@@ -33,6 +39,7 @@ def VersionedPusher(
     """
     if not model_blessing.get_int_custom_property("blessed"):
         pushed_model.set_int_custom_property("pushed", 0)
+        _write_report(report_dir, {"pushed": False})
         return {"pushed": 0, "version": 0, "push_uri": ""}
     metrics = {}
     if evaluation_report is not None:
@@ -60,7 +67,5 @@ def VersionedPusher(
     pushed_model.set_string_custom_property("pushed_destination", result.uri)
     pushed_model.set_int_custom_property("pushed_version", result.version)
     pushed_model.set_int_custom_property("created", int(result.created))
-    if report_dir:
-        with open(os.path.join(report_dir, "pushed.json"), "w") as fh:
-            json.dump({"version": result.version, "path": result.uri, "created": result.created}, fh, indent=2)
+    _write_report(report_dir, {"pushed": True, "version": result.version, "path": result.uri, "created": result.created})
     return {"pushed": 1, "version": result.version, "push_uri": result.uri}

@@ -1,0 +1,104 @@
+"""The whole penguins pipeline with LocalDagRunner in the project image."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from components.versioned_pusher import logic as push_logic
+from pipelines.config import load_config
+from pipelines.runner import run_local
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+
+def test_run_pushes_a_blessed_model_with_reports(trained_pipeline):
+    summary = trained_pipeline["summary"]
+    dest = str(trained_pipeline["destination"])
+    assert summary.pushed["version"] == 1 and summary.pushed["created"] is True
+    assert push_logic.complete_versions(dest, "penguins") == [1]
+    manifest = push_logic.read_manifest(dest, "penguins", 1)
+    assert manifest["blessed"] is True and manifest["version"] == 1
+    assert manifest["metrics"]["overall"]["sparse_categorical_accuracy"] >= 0.85
+    assert len(manifest["data_fingerprint"]) == 64 and len(manifest["model_fingerprint"]) == 64
+    assert manifest["run_id"] == summary.run_id and manifest["mlmd"]["model_artifact_id"] > 0
+    assert set(manifest["metrics"]["classes"]) == {"Adelie", "Chinstrap", "Gentoo"}
+    # every component ran, and run.json says so
+    run_json = json.loads((trained_pipeline["output_dir"] / "run.json").read_text())
+    assert run_json["status"] == "succeeded"
+    for node in ("DataIngest", "DataGate", "Transform", "Trainer", "Evaluator", "VersionedPusher"):
+        assert run_json["components"][node]["state"] == "executed", node
+    html = Path(summary.reports["evaluation"]).read_text() if os.path.isabs(summary.reports["evaluation"]) else (
+        Path.cwd() / summary.reports["evaluation"]).read_text()
+    assert "BLESSED" in html and "island=Biscoe" in html and "data:image/png;base64" in html
+    assert "data_docs_train" in summary.reports
+
+
+def test_exported_model_predicts_like_the_training_path(trained_pipeline):
+    """Raw features through the pushed signature == transform graph + Keras model as in training."""
+    import tensorflow as tf
+    import tensorflow_transform as tft
+
+    from components.common import examples_io
+
+    cfg = trained_pipeline["config"]
+    root = trained_pipeline["output_dir"] / "pipeline_root"
+    eval_df = examples_io.read_split(str(next((root / "DataIngest" / "examples").iterdir())), "eval")
+    tft_out = tft.TFTransformOutput(str(next((root / "Transform" / "transform_graph").iterdir())))
+    trained = tf.keras.models.load_model(str(next((root / "Trainer" / "model").iterdir()) / "Format-Serving"))
+
+    raw = {}
+    for f in cfg.features:
+        col = eval_df[f.name].to_numpy()
+        raw[f.name] = tf.constant(col.astype(str) if f.type == "categorical" else col.astype("float32"))
+    # training path: the Transform graph on [batch, 1] raw features, then the Keras model
+    transformed = tft_out.transform_raw_features({k: tf.expand_dims(v, 1) for k, v in raw.items()})
+    training_probs = trained({f"{f.name}_xf": transformed[f"{f.name}_xf"] for f in cfg.features}).numpy()
+
+    pushed = tf.saved_model.load(str(trained_pipeline["destination"] / "penguins" / "1" / "saved_model"))
+    out = pushed.signatures["serving_default"](**raw)
+    np.testing.assert_allclose(out["probabilities"].numpy(), training_probs, rtol=1e-5, atol=1e-6)
+    predicted = [c.decode() for c in out["predicted_class"].numpy()]
+    accuracy = np.mean(np.array(predicted) == eval_df[cfg.label].to_numpy())
+    assert accuracy >= 0.85
+
+
+def test_cached_rerun_executes_nothing_new(trained_pipeline):
+    cfg, out = trained_pipeline["config"], str(trained_pipeline["output_dir"])
+    second = run_local(cfg, out)
+    assert second.status == "succeeded"
+    heavy = ("DataIngest", "StatisticsGen", "GreatExpectationsValidation", "DataGate", "Transform", "Trainer")
+    assert all(second.components[n]["state"] == "cached" for n in heavy), second.components
+    # The first blessing makes the model its own baseline, so the Evaluator runs once more;
+    # the pusher sees identical bytes and creates no version.
+    assert second.pushed == {"version": 1, "path": second.pushed["path"], "created": False}
+    third = run_local(cfg, out)
+    executed = [n for n, c in third.components.items() if c["state"] == "executed" and n != "latest_blessed_model_resolver"]
+    assert executed == [], third.components
+    assert third.pushed["version"] == 1
+    assert third.seconds < trained_pipeline["summary"].seconds / 2
+    assert push_logic.complete_versions(str(trained_pipeline["destination"]), "penguins") == [1]
+
+
+def test_impossible_threshold_is_not_blessed_and_serving_version_is_untouched(trained_pipeline, tmp_path):
+    """Through the real CLI: exit code 4, one paragraph, nothing pushed, version 1 byte-identical."""
+    dest = trained_pipeline["destination"]
+    before = push_logic.dir_fingerprint(dest / "penguins" / "1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run", "--config", str(trained_pipeline["config_path"]),
+         "--output-dir", str(trained_pipeline["output_dir"]),
+         "--set", "evaluation.thresholds=[{metric: sparse_categorical_accuracy, lower_bound: 1.01}]"],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert proc.returncode == 4, proc.stderr[-3000:]
+    tail = proc.stderr.strip().splitlines()[-3:]
+    assert "not blessed" in " ".join(tail) and "sparse_categorical_accuracy" in " ".join(tail)
+    assert "Traceback" not in proc.stderr
+    assert push_logic.complete_versions(str(dest), "penguins") == [1]
+    assert push_logic.dir_fingerprint(dest / "penguins" / "1") == before
+    run_json = json.loads((trained_pipeline["output_dir"] / "run.json").read_text())
+    assert run_json["status"] == "not_blessed" and run_json["pushed"] is None

@@ -1,0 +1,54 @@
+"""Golden compiled KFP specs: regenerate with `make golden` (python -m tests.golden in the image).
+
+A diff between a fresh compile and the golden file fails `tests/e2e/test_kubeflow_compile.py`;
+it is never rewritten silently. Review the diff, then regenerate.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+# Compiling writes the module-file wheel under the pipeline root; a fixed local root keeps the
+# spec byte-stable (on a cluster you compile against gs:// or s3://).
+GOLDEN_ROOT = "/tmp/mlops-golden-root"
+GOLDEN_IMAGE = "registry.example.com/mlops-pipelines:golden"
+CASES = {
+    "penguins_pipeline.yaml": ("pipelines/configs/penguins.yaml", {}),
+    "penguins_gpu_pipeline.yaml": (
+        "pipelines/configs/penguins.yaml",
+        {"model.gpus": 1, "kubeflow.gpu": {"accelerator_type": "NVIDIA_TESLA_T4",
+                                           "node_selector": {"cloud.google.com/gke-accelerator": "nvidia-tesla-t4"}}},
+    ),
+}
+
+
+def compile_case(name: str, output: Path) -> Path:
+    """Compiles one golden case to ``output``."""
+    import dataclasses
+
+    from pipelines.config import load_config
+    from pipelines.runner import compile_kubeflow
+
+    repo = GOLDEN_DIR.parent.parent
+    config, overrides = CASES[name]
+    cfg = load_config(repo / config, overrides)
+    cfg = cfg.replace(kubeflow=dataclasses.replace(cfg.kubeflow, image=GOLDEN_IMAGE))
+    compile_kubeflow(cfg, str(output), pipeline_root=GOLDEN_ROOT)
+    return output
+
+
+def main() -> int:
+    for name in CASES:
+        path = compile_case(name, GOLDEN_DIR / name)
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    import os
+
+    os._exit(code)
