@@ -28,7 +28,8 @@ locals {
   gpu_taint_key   = "nvidia.com/gpu"
 
   # Bottlerocket keeps the OS on /dev/xvda and containers on /dev/xvdb.
-  gpu_data_device = startswith(var.gpu_ami_type, "BOTTLEROCKET") ? "/dev/xvdb" : "/dev/xvda"
+  bottlerocket    = startswith(var.gpu_ami_type, "BOTTLEROCKET")
+  gpu_data_device = local.bottlerocket ? "/dev/xvdb" : "/dev/xvda"
 
   cluster_autoscaler_service_account = "cluster-autoscaler"
 }
@@ -376,7 +377,11 @@ resource "aws_autoscaling_group_tag" "gpu_node_template" {
 # Cluster add-ons: NVIDIA device plugin and cluster autoscaler
 ################################################################################
 
+# AL2023 NVIDIA AMIs ship the driver and container toolkit but not the device plugin.
+# Bottlerocket NVIDIA variants run the device plugin themselves.
 resource "helm_release" "nvidia_device_plugin" {
+  count = local.bottlerocket ? 0 : 1
+
   name       = "nvidia-device-plugin"
   namespace  = "kube-system"
   repository = "https://nvidia.github.io/k8s-device-plugin"

@@ -141,7 +141,7 @@ variable "gpu_instance_types" {
 
 variable "gpu_ami_type" {
   type        = string
-  description = "EKS-optimized AMI type with NVIDIA drivers for the GPU node group."
+  description = "EKS-optimized AMI type with NVIDIA drivers for the GPU node group. With AL2023 the module installs the NVIDIA device plugin chart; Bottlerocket runs the plugin itself."
   default     = "AL2023_x86_64_NVIDIA"
 
   validation {
