@@ -181,6 +181,15 @@ class KubeflowConfig:
 
 
 @dataclass(frozen=True)
+class CloudConfig:
+    """Where the cloud resources live (filled from `terraform output`, see docs/infrastructure.md)."""
+
+    provider: Literal["local", "aws", "gcp"] = "local"
+    region: str = ""
+    service_account: str = ""
+
+
+@dataclass(frozen=True)
 class MonitoringConfig:
     """Drift thresholds used by serving monitors and the ``model_monitoring`` DAG."""
 
@@ -244,6 +253,7 @@ class PipelineConfig:
     evaluation: EvaluationConfig = EvaluationConfig()
     beam: BeamConfig = BeamConfig()
     kubeflow: KubeflowConfig = KubeflowConfig()
+    cloud: CloudConfig = CloudConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     fairness: FairnessConfig = FairnessConfig()
     explain: ExplainConfig = ExplainConfig()
