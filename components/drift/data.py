@@ -1,0 +1,109 @@
+"""Reading baseline and current tables for drift: CSV, Parquet, JSONL, or a folder/prefix of them.
+
+Pure pandas plus ``components/common/storage`` (local paths, ``s3://``, ``gs://``,
+``package://``). JSONL files written by the serving prediction log are flattened to one row per
+instance (features, ``predicted_class``, ``model_version``, ``timestamp``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Iterable
+
+import pandas as pd
+
+from components.common import storage
+from components.drift.logic import DriftInputError, flatten_prediction_records
+
+FORMATS = ("csv", "parquet", "jsonl")
+_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
+
+
+def format_of(uri: str, fmt: str | None = None) -> str:
+    """The table format from ``fmt`` or the file name suffix."""
+    if fmt and fmt != "auto":
+        if fmt not in FORMATS:
+            raise DriftInputError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+        return fmt
+    name = uri.rsplit("/", 1)[-1].lower()
+    for suffix, kind in _SUFFIXES.items():
+        if name.endswith(suffix):
+            return kind
+    raise DriftInputError(f"{uri}: cannot tell the format from the name; pass --format csv|parquet|jsonl")
+
+
+def _is_folder(uri: str) -> bool:
+    if uri.endswith("/"):
+        return True
+    scheme = storage.split_uri(uri)[0]
+    if scheme in ("file", "package"):
+        return storage.local_path(uri).is_dir()
+    return False
+
+
+def list_files(uri: str) -> list[str]:
+    """Data files under a folder/prefix (sorted by name: log files sort by time), or the file itself."""
+    if not _is_folder(uri):
+        return [uri]
+    files = [u for u in storage.list_uris(uri) if any(u.lower().endswith(s) for s in _SUFFIXES)]
+    files = [u for u in files if not u.rsplit("/", 1)[-1].startswith(".")]
+    if not files:
+        raise DriftInputError(f"{uri}: no .csv, .parquet or .jsonl files under it")
+    return files
+
+
+def read_one(uri: str, fmt: str | None = None) -> pd.DataFrame:
+    kind = format_of(uri, fmt)
+    try:
+        raw = storage.read_bytes(uri)
+    except storage.StorageError as exc:
+        raise DriftInputError(str(exc)) from exc
+    try:
+        if kind == "csv":
+            return pd.read_csv(io.BytesIO(raw), skipinitialspace=True, na_values=["NA", ""], keep_default_na=True)
+        if kind == "parquet":
+            return pd.read_parquet(io.BytesIO(raw))
+        return flatten_prediction_records(_jsonl(raw, uri))
+    except DriftInputError:
+        raise
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise DriftInputError(f"{uri}: cannot read as {kind}: {type(exc).__name__}: {exc}") from exc
+
+
+def _jsonl(raw: bytes, uri: str) -> Iterable[dict]:
+    out = []
+    for lineno, line in enumerate(raw.decode("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DriftInputError(f"{uri}:{lineno}: not JSON: {exc.msg}") from exc
+        if not isinstance(rec, dict):
+            raise DriftInputError(f"{uri}:{lineno}: expected a JSON object per line")
+        out.append(rec)
+    return out
+
+
+def read_table(uri: str, fmt: str | None = None, max_files: int | None = None) -> pd.DataFrame:
+    """One table from a file or every data file under a folder/prefix.
+
+    Args:
+        uri: File, folder (local) or prefix ending in ``/`` (s3://, gs://).
+        fmt: ``csv``, ``parquet``, ``jsonl`` or None/``auto`` (from each file's suffix).
+        max_files: Only the newest (last by name) files of a folder.
+
+    Raises:
+        DriftInputError: Nothing to read, or a file is malformed; the message names it.
+    """
+    files = list_files(uri)
+    if max_files:
+        files = files[-max_files:]
+    frames = [read_one(f, fmt) for f in files]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        raise DriftInputError(f"{uri}: no rows")
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

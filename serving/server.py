@@ -1,0 +1,177 @@
+"""``mlops serve``: serve the newest complete pushed version over REST, with /metrics.
+
+    mlops serve --models runs/models --model penguins [--host 127.0.0.1] [--port 8501]
+                [--log-dir runs/prediction-logs | s3://bucket/logs | gs://bucket/logs]
+                [--poll-seconds 2] [--max-body-bytes 1048576]
+                [--config pipelines/configs/penguins.yaml]   # defaults for the above + drift
+                [--baseline <training data uri>]
+
+``--config`` supplies ``push.destination`` / ``push.model_name`` as defaults for ``--models`` /
+``--model`` and turns on the online drift monitor with ``monitoring.*`` and ``data.uri`` as
+the baseline (``--no-drift`` turns it off).
+
+Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM; the prediction log is flushed first),
+2 usage or config error, 1 anything else (e.g. the port is taken).
+
+:class:`BackgroundServer` runs an app with uvicorn in a thread on a free loopback port (tests,
+benchmarks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import textwrap
+import threading
+import time
+
+EXIT_OK, EXIT_OTHER, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger("serving")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds the ``mlops serve`` options to ``parser``."""
+    parser.add_argument("--models", metavar="DESTINATION",
+                        help="push destination holding <model>/<version>/ (local path, s3://, gs://); "
+                             "default: push.destination of --config")
+    parser.add_argument("--model", metavar="NAME", help="model name (folder under --models); default: push.model_name of --config")
+    parser.add_argument("--config", help="pipeline config YAML: defaults for --models/--model, and the drift monitor's settings")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8501, help="port (default 8501, TF Serving's REST port)")
+    parser.add_argument("--log-dir", metavar="URI",
+                        help="write prediction logs (JSONL) under URI/<model>/ (local path, s3://, gs://); default: off")
+    parser.add_argument("--log-batch-size", type=int, default=500, help="records per log object (default 500)")
+    parser.add_argument("--log-flush-seconds", type=float, default=5.0, help="flush the log at least this often (default 5)")
+    parser.add_argument("--log-max-queue", type=int, default=20_000,
+                        help="records queued at most; more are dropped and counted (default 20000)")
+    parser.add_argument("--poll-seconds", type=float, default=2.0, help="how often to look for a new version (default 2)")
+    parser.add_argument("--max-body-bytes", type=int, default=1 << 20, help="larger request bodies get 413 (default 1 MiB)")
+    parser.add_argument("--max-instances", type=int, default=10_000, help="more instances per request get 413 (default 10000)")
+    parser.add_argument("--baseline", metavar="URI",
+                        help="training data (csv/parquet) for the online drift monitor; default: data.uri of --config")
+    parser.add_argument("--label", help="label column of the baseline (compared with predicted_class); default: label of --config")
+    parser.add_argument("--no-drift", action="store_true", help="turn the online drift monitor off")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"], help="server log level")
+
+
+def _fail(code: int, paragraph: str) -> int:
+    print("\n" + textwrap.fill(paragraph, width=100), file=sys.stderr)
+    return code
+
+
+def build_app(args):
+    """The app described by parsed ``args`` (raises ValueError for usage errors)."""
+    from serving.app import create_app
+    from serving.model import PushDestinationSource
+    from serving.prediction_log import PredictionLogger
+
+    cfg = None
+    if getattr(args, "config", None):
+        from pipelines.config import load_config
+
+        cfg = load_config(args.config)
+    destination = args.models or (cfg.push.destination if cfg else None)
+    name = args.model or (cfg.push.model_name if cfg else None)
+    if not destination or not name:
+        raise ValueError("say what to serve: --models <push destination> --model <name>, or --config <pipeline config>")
+    for option, value in (("--port", args.port), ("--max-body-bytes", args.max_body_bytes), ("--max-instances", args.max_instances)):
+        if value is None or value < (0 if option == "--port" else 1):
+            raise ValueError(f"{option} must be a positive number, got {value}")
+    if args.poll_seconds <= 0:
+        raise ValueError(f"--poll-seconds must be > 0, got {args.poll_seconds}")
+    source = PushDestinationSource(destination, name)
+    logger = None
+    if args.log_dir:
+        logger = PredictionLogger(args.log_dir, name, batch_size=args.log_batch_size,
+                                  flush_seconds=args.log_flush_seconds, max_queue=args.log_max_queue)
+    monitor = None
+    baseline_uri = args.baseline or (cfg.data.uri if cfg else None)
+    if baseline_uri and not args.no_drift:
+        from components.drift import data as drift_data
+        from components.drift.logic import DriftSettings
+        from serving.monitor import DriftMonitor
+
+        settings = DriftSettings.from_monitoring(cfg.monitoring) if cfg else DriftSettings()
+        fmt = cfg.data.format if cfg and baseline_uri == cfg.data.uri else None
+        baseline = drift_data.read_table(baseline_uri, fmt)
+        features = {f.name: f.type for f in cfg.features} if cfg else {}
+        label = args.label or (cfg.label if cfg else None)
+        monitor = DriftMonitor(baseline, features, settings, label=label)
+        log.info("drift monitor: baseline %s (%d rows), window %d, threshold %g",
+                 baseline_uri, len(baseline), settings.window_size, settings.threshold)
+    app = create_app(source, poll_seconds=args.poll_seconds, max_body_bytes=args.max_body_bytes,
+                     max_instances=args.max_instances, prediction_logger=logger, drift_monitor=monitor)
+    return app, source
+
+
+def main(args) -> int:
+    """Runs the server until SIGINT/SIGTERM; returns the exit code."""
+    import uvicorn
+
+    from components.drift.logic import DriftInputError
+    from pipelines.config import ConfigError
+
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app, source = build_app(args)
+    except ConfigError as exc:
+        return _fail(EXIT_USAGE, f"Config error: {exc}")
+    except (ValueError, DriftInputError) as exc:
+        return _fail(EXIT_USAGE, f"mlops serve: {exc}")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("binding %s: the server is reachable from other machines (no authentication)", args.host)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
+                            timeout_graceful_shutdown=30, lifespan="on")
+    server = uvicorn.Server(config)
+    print(f"Serving {source.describe()} as {source.name!r} on http://{args.host}:{args.port}/v1/models/{source.name} "
+          f"(metrics: /metrics, readiness: /readyz)", file=sys.stderr, flush=True)
+    server.run()
+    if not server.started:
+        return _fail(EXIT_OTHER, f"The server did not start on {args.host}:{args.port}; is the port already in use? "
+                                 "Pick another one with --port.")
+    return EXIT_OK
+
+
+class BackgroundServer:
+    """uvicorn serving ``app`` in a daemon thread on 127.0.0.1 and a free port.
+
+    Use as a context manager; ``url`` is the base URL. Exiting shuts the server down
+    gracefully (the app's lifespan shutdown runs: poller stopped, prediction log flushed).
+    """
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"):
+        import uvicorn
+
+        self.config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on",
+                                     timeout_graceful_shutdown=10)
+        self.server = uvicorn.Server(self.config)
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
+        self.host = host
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> "BackgroundServer":
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout)
+
+    def __enter__(self) -> "BackgroundServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
