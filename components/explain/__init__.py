@@ -1,0 +1,1 @@
+"""Explainability: SHAP (KernelExplainer) attributions of the exported raw-feature model."""

@@ -1,0 +1,41 @@
+"""TFX adapter: SHAP attributions of the trained model on an eval sample (see ``logic``)."""
+
+import os
+import shutil
+
+from tfx import v1 as tfx
+
+from components.common.artifacts import HtmlReport
+from components.explain import logic, model_io
+
+
+@tfx.dsl.components.component
+def ModelExplanation(
+    model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
+    examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
+    explanation: tfx.dsl.components.OutputArtifact[HtmlReport],
+    sample_size: tfx.dsl.components.Parameter[int] = 50,
+    background_size: tfx.dsl.components.Parameter[int] = 25,
+    seed: tfx.dsl.components.Parameter[int] = 0,
+    model_name: tfx.dsl.components.Parameter[str] = "model",
+    report_dir: tfx.dsl.components.Parameter[str] = "",
+) -> tfx.dsl.components.OutputDict(top_feature=str):
+    """Writes ``attributions.json``, ``importance.png`` and ``index.html``; copies them to
+    ``report_dir/explain`` when given. Explains ``sample_size`` eval rows against a background of
+    ``background_size`` train rows, through the SavedModel's raw-feature ``serving_default``."""
+    served = model_io.ServingModel(model_io.serving_dir(model.uri))
+    features = served.feature_names
+    evalset, dropped_eval = model_io.read_examples(examples.uri, "eval", features)
+    train, _ = model_io.read_examples(examples.uri, "train", features, limit=max(1000, background_size))
+    sample = evalset.sample(min(sample_size, len(evalset)), random_state=seed)
+    background = train.sample(min(background_size, len(train)), random_state=seed)
+    expl = logic.explain(served.predict_proba, background, sample, features, served.class_names or None, seed=seed)
+    expl.dropped_rows = dropped_eval
+    logic.write_outputs(expl, explanation.uri, model_name)
+    top = expl.ranking()[0][0]
+    explanation.set_string_custom_property("top_feature", top)
+    if report_dir:
+        target = os.path.join(report_dir, "explain")
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(explanation.uri, target)
+    return {"top_feature": top}
