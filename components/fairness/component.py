@@ -1,0 +1,106 @@
+"""TFX adapter: the fairness gate on eval-split predictions of the trained model (see ``logic``).
+
+Outputs:
+  * ``result`` (``FairnessResult``): ``result.json`` + ``index.html``; int custom property
+    ``passed``.
+  * ``blessing`` (``ModelBlessing``): ``blessed = evaluator_blessed AND fairness_passed`` with the
+    Evaluator's ``current_model``/``current_model_id`` properties, so the pusher can take it as
+    its ``model_blessing`` unchanged. Without a ``model_blessing`` input it reflects fairness only.
+"""
+
+import json
+import os
+import shutil
+
+from tfx import v1 as tfx
+from tfx.types.artifact import Artifact
+
+from components.explain import model_io
+from components.fairness import logic
+
+
+class FairnessResult(Artifact):
+    """The fairness gate's verdict: ``result.json``, ``index.html``; custom property ``passed``."""
+
+    TYPE_NAME = "FairnessResult"
+
+
+def _bound(value: float) -> float | None:
+    """Parameters cannot be None in every orchestrator: a negative bound means 'not enforced'."""
+    return None if value is None or value < 0 else float(value)
+
+
+@tfx.dsl.components.component
+def FairnessGate(
+    model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
+    examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
+    result: tfx.dsl.components.OutputArtifact[FairnessResult],
+    blessing: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.ModelBlessing],
+    label: tfx.dsl.components.Parameter[str],
+    sensitive_columns_json: tfx.dsl.components.Parameter[str],
+    model_blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing] = None,
+    max_accuracy_gap: tfx.dsl.components.Parameter[float] = 0.2,
+    max_demographic_parity_difference: tfx.dsl.components.Parameter[float] = -1.0,
+    max_equalized_odds_difference: tfx.dsl.components.Parameter[float] = -1.0,
+    max_recall_gap: tfx.dsl.components.Parameter[float] = -1.0,
+    min_group_size: tfx.dsl.components.Parameter[int] = 10,
+    model_name: tfx.dsl.components.Parameter[str] = "model",
+    report_dir: tfx.dsl.components.Parameter[str] = "",
+) -> tfx.dsl.components.OutputDict(passed=int, blessed=int):
+    """Per-group metrics over ``sensitive_columns_json`` (a JSON list); thresholds < 0 are off.
+
+    Copies ``result.json`` and ``index.html`` to ``report_dir/fairness`` when given.
+    """
+    sensitive = list(json.loads(sensitive_columns_json))
+    served = model_io.ServingModel(model_io.serving_dir(model.uri))
+    columns = list(dict.fromkeys([*served.feature_names, *sensitive, label]))
+    evalset, dropped = model_io.read_examples(examples.uri, "eval", columns)
+    y_pred = served.predict_class(evalset[served.feature_names])
+    thresholds = logic.Thresholds(
+        max_accuracy_gap=_bound(max_accuracy_gap),
+        max_demographic_parity_difference=_bound(max_demographic_parity_difference),
+        max_equalized_odds_difference=_bound(max_equalized_odds_difference),
+        max_recall_gap=_bound(max_recall_gap),
+        min_group_size=min_group_size,
+    )
+    report = logic.evaluate(
+        model_io.label_strings(evalset[label]), y_pred, evalset[sensitive], thresholds, served.class_names or None
+    )
+    logic.write_outputs(report, result.uri, model_name)
+    if dropped:
+        with open(os.path.join(result.uri, "result.json")) as fh:
+            data = json.load(fh)
+        data["dropped_rows"] = dropped
+        with open(os.path.join(result.uri, "result.json"), "w") as fh:
+            json.dump(data, fh, indent=2)
+    passed = int(report.passed)
+    result.set_int_custom_property("passed", passed)
+    result.set_string_custom_property("reasons", "; ".join(report.reasons))
+
+    upstream = 1 if model_blessing is None else int(model_blessing.get_int_custom_property("blessed"))
+    blessed = int(upstream and passed)
+    blessing.set_int_custom_property("blessed", blessed)
+    blessing.set_int_custom_property("fairness_passed", passed)
+    blessing.set_int_custom_property("upstream_blessed", upstream)
+    if model_blessing is not None:
+        for key in ("current_model", "baseline_model"):
+            if model_blessing.has_custom_property(key):
+                blessing.set_string_custom_property(key, model_blessing.get_string_custom_property(key))
+        for key in ("current_model_id", "baseline_model_id"):
+            if model_blessing.has_custom_property(key):
+                blessing.set_int_custom_property(key, model_blessing.get_int_custom_property(key))
+    else:
+        blessing.set_string_custom_property("current_model", model.uri)
+        blessing.set_int_custom_property("current_model_id", model.id)
+    message = "; ".join(report.reasons) if report.reasons else "fairness gate passed"
+    if not upstream:
+        message = "not blessed by the Evaluator; " + message
+    blessing.set_string_custom_property("blessing_message", message)
+    with open(os.path.join(blessing.uri, "BLESSED" if blessed else "NOT_BLESSED"), "w") as fh:
+        fh.write(message + "\n")
+
+    if report_dir:
+        target = os.path.join(report_dir, "fairness")
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(result.uri, target)
+    return {"passed": passed, "blessed": blessed}
