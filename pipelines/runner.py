@@ -253,7 +253,7 @@ def run_local(
         failures = summary.metrics.pop("_failures", None) or []
         summary.reason = (
             "The candidate model was not blessed, so nothing was pushed and the serving version is unchanged: "
-            + ("; ".join(failures) if failures else "it failed an evaluation threshold")
+            + (_first(failures, 3) if failures else "it failed an evaluation threshold")
             + f". See {summary.reports.get('evaluation', 'the evaluation report')}."
         )
     summary.metrics.pop("_failures", None)
@@ -294,6 +294,11 @@ def _pushed_from_mlmd(metadata_path: str, run_id: str) -> dict[str, Any] | None:
                 "created": False,
             }
     return None
+
+
+def _first(items: list[str], n: int) -> str:
+    more = f"; and {len(items) - n} more" if len(items) > n else ""
+    return "; ".join(items[:n]) + more
 
 
 def _find_cause(error: BaseException, kind: type) -> Any:
@@ -378,7 +383,7 @@ def compile_kubeflow(cfg: PipelineConfig, output: str, pipeline_root: str | None
 def _gpu_platform_spec(cfg: PipelineConfig, pipeline_spec: dict[str, Any]) -> dict[str, Any]:
     """kfp-kubernetes platform spec: node selector and tolerations for the Trainer executor."""
     executors = pipeline_spec.get("deploymentSpec", {}).get("executors", {})
-    trainer_exec = next((k for k in executors if k.lower().endswith("trainer")), "Trainer_executor")
+    trainer_exec = next((k for k in executors if k.startswith("Trainer")), "Trainer_executor")
     gpu = cfg.kubeflow.gpu
     return {
         "platforms": {

@@ -57,6 +57,25 @@ def _metric_value(mv: Any) -> float | None:
     return None
 
 
+def _failure_sentence(failure: Any, where: str) -> str:
+    """'sparse_categorical_accuracy = 0.9756 on Overall is below the lower bound 1.01'."""
+    value = _metric_value(failure.metric_value)
+    shown = f"{value:.4f}" if value is not None else "?"
+    name = failure.metric_key.name + (" change vs baseline" if failure.metric_key.is_diff else "")
+    th = failure.metric_threshold
+    bounds = []
+    for kind in ("value_threshold", "change_threshold"):
+        if th.HasField(kind):
+            t = getattr(th, kind)
+            if t.HasField("lower_bound"):
+                bounds.append(f"lower bound {t.lower_bound.value:g}")
+            if t.HasField("upper_bound"):
+                bounds.append(f"upper bound {t.upper_bound.value:g}")
+            if kind == "change_threshold" and t.HasField("absolute"):
+                bounds.append(f"allowed change {t.absolute.value:+g}")
+    return f"{name} = {shown} on {where} failed its threshold ({', '.join(bounds) or 'see report'})"
+
+
 def summarize(eval_uri: str, blessed: bool, baseline_model_name: str = "baseline") -> EvalSummary:
     """Reads metrics, validation result and confusion matrix from an Evaluator output."""
     import tensorflow_model_analysis as tfma
@@ -84,12 +103,9 @@ def summarize(eval_uri: str, blessed: bool, baseline_model_name: str = "baseline
         for per_slice in validation.metric_validations_per_slice:
             where = slice_name(per_slice.slice_key)
             for failure in per_slice.failures:
-                value = _metric_value(failure.metric_value)
-                kind = "change vs baseline" if failure.metric_key.is_diff else "value"
-                summary.failures.append(
-                    f"{failure.metric_key.name} {kind} {value if value is not None else '?'} on {where} "
-                    f"failed its threshold ({failure.metric_threshold})".replace("\n", " ")
-                )
+                summary.failures.append(_failure_sentence(failure, where))
+        # Overall first: it is what people act on; per-slice failures follow.
+        summary.failures.sort(key=lambda f: " on Overall" not in f)
         for reason in getattr(validation, "missing_thresholds", []) or []:
             summary.failures.append(f"missing threshold: {reason}")
     try:

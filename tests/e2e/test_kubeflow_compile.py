@@ -35,10 +35,10 @@ def test_spec_loads_with_kfp_and_has_every_task():
 def test_gpu_config_requests_accelerator_and_node_placement():
     docs = list(yaml.safe_load_all((golden.GOLDEN_DIR / "penguins_gpu_pipeline.yaml").read_text()))
     spec, platform = docs
-    trainer = next(e for k, e in spec["deploymentSpec"]["executors"].items() if k.lower().endswith("trainer"))
+    trainer = spec["deploymentSpec"]["executors"]["Trainer_executor"]
     accel = trainer["container"]["resources"]["accelerator"]
     assert accel["type"] == "NVIDIA_TESLA_T4" and int(accel["count"]) == 1
-    others = [e for k, e in spec["deploymentSpec"]["executors"].items() if not k.lower().endswith("trainer") and "container" in e]
+    others = [e for k, e in spec["deploymentSpec"]["executors"].items() if k != "Trainer_executor" and "container" in e]
     assert all("accelerator" not in e["container"].get("resources", {}) for e in others)
     executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     (placement,) = executors.values()
