@@ -1,0 +1,36 @@
+"""Serving fixtures: a private copy of the shared pipeline's pushed model, reference predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.serving.helpers import copy_version
+
+
+@pytest.fixture(scope="session")
+def pushed_model(trained_pipeline, tmp_path_factory):
+    """The trained model's version 1 copied into a destination of our own (tests push more)."""
+    src = trained_pipeline["destination"]
+    dest = tmp_path_factory.mktemp("serving-models")
+    copy_version(src, dest)
+    return {"destination": dest, "name": "penguins", "saved_model": dest / "penguins" / "1" / "saved_model",
+            "source_destination": src}
+
+
+@pytest.fixture(scope="session")
+def reference_predict(pushed_model):
+    """The model's own in-process predictions: TF's SavedModel signature called directly."""
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(pushed_model["saved_model"]))
+    fn = loaded.signatures["serving_default"]
+    specs = fn.structured_input_signature[1]
+
+    def predict(instances: list[dict]) -> dict[str, np.ndarray]:
+        feed = {k: tf.constant([inst[k] for inst in instances], dtype=spec.dtype) for k, spec in specs.items()}
+        out = fn(**feed)
+        return {k: v.numpy() for k, v in out.items()}
+
+    predict.keep = loaded  # keep the SavedModel alive with the function
+    return predict

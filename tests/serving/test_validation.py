@@ -1,0 +1,69 @@
+"""Request validation from the signature (pure: no TensorFlow, no server)."""
+
+import numpy as np
+import pytest
+
+from serving.validation import InputSpec, RequestError, parse_json, parse_request
+
+SPECS = {
+    "bill_length_mm": InputSpec("bill_length_mm", "float", "float32"),
+    "count": InputSpec("count", "int", "int64"),
+    "island": InputSpec("island", "string", "string"),
+}
+GOOD = {"bill_length_mm": 39.1, "count": 3, "island": "Biscoe"}
+
+
+def test_rows_become_typed_columns():
+    parsed = parse_request({"instances": [GOOD, {**GOOD, "count": 4.0, "bill_length_mm": 40}]}, SPECS)
+    assert parsed.n == 2 and not parsed.columnar
+    assert parsed.columns["bill_length_mm"].dtype == np.float32
+    assert parsed.columns["count"].tolist() == [3, 4]
+    assert parsed.columns["island"].tolist() == [b"Biscoe", b"Biscoe"]
+    assert parsed.rows[0] == GOOD
+
+
+def test_columnar_inputs():
+    parsed = parse_request({"inputs": {k: [v, v] for k, v in GOOD.items()}}, SPECS)
+    assert parsed.n == 2 and parsed.columnar
+
+
+@pytest.mark.parametrize(
+    "body, status, kind, words",
+    [
+        ({"instances": [{k: v for k, v in GOOD.items() if k != "island"}]}, 400, "missing_feature", ["instances[0]", "'island'"]),
+        ({"instances": [{**GOOD, "beak": 1}]}, 400, "unknown_feature", ["'beak'"]),
+        ({"instances": [GOOD, {**GOOD, "bill_length_mm": "abc"}]}, 400, "wrong_type", ["instances[1]", "'bill_length_mm'", '"abc"']),
+        ({"instances": [{**GOOD, "bill_length_mm": True}]}, 400, "wrong_type", ["'bill_length_mm'", "boolean"]),
+        ({"instances": [{**GOOD, "bill_length_mm": None}]}, 400, "wrong_type", ["'bill_length_mm'", "null"]),
+        ({"instances": [{**GOOD, "bill_length_mm": [1.0]}]}, 400, "wrong_type", ["'bill_length_mm'", "list"]),
+        ({"instances": [{**GOOD, "bill_length_mm": 1e39}]}, 400, "wrong_type", ["'bill_length_mm'", "out of range"]),
+        ({"instances": [{**GOOD, "count": 1.5}]}, 400, "wrong_type", ["'count'", "whole number"]),
+        ({"instances": [{**GOOD, "count": 2**63}]}, 400, "wrong_type", ["'count'", "out of range"]),
+        ({"instances": [{**GOOD, "island": 3}]}, 400, "wrong_type", ["'island'", "a string"]),
+        ({"instances": []}, 400, "empty_instances", ["empty"]),
+        ({"instances": {}}, 400, "bad_request", ["\"instances\""]),
+        ({"instances": [1]}, 400, "bad_request", ["instances[0]"]),
+        ({"instance": [GOOD]}, 400, "bad_request", ["'instance'"]),
+        ({}, 400, "bad_request", ["instances"]),
+        ([GOOD], 400, "bad_request", ["JSON object"]),
+        ({"instances": [GOOD], "signature_name": "other"}, 400, "unknown_signature", ["'other'"]),
+        ({"inputs": {**{k: [v] for k, v in GOOD.items()}, "count": [1, 2]}}, 400, "bad_request", ["count=2"]),
+        ({"inputs": {k: [] for k in GOOD}}, 400, "empty_instances", ["empty"]),
+        ({"inputs": {**{k: [v] for k, v in GOOD.items()}, "island": "Biscoe"}}, 400, "wrong_type", ["'island'"]),
+        ({"instances": [GOOD] * 4}, 413, "too_many_instances", ["4", "at most 3"]),
+    ],
+)
+def test_client_errors_name_the_field(body, status, kind, words):
+    with pytest.raises(RequestError) as info:
+        parse_request(body, SPECS, max_instances=3)
+    err = info.value
+    assert (err.status, err.kind) == (status, kind), err.message
+    for word in words:
+        assert word in err.message
+
+
+@pytest.mark.parametrize("raw", [b"", b"{", b'{"instances": [NaN]}', b"\xff\xfe", b'{"a": Infinity}'])
+def test_malformed_json(raw):
+    with pytest.raises(RequestError) as info:
+        parse_json(raw)
+    assert info.value.kind == "malformed_json" and info.value.status == 400
