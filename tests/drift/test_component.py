@@ -1,0 +1,35 @@
+"""The TFX adapter's logic on real Examples artifacts of the shared pipeline run."""
+
+import json
+
+import pytest
+
+from components.drift.component import DriftCheck, skew_report, write_report
+from components.drift.logic import DriftSettings
+
+
+@pytest.fixture(scope="module")
+def examples_uri(trained_pipeline):
+    found = sorted((trained_pipeline["output_dir"]).rglob("Split-train"))
+    found = [p.parent for p in found if "DataIngest" in str(p) or "ExampleGen" in str(p)]
+    assert found, "no Examples artifact with a train split in the pipeline run"
+    return str(found[0])
+
+
+def test_train_vs_eval_split_is_not_skewed(examples_uri, trained_pipeline, tmp_path):
+    cfg = trained_pipeline["config"]
+    features = {f.name: f.type for f in cfg.features}
+    report = skew_report(examples_uri, examples_uri, features, DriftSettings.from_monitoring(cfg.monitoring, window_size=0),
+                         baseline_splits="train", current_splits="eval")
+    assert set(report.scores) == set(features)
+    assert not report.drifted, report.summary_lines()
+    write_report(report, str(tmp_path))
+    assert json.loads((tmp_path / "drift.json").read_text())["drifted"] is False
+    assert (tmp_path / "drift.html").read_text().startswith("<!doctype html>")
+
+
+def test_component_declares_its_interface():
+    spec = DriftCheck.SPEC_CLASS
+    assert {"baseline_examples", "current_examples"} <= set(spec.INPUTS)
+    assert {"drift", "drifted", "max_score"} <= set(spec.OUTPUTS)
+    assert {"features_json", "threshold", "numeric_metric", "categorical_metric", "fail_on_drift"} <= set(spec.PARAMETERS)
