@@ -1,0 +1,600 @@
+"""TFLite variants of the exported model, measured against the SavedModel; pick the best.
+
+What is converted, and why
+--------------------------
+The exported ``serving_default`` signature contains the TFT transform graph. Converting it was
+tried and does not give a usable TFLite model:
+
+* with builtin ops only, conversion fails: ``tf.StringToHashBucketFast`` (the vocabulary's OOV
+  bucket) and ``tf.BroadcastTo`` on strings (the ``classes`` output) are not TFLite builtins;
+* with ``SELECT_TF_OPS`` it converts, but the result needs the Flex delegate, which the
+  ``tf.lite.Interpreter`` shipped with TF 2.21 does not link ("Select TensorFlow op(s) ... are
+  not supported by this interpreter"), nor does the LiteRT runtime on most devices without the
+  extra ``tensorflow-lite-select-tf-ops`` dependency. It cannot be verified here, and full-integer
+  quantization of string inputs is meaningless anyway.
+
+So we convert the **inner Keras model over transformed features** (``<name>_xf`` inputs:
+z-scored float32 for numeric columns, int64 vocabulary indices for categorical columns; output
+``probabilities``), which uses builtin ops only. The transform runs **before** it: each variant
+ships with ``preprocessing.json`` — the z-score mean/std and the vocabularies, read out of the
+exported model's own TFT layer by probing it — and :func:`preprocess` is the reference
+implementation (a few lines of numpy, easy to port to Kotlin/Swift/JS). Every accuracy number
+below is measured through that path (raw eval rows -> ``preprocess`` -> TFLite), and
+``preprocessing_max_abs_diff`` records how far it is from the TFT layer on the eval split.
+
+Variants
+--------
+* ``float32``: no quantization (the reference TFLite size).
+* ``dynamic_range``: weights int8, activations float (``Optimize.DEFAULT``). Note that the
+  converter leaves tensors under 1024 elements in float, so a very small model does not shrink.
+* ``float16``: weights float16.
+* ``full_integer``: weights and activations int8 (``TFLITE_BUILTINS_INT8``), calibrated on a
+  representative sample of the *train* split. Inputs/outputs stay float32 (int64 for the
+  vocabulary indices), with quantize/dequantize at the edges: clients still feed z-scores.
+* ``pruned``: 50 % magnitude pruning with tensorflow-model-optimization 0.8.1 (works with
+  ``tf_keras`` 2.21: the pruning wrappers need the legacy Keras, which the image uses), a short
+  fine-tune on the train split, ``strip_pruning``, then dynamic-range conversion. Zeros do not
+  make a ``.tflite`` file smaller by themselves; ``gzip_bytes`` shows the gain on the wire.
+* ``distilled``: a smaller student MLP (same inputs) trained on the teacher's probabilities
+  over the train split, dynamic-range converted.
+
+Selection: among variants whose eval accuracy is at most ``accuracy_budget`` below the
+SavedModel's, the smallest file wins (ties: lower latency). Latency is the median of single-
+example ``invoke`` calls (1 thread), without preprocessing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import html
+import json
+import os
+import shutil
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+QUANTIZATIONS = ("dynamic_range", "float16", "full_integer")
+ALL_VARIANTS = ("float32", *QUANTIZATIONS, "pruned", "distilled")
+XF_SUFFIX = "_xf"
+VOCAB_PREFIX = "vocab_"
+OOV_PROBE = "\x00__mlops_oov_probe__"
+
+
+# --------------------------------------------------------------------------- preprocessing
+
+
+def preprocess(df: pd.DataFrame, spec: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Raw rows -> the TFLite model's inputs, following ``preprocessing.json``.
+
+    ``spec["features"][name]`` is ``{"type": "numeric", "input": ..., "mean": m, "std": s}``
+    (input = ``(x - m) / s`` as float32) or ``{"type": "categorical", "input": ...,
+    "vocabulary": [...], "oov_index": k}`` (input = position in the vocabulary, else ``k``;
+    int64).
+    """
+    out = {}
+    for name, f in spec["features"].items():
+        col = df[name]
+        if f["type"] == "numeric":
+            out[f["input"]] = ((col.to_numpy(dtype=np.float64) - f["mean"]) / f["std"]).astype(np.float32)
+        else:
+            index = {v: i for i, v in enumerate(f["vocabulary"])}
+            out[f["input"]] = np.array([index.get(str(v), f["oov_index"]) for v in col], dtype=np.int64)
+    return out
+
+
+class ExportedModel:
+    """The exported SavedModel opened three ways: ``serving_default`` (raw features), the inner
+    Keras model (transformed features) and its TFT layer (raw -> transformed)."""
+
+    def __init__(self, saved_model_dir: str):
+        import tensorflow as tf
+        import tf_keras as keras
+
+        self.path = saved_model_dir
+        self._loaded = keras.models.load_model(saved_model_dir)
+        # A plain functional model over the same layers: the loaded one also tracks the TFT layer,
+        # which pruning's clone_model rejects ("Subclassed models are not supported").
+        self.keras = keras.Model(inputs=self._loaded.inputs, outputs=self._loaded.outputs)
+        self.tft_layer = self._loaded.tft_layer
+        self.serving = tf.saved_model.load(saved_model_dir).signatures["serving_default"]
+        specs = self.serving.structured_input_signature[1]
+        self.raw_dtypes = {n: s.dtype for n, s in specs.items()}
+        self.feature_names = sorted(specs)
+        self.input_names = list(self.keras.input_names)
+        self.class_names = _read_lines(os.path.join(saved_model_dir, "assets", "label_vocab"))
+
+    def input_of(self, feature: str) -> str:
+        name = feature + XF_SUFFIX
+        if name not in self.input_names:
+            raise KeyError(f"the Keras model has no input {name!r} for feature {feature!r} (inputs: {self.input_names})")
+        return name
+
+    def transform(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Raw rows -> transformed model inputs, through the exported TFT layer."""
+        import tensorflow as tf
+
+        raw = {}
+        for name, dtype in self.raw_dtypes.items():
+            values = [str(v) for v in df[name]] if dtype == tf.string else df[name].to_numpy()
+            raw[name] = tf.constant(values, dtype=dtype)
+        try:
+            out = self.tft_layer({k: tf.expand_dims(v, 1) for k, v in raw.items()})
+        except (ValueError, TypeError, tf.errors.InvalidArgumentError):
+            out = self.tft_layer(raw)
+        return {name: np.asarray(out[name]).reshape(-1) for name in self.input_names}
+
+    def predict_raw(self, df: pd.DataFrame) -> np.ndarray:
+        """``probabilities`` from ``serving_default`` on raw rows."""
+        import tensorflow as tf
+
+        inputs = {}
+        for name, dtype in self.raw_dtypes.items():
+            values = [str(v) for v in df[name]] if dtype == tf.string else df[name].to_numpy()
+            inputs[name] = tf.constant(values, dtype=dtype)
+        return self.serving(**inputs)["probabilities"].numpy()
+
+    def preprocessing_spec(self, sample: pd.DataFrame) -> dict[str, Any]:
+        """``preprocessing.json``: mean/std per numeric feature and vocabulary per categorical one,
+        recovered by probing the TFT layer (the sample's min and max for numerics; every vocabulary term and
+        an unseen string for categoricals), then checked on ``sample``."""
+        import tensorflow as tf
+
+        probe = sample.iloc[[0, 0, 0]].reset_index(drop=True)
+        numeric = [n for n in self.feature_names if self.raw_dtypes[n] != tf.string]
+        points = {}
+        for n in numeric:
+            # Probe at two far-apart points of the data's own range: z-scores are float32, so
+            # probing at 0 and 1 would lose precision for a column in the thousands.
+            lo, hi = float(sample[n].min()), float(sample[n].max())
+            hi = hi if hi > lo else lo + 1.0
+            probe[n] = np.array([lo, hi, (lo + hi) / 2]).astype(self.raw_dtypes[n].as_numpy_dtype)
+            points[n] = tuple(float(v) for v in probe[n])
+        t = self.transform(probe)
+        features: dict[str, Any] = {}
+        for n in numeric:
+            (x0, x1, xm), (z0, z1, zm) = points[n], (float(v) for v in t[self.input_of(n)])
+            std = (x1 - x0) / (z1 - z0) if z1 != z0 else 1.0
+            mean = x0 - z0 * std
+            if abs((xm - mean) / std - zm) > 1e-4 * max(1.0, abs(zm)):
+                raise ValueError(f"feature {n!r}: the transform is not a z-score (affine); cannot export it for TFLite")
+            features[n] = {"type": "numeric", "input": self.input_of(n), "mean": mean, "std": std}
+        for n in self.feature_names:
+            if n in features:
+                continue
+            vocab = _read_lines(os.path.join(self.path, "assets", f"{VOCAB_PREFIX}{n}"))
+            terms = [*vocab, OOV_PROBE]
+            rows = sample.iloc[[0] * len(terms)].reset_index(drop=True)
+            rows[n] = terms
+            idx = [int(v) for v in self.transform(rows)[self.input_of(n)]]
+            if idx[:-1] != list(range(len(vocab))):
+                raise ValueError(f"feature {n!r}: vocabulary file and TFT lookup disagree")
+            features[n] = {"type": "categorical", "input": self.input_of(n), "vocabulary": vocab, "oov_index": idx[-1]}
+        spec = {
+            "features": features,
+            "inputs": self.input_names,
+            "output": "probabilities",
+            "classes": self.class_names,
+            "note": "Run these steps before the TFLite model: numeric: (x - mean) / std as float32; "
+            "categorical: index in vocabulary (else oov_index) as int64. Output: probabilities per class, in 'classes' order.",
+        }
+        return spec
+
+
+def _read_lines(path: str) -> list[str]:
+    if not os.path.exists(path):
+        return []
+    with open(path) as fh:
+        return [line.rstrip("\n") for line in fh]
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def convert(keras_model, variant: str, representative: dict[str, np.ndarray] | None = None, max_calibration: int = 200) -> bytes:
+    """Keras model -> ``.tflite`` bytes for ``float32``/``dynamic_range``/``float16``/``full_integer``."""
+    import tensorflow as tf
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(keras_model)
+    if variant == "float32":
+        pass
+    elif variant == "dynamic_range":
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif variant == "float16":
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.target_spec.supported_types = [tf.float16]
+    elif variant == "full_integer":
+        if not representative:
+            raise ValueError("full_integer quantization needs representative data")
+        n = min(max_calibration, len(next(iter(representative.values()))))
+
+        def gen():
+            for i in range(n):
+                yield {k: v[i:i + 1] for k, v in representative.items()}
+
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.representative_dataset = gen
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    else:
+        raise ValueError(f"unknown variant {variant!r}; known: {', '.join(ALL_VARIANTS)}")
+    return conv.convert()
+
+
+class TFLiteModel:
+    """A ``.tflite`` model called through its signature runner (1 thread)."""
+
+    def __init__(self, content: bytes):
+        import warnings
+
+        import tensorflow as tf
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
+            self.interpreter = tf.lite.Interpreter(model_content=content, num_threads=1)
+        self.runner = self.interpreter.get_signature_runner()
+        self.input_details = self.runner.get_input_details()
+
+    def _feed(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {k: np.asarray(inputs[k]).astype(d["dtype"]) for k, d in self.input_details.items()}
+
+    def predict(self, inputs: dict[str, np.ndarray], batch_size: int = 256) -> np.ndarray:
+        n = len(next(iter(inputs.values())))
+        parts = []
+        for s in range(0, n, batch_size):
+            out = self.runner(**self._feed({k: v[s:s + batch_size] for k, v in inputs.items()}))
+            parts.append(np.asarray(out["probabilities"], dtype=np.float64))
+        return np.concatenate(parts)
+
+    def latency_ms(self, one: dict[str, np.ndarray], runs: int = 200, warmup: int = 20) -> float:
+        feed = self._feed({k: v[:1] for k, v in one.items()})
+        for _ in range(warmup):
+            self.runner(**feed)
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            self.runner(**feed)
+            times.append(time.perf_counter() - t)
+        return 1000 * statistics.median(times)
+
+
+# --------------------------------------------------------------------------- pruning, distillation
+
+
+def prune(keras_model, x: dict[str, np.ndarray], y: np.ndarray, sparsity: float = 0.5, epochs: int = 10,
+          learning_rate: float = 1e-3, batch_size: int = 32):
+    """Magnitude pruning to ``sparsity`` with a short fine-tune; returns the stripped model.
+
+    The input model is left untouched (a copy is pruned).
+    """
+    import tensorflow_model_optimization as tfmot
+    import tf_keras as keras
+
+    copy = keras.models.clone_model(keras_model)
+    copy.set_weights(keras_model.get_weights())
+    schedule = tfmot.sparsity.keras.ConstantSparsity(sparsity, begin_step=0, frequency=1)
+    pruned = tfmot.sparsity.keras.prune_low_magnitude(copy, pruning_schedule=schedule)
+    pruned.compile(keras.optimizers.Adam(learning_rate), keras.losses.SparseCategoricalCrossentropy())
+    pruned.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0,
+               callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
+    return tfmot.sparsity.keras.strip_pruning(pruned)
+
+
+def sparsity_of(keras_model) -> float:
+    """Fraction of zeros among kernel/embedding weights."""
+    zeros = total = 0
+    for layer in keras_model.layers:
+        for w in layer.weights:
+            if "kernel" in w.name or "embeddings" in w.name:
+                arr = w.numpy()
+                zeros += int((arr == 0).sum())
+                total += arr.size
+    return zeros / total if total else 0.0
+
+
+def distill(teacher, x: dict[str, np.ndarray], hidden_units: Sequence[int] = (8,), epochs: int = 40,
+            learning_rate: float = 0.01, batch_size: int = 32, seed: int = 0):
+    """A smaller student over the same inputs, trained on the teacher's probabilities."""
+    import tensorflow as tf
+    import tf_keras as keras
+
+    keras.utils.set_random_seed(seed)
+    vocab_sizes = {}
+    for layer in teacher.layers:
+        if isinstance(layer, keras.layers.Embedding):
+            vocab_sizes[layer._inbound_nodes[0].inbound_layers.name] = layer.input_dim
+    inputs, encoded = {}, []
+    for inp in teacher.inputs:
+        layer_name = inp._keras_history.layer.name
+        if inp.dtype.is_integer:
+            size = vocab_sizes.get(layer_name) or int(max(x[layer_name].max() + 1, 2))
+            i = keras.Input(shape=(), name=layer_name, dtype=inp.dtype)
+            encoded.append(keras.layers.Embedding(size, min(2, size))(i))
+        else:
+            i = keras.Input(shape=(), name=layer_name, dtype=tf.float32)
+            encoded.append(keras.layers.Reshape((1,))(i))
+        inputs[layer_name] = i
+    h = keras.layers.Concatenate()(encoded) if len(encoded) > 1 else encoded[0]
+    for units in hidden_units:
+        h = keras.layers.Dense(units, activation="relu")(h)
+    n_classes = teacher.outputs[0].shape[-1]
+    out = keras.layers.Dense(n_classes, activation="softmax", name="probabilities")(h)
+    student = keras.Model(inputs=inputs, outputs=out)
+    soft = teacher.predict(x, verbose=0, batch_size=1024)
+    student.compile(keras.optimizers.Adam(learning_rate), keras.losses.CategoricalCrossentropy())
+    student.fit(x, soft, epochs=epochs, batch_size=batch_size, verbose=0)
+    return student
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass
+class VariantResult:
+    """One row of the table. ``accuracy_delta`` = variant - SavedModel (negative: worse)."""
+
+    name: str
+    file: str = ""
+    size_bytes: int = 0
+    gzip_bytes: int = 0
+    accuracy: float | None = None
+    accuracy_delta: float | None = None
+    agreement: float | None = None
+    max_probability_diff: float | None = None
+    latency_ms: float | None = None
+    within_budget: bool = False
+    smaller_than_saved_model: bool = False
+    smaller_than_float32: bool | None = None
+    notes: str = ""
+    error: str = ""
+
+
+@dataclass
+class CompressionReport:
+    """The table and the choice."""
+
+    accuracy_budget: float
+    n_eval: int
+    n_train: int
+    saved_model: dict[str, Any]
+    variants: list[VariantResult] = field(default_factory=list)
+    best: str | None = None
+    preprocessing_max_abs_diff: float = 0.0
+    reason: str = ""
+
+    def row(self, name: str) -> VariantResult:
+        for v in self.variants:
+            if v.name == name:
+                return v
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def dir_size(path: str) -> int:
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path) for f in files)
+
+
+def saved_model_latency_ms(model: ExportedModel, one_row: pd.DataFrame, runs: int = 50, warmup: int = 5) -> float:
+    for _ in range(warmup):
+        model.predict_raw(one_row)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        model.predict_raw(one_row)
+        times.append(time.perf_counter() - t)
+    return 1000 * statistics.median(times)
+
+
+def choose_best(variants: Iterable[VariantResult]) -> VariantResult | None:
+    """Smallest file within the budget; ties broken by latency."""
+    ok = [v for v in variants if v.within_budget and not v.error]
+    return min(ok, key=lambda v: (v.size_bytes, v.latency_ms or 0.0)) if ok else None
+
+
+def compress(
+    saved_model_dir: str,
+    train: pd.DataFrame,
+    evalset: pd.DataFrame,
+    label: str,
+    out_dir: str,
+    variants: Sequence[str] = QUANTIZATIONS,
+    accuracy_budget: float = 0.02,
+    do_prune: bool = True,
+    do_distill: bool = True,
+    student_hidden_units: Sequence[int] = (8,),
+    prune_sparsity: float = 0.5,
+    latency_runs: int = 200,
+    log: Callable[[str], None] = lambda msg: None,
+) -> CompressionReport:
+    """Builds, measures and writes every variant; copies the best one to ``out_dir/best``.
+
+    Args:
+        saved_model_dir: The exported SavedModel (``Format-Serving``).
+        train: Raw train rows (features + label): calibration, pruning fine-tune, distillation.
+        evalset: Raw eval rows (features + label): accuracy of the SavedModel and every variant.
+        label: Label column.
+        out_dir: Gets ``variants/<name>.tflite``, ``report.json``, ``index.html`` and, when a
+            variant is within the budget, ``best/{model.tflite, preprocessing.json, labels.txt,
+            variant.json}``.
+        variants: Quantizations to build (``float32`` is always built as the reference).
+    """
+    unknown = [v for v in variants if v not in QUANTIZATIONS]
+    if unknown:
+        raise ValueError(f"unknown variants {unknown}; known: {', '.join(QUANTIZATIONS)}")
+    os.makedirs(os.path.join(out_dir, "variants"), exist_ok=True)
+    model = ExportedModel(saved_model_dir)
+    columns = [*model.feature_names, label]
+    train, evalset = (_complete_rows(df, columns) for df in (train, evalset))
+    if len(evalset) == 0 or len(train) == 0:
+        raise ValueError(f"compress needs complete train and eval rows ({len(train)} train, {len(evalset)} eval)")
+    classes = model.class_names
+    y_eval = np.array([classes.index(_label_str(v)) for v in evalset[label]])
+    y_train = np.array([classes.index(_label_str(v)) for v in train[label]])
+    ref_proba = model.predict_raw(evalset)
+    ref_pred = ref_proba.argmax(1)
+    ref_acc = float((ref_pred == y_eval).mean())
+    sm_size = dir_size(saved_model_dir)
+    report = CompressionReport(
+        accuracy_budget=accuracy_budget,
+        n_eval=len(evalset),
+        n_train=len(train),
+        saved_model={
+            "size_bytes": sm_size,
+            "accuracy": ref_acc,
+            "latency_ms": saved_model_latency_ms(model, evalset.iloc[:1]),
+            "note": "serving_default on raw features, TFT transform included",
+        },
+    )
+    spec = model.preprocessing_spec(evalset)
+    x_eval = preprocess(evalset, spec)
+    x_eval_tft = model.transform(evalset)
+    report.preprocessing_max_abs_diff = float(
+        max(np.abs(x_eval[k].astype(np.float64) - x_eval_tft[k].astype(np.float64)).max() for k in x_eval)
+    )
+    x_train = model.transform(train)
+    log(f"SavedModel accuracy {ref_acc:.4f} on {len(evalset)} eval rows; preprocessing diff {report.preprocessing_max_abs_diff:.2e}")
+
+    builders: list[tuple[str, Callable[[], tuple[bytes, str]]]] = [("float32", lambda: (convert(model.keras, "float32"), ""))]
+    for v in variants:
+        builders.append((v, lambda v=v: (convert(model.keras, v, x_train), "")))
+    if do_prune:
+        def build_pruned():
+            pruned = prune(model.keras, x_train, y_train, sparsity=prune_sparsity)
+            return convert(pruned, "dynamic_range"), f"{sparsity_of(pruned):.0%} of weights zero; dynamic-range converted"
+        builders.append(("pruned", build_pruned))
+    if do_distill:
+        def build_student():
+            student = distill(model.keras, x_train, hidden_units=student_hidden_units)
+            n = student.count_params()
+            return convert(student, "dynamic_range"), (
+                f"student {list(student_hidden_units)} ({n} params vs {model.keras.count_params()}); dynamic-range converted")
+        builders.append(("distilled", build_student))
+
+    float32_size = None
+    for name, build in builders:
+        row = VariantResult(name=name)
+        try:
+            content, row.notes = build()
+            path = os.path.join(out_dir, "variants", f"{name}.tflite")
+            with open(path, "wb") as fh:
+                fh.write(content)
+            row.file = os.path.relpath(path, out_dir)
+            row.size_bytes = len(content)
+            row.gzip_bytes = len(gzip.compress(content, 9))
+            lite = TFLiteModel(content)
+            proba = lite.predict(x_eval)
+            pred = proba.argmax(1)
+            row.accuracy = float((pred == y_eval).mean())
+            row.accuracy_delta = row.accuracy - ref_acc
+            row.agreement = float((pred == ref_pred).mean())
+            row.max_probability_diff = float(np.abs(proba - ref_proba).max())
+            row.latency_ms = lite.latency_ms(x_eval, runs=latency_runs)
+            row.within_budget = ref_acc - row.accuracy <= accuracy_budget + 1e-9
+            row.smaller_than_saved_model = row.size_bytes < sm_size
+            if name == "float32":
+                float32_size = row.size_bytes
+            elif float32_size is not None:
+                row.smaller_than_float32 = row.size_bytes < float32_size
+        except Exception as exc:  # one broken variant must not hide the others
+            row.error = f"{type(exc).__name__}: {str(exc)[:500]}"
+        log(f"variant {name}: {row.size_bytes} B, accuracy {row.accuracy}, {row.error or 'ok'}")
+        report.variants.append(row)
+
+    best = choose_best(report.variants)
+    best_dir = os.path.join(out_dir, "best")
+    shutil.rmtree(best_dir, ignore_errors=True)
+    if best is None:
+        report.reason = f"no variant within {accuracy_budget} of the SavedModel's accuracy {ref_acc:.4f}"
+    else:
+        report.best = best.name
+        report.reason = (
+            f"{best.name}: smallest within the accuracy budget ({best.size_bytes} B, "
+            f"accuracy {best.accuracy:.4f} vs {ref_acc:.4f})"
+        )
+        os.makedirs(best_dir)
+        shutil.copy(os.path.join(out_dir, best.file), os.path.join(best_dir, "model.tflite"))
+        with open(os.path.join(best_dir, "preprocessing.json"), "w") as fh:
+            json.dump(spec, fh, indent=2)
+        with open(os.path.join(best_dir, "labels.txt"), "w") as fh:
+            fh.write("".join(c + "\n" for c in classes))
+        with open(os.path.join(best_dir, "variant.json"), "w") as fh:
+            json.dump({**asdict(best), "file": "model.tflite", "saved_model_accuracy": ref_acc,
+                       "accuracy_budget": accuracy_budget}, fh, indent=2)
+    with open(os.path.join(out_dir, "report.json"), "w") as fh:
+        json.dump(report.to_dict(), fh, indent=2)
+    with open(os.path.join(out_dir, "index.html"), "w") as fh:
+        fh.write(render_html(report))
+    return report
+
+
+def _complete_rows(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise KeyError(f"columns {missing} are not in the data (have {sorted(df.columns)})")
+    return df[list(columns)].dropna().reset_index(drop=True)
+
+
+def _label_str(v: Any) -> str:
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def markdown_table(report: CompressionReport) -> str:
+    """The table as Markdown (for docs/benchmarks.md)."""
+    sm = report.saved_model
+    lines = [
+        "| variant | size (bytes) | gzip (bytes) | accuracy | Δ accuracy | agreement | latency (ms, 1 example) | within budget |",
+        "|---|---:|---:|---:|---:|---:|---:|:-:|",
+        f"| SavedModel (reference) | {sm['size_bytes']} | | {sm['accuracy']:.4f} | | | {sm['latency_ms']:.3f} | |",
+    ]
+    for v in report.variants:
+        if v.error:
+            lines.append(f"| {v.name} | failed: {v.error} | | | | | | |")
+            continue
+        mark = "best" if v.name == report.best else ("yes" if v.within_budget else "no")
+        lines.append(
+            f"| {v.name} | {v.size_bytes} | {v.gzip_bytes} | {v.accuracy:.4f} | {v.accuracy_delta:+.4f} | "
+            f"{v.agreement:.3f} | {v.latency_ms:.3f} | {mark} |"
+        )
+    return "\n".join(lines)
+
+
+def render_html(report: CompressionReport) -> str:
+    esc = html.escape
+    sm = report.saved_model
+    rows = [
+        f"<tr><td>SavedModel (reference)</td><td>{sm['size_bytes']}</td><td></td><td>{sm['accuracy']:.4f}</td>"
+        f"<td></td><td></td><td></td><td>{sm['latency_ms']:.3f}</td><td></td><td>{esc(sm['note'])}</td></tr>"
+    ]
+    for v in report.variants:
+        if v.error:
+            rows.append(f"<tr><td>{esc(v.name)}</td><td colspan=9 style='color:#cf222e'>{esc(v.error)}</td></tr>")
+            continue
+        color = "#1a7f37" if v.within_budget else "#cf222e"
+        name = f"<b>{esc(v.name)} (chosen)</b>" if v.name == report.best else esc(v.name)
+        rows.append(
+            f"<tr><td>{name}</td><td>{v.size_bytes}</td><td>{v.gzip_bytes}</td><td>{v.accuracy:.4f}</td>"
+            f"<td style='color:{color}'>{v.accuracy_delta:+.4f}</td><td>{v.agreement:.3f}</td>"
+            f"<td>{v.max_probability_diff:.4f}</td><td>{v.latency_ms:.3f}</td>"
+            f"<td>{'yes' if v.within_budget else 'no'}</td><td>{esc(v.notes)}</td></tr>"
+        )
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Compression</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}</style></head>
+<body><h1>Model compression (TFLite)</h1>
+<p><b>{esc(report.reason)}</b></p>
+<p>Accuracy on {report.n_eval} eval rows; budget: at most {report.accuracy_budget} below the SavedModel. TFLite models take
+transformed features (see <code>best/preprocessing.json</code>); accuracy is measured through that preprocessing (max
+difference from the TFT layer on the eval split: {report.preprocessing_max_abs_diff:.2e}). Latency: median single-example
+invoke, 1 thread, preprocessing excluded. Calibration / fine-tuning / distillation used {report.n_train} train rows.</p>
+<table><tr><th>variant</th><th>size (bytes)</th><th>gzip (bytes)</th><th>accuracy</th><th>Δ vs SavedModel</th>
+<th>agreement</th><th>max |Δp|</th><th>latency (ms)</th><th>within budget</th><th>notes</th></tr>{''.join(rows)}</table>
+</body></html>"""
