@@ -228,7 +228,9 @@ def create_app(
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v1/models/{model_name}")
-    async def model_status(model_name: str):
+    async def model_status(model_name: str, request: Request):
+        if model_name.endswith(":predict"):  # GET on the predict URL matches this route
+            return error(405, "method_not_allowed", f"use POST for {request.url.path}", {"Allow": "POST"})
         bad = check_name(model_name)
         if bad:
             return bad

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,9 +12,14 @@ from tests.serving.helpers import copy_version
 
 
 @pytest.fixture(scope="session")
-def pushed_model(trained_pipeline, tmp_path_factory):
-    """The trained model's version 1 copied into a destination of our own (tests push more)."""
-    src = trained_pipeline["destination"]
+def pushed_model(request, tmp_path_factory):
+    """The trained model's version 1 copied into a destination of our own (tests push more).
+
+    ``MLOPS_TEST_PUSHED_MODELS=<push destination holding penguins/1>`` reuses an existing push
+    instead of running the shared pipeline (for quick iterations on the serving tests only).
+    """
+    reuse = os.environ.get("MLOPS_TEST_PUSHED_MODELS")
+    src = Path(reuse) if reuse else request.getfixturevalue("trained_pipeline")["destination"]
     dest = tmp_path_factory.mktemp("serving-models")
     copy_version(src, dest)
     return {"destination": dest, "name": "penguins", "saved_model": dest / "penguins" / "1" / "saved_model",
