@@ -128,7 +128,19 @@ def main(args) -> int:
     server = uvicorn.Server(config)
     print(f"Serving {source.describe()} as {source.name!r} on http://{args.host}:{args.port}/v1/models/{source.name} "
           f"(metrics: /metrics, readiness: /readyz)", file=sys.stderr, flush=True)
-    server.run()
+    # uvicorn handles SIGINT/SIGTERM (graceful shutdown, prediction log flushed), then re-raises
+    # the signal to the handler installed before it: make that one a no-op so that a requested
+    # shutdown ends with exit code 0 instead of death by signal.
+    import signal
+
+    stopped_by = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: stopped_by.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if not server.started:
         return _fail(EXIT_OTHER, f"The server did not start on {args.host}:{args.port}; is the port already in use? "
                                  "Pick another one with --port.")

@@ -36,7 +36,10 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.05, what: str
 
 def wait_ready(url: str, version: int | None = None, timeout: float = 90.0) -> dict:
     def check():
-        r = httpx.get(f"{url}/readyz", timeout=5)
+        try:
+            r = httpx.get(f"{url}/readyz", timeout=5)
+        except httpx.TransportError:  # not listening yet
+            return None
         if r.status_code == 200 and (version is None or r.json()["version"] == version):
             return r.json()
         return None
