@@ -81,9 +81,12 @@ test: image  ## Run every test: image-side, Airflow, infra; prints one summary
 	python3 infra/scripts/test_summary.py test-results/*.xml || rc=1; \
 	exit $$rc
 
+# The Docker socket and the repo at its host path let tests/e2e/test_kfp_local.py start kfp.local
+# task containers whose bind mounts mean the same path on both sides.
 test-image: image  ## Tests that import tensorflow/tfx, inside the project image
 	@mkdir -p test-results
-	$(DOCKER_RUN) $(IMAGE) python -m pytest $(PYTEST_ARGS) --junitxml=test-results/image.xml
+	$(DOCKER_RUN) -v /var/run/docker.sock:/var/run/docker.sock -v "$(CURDIR)":"$(CURDIR)" -e MLOPS_HOST_REPO="$(CURDIR)" \
+		-e MLOPS_IMAGE=$(IMAGE) $(IMAGE) python -m pytest $(PYTEST_ARGS) --junitxml=test-results/image.xml
 
 test-infra:  ## Terraform parse/cross-check/checkov tests (host venvs)
 	@bash infra/scripts/test-infra.sh $(PYTEST_ARGS)

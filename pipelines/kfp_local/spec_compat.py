@@ -54,3 +54,32 @@ def without_resolvers(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         if "dependentTasks" in task:
             task["dependentTasks"] = [d for d in task["dependentTasks"] if d not in removed]
     return spec, removed
+
+
+def with_inputs_spec_args(spec: dict[str, Any]) -> dict[str, Any]:
+    """Passes each component's input definitions to TFX's container entrypoint.
+
+    ``kfp.local`` hands parameters to a task as ``inputs.parameterValues``; TFX's
+    ``kubeflow_v2_run_executor`` reads those only when given ``--json_serialized_inputs_spec_args``
+    (otherwise it reads the deprecated ``inputs.parameters``, which kfp.local leaves empty).
+    """
+    import json
+
+    executors = spec.get("deploymentSpec", {}).get("executors", {})
+    for comp in spec.get("components", {}).values():
+        label = comp.get("executorLabel")
+        container = executors.get(label, {}).get("container")
+        if not container or "--json_serialized_inputs_spec_args" in container.get("args", []):
+            continue
+        container["args"] = [
+            *container.get("args", []),
+            "--json_serialized_inputs_spec_args",
+            json.dumps(comp.get("inputDefinitions", {})),
+        ]
+    return spec
+
+
+def for_kfp_local(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """All three rewrites: parameter encoding, resolver pruning, entrypoint input specs."""
+    pruned, removed = without_resolvers(spec)
+    return with_inputs_spec_args(pruned), removed
