@@ -183,8 +183,11 @@ def create_exclusive(uri: str, data: bytes) -> bool:
         if scheme == "gs":
             from google.api_core.exceptions import PreconditionFailed
 
+            blob = _gcs().bucket(bucket).blob(key)
+            if blob.exists():  # cheap early answer; the precondition below settles races
+                return False
             try:
-                _gcs().bucket(bucket).blob(key).upload_from_string(data, if_generation_match=0)
+                blob.upload_from_string(data, if_generation_match=0)
             except PreconditionFailed:
                 return False
             return True
