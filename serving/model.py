@@ -158,8 +158,8 @@ class PushDestinationSource:
 
     Local versions are loaded in place: the pusher makes a version appear through one atomic
     rename and never rewrites it. Remote versions (s3://, gs://) are downloaded to a temp dir
-    first (TensorFlow 2.21 cannot read S3); the temp dir lives as long as the model (the
-    SavedModel reads its vocabulary assets on every call).
+    first (TensorFlow 2.21 cannot read S3); the temp dir is removed when the model object is
+    garbage-collected (assets such as vocabularies stay on disk while it may still use them).
     """
 
     def __init__(self, destination: str, name: str):
