@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import copy
 import socket
 from typing import Any
 
 
+_PARAM_DEFAULTS: dict[str, dict[str, Any]] = {}
+
+
 def run_dag(dag, conf: dict[str, Any]):
-    """Runs ``dag.test(run_conf=conf)`` in-process; returns (dag_run, {task_id: state})."""
-    dr = dag.test(run_conf=conf)
+    """Runs ``dag.test(run_conf=conf)`` in-process; returns (dag_run, {task_id: state}).
+
+    In-process runs write each run's conf into the shared task param objects, so a key left
+    out would silently keep the previous test's value: every param is passed, the ones not
+    given at their DAG-file defaults (captured before the first run).
+    """
+    defaults = _PARAM_DEFAULTS.setdefault(dag.dag_id, copy.deepcopy(dict(dag.params.dump())))
+    unknown = set(conf) - set(defaults)
+    assert not unknown, f"not params of {dag.dag_id}: {unknown}"
+    dr = dag.test(run_conf={**defaults, **conf})
     return dr, {ti.task_id: str(ti.state) for ti in dr.get_task_instances()}
 
 

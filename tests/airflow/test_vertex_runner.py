@@ -121,7 +121,8 @@ def test_vertex_settings_come_from_variables(airflow_db, package, monkeypatch):
     monkeypatch.setenv("AIRFLOW_VAR_MLOPS_VERTEX_LOCATION", "europe-west4")
     monkeypatch.setenv("AIRFLOW_VAR_MLOPS_VERTEX_PIPELINE_ROOT", "gs://bucket/root")
     settings = settings_from_mapping(
-        {"name": "penguins", "data": {"uri": "gs://b/p.csv"}, "kubeflow": {"package_path": str(package)}}, "x.yaml"
+        {"name": "penguins", "data": {"uri": "gs://b/p.csv"}, "kubeflow": {"package_path": str(package)}, "vertex": {"poll_seconds": 0}},
+        "x.yaml",
     )
     session = FakeVertexSession()
     plan = {"config": "x.yaml", "run_id": "scheduled__2026", "data_uri": "gs://b/p.csv", "dataset": "penguins"}
