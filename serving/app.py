@@ -141,8 +141,10 @@ def create_app(
 
     manager = ModelManager(model_source, poll_seconds=poll_seconds, on_swap=on_swap, on_load_error=on_load_error)
     if prediction_logger is not None:
-        prediction_logger._on_written = lambda n: metrics.log_records.labels(name, "written").inc(n)
-        prediction_logger._on_dropped = lambda n: metrics.log_records.labels(name, "dropped").inc(n)
+        prediction_logger.set_callbacks(
+            lambda n: metrics.log_records.labels(name, "written").inc(n),
+            lambda n: metrics.log_records.labels(name, "dropped").inc(n),
+        )
     if drift_monitor is not None:
         metrics.drift_threshold.labels(name).set(drift_monitor.settings.threshold)
 

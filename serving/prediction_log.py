@@ -81,6 +81,10 @@ class PredictionLogger:
         self.dropped = 0
         self.files: list[str] = []
 
+    def set_callbacks(self, on_written: Callable[[int], None], on_dropped: Callable[[int], None]) -> None:
+        """Where written/dropped record counts go (the server's metrics)."""
+        self._on_written, self._on_dropped = on_written, on_dropped
+
     @property
     def prefix(self) -> str:
         return storage.join(self.log_dir, self.model_name)

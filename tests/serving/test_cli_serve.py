@@ -52,3 +52,23 @@ def test_serve_usage_errors_exit_2(capsys):
     assert "--models" in capsys.readouterr().err
     assert _mlops_main(["serve", "--models", "/nowhere", "--model", "penguins", "--poll-seconds", "0"], hard_exit=False) == 2
     assert "--poll-seconds" in capsys.readouterr().err
+
+
+def test_config_supplies_destination_name_and_drift_monitor(tmp_path):
+    """`mlops serve --config C` (the Makefile's form): push.* are the defaults, drift is on."""
+    import argparse
+
+    from pipelines.cli import build_parser
+    from serving.server import build_app
+
+    args = build_parser().parse_args(["serve", "--config", "pipelines/configs/penguins.yaml"])
+    app, source = build_app(args)
+    assert (source.destination, source.name) == ("runs/models", "penguins")
+    monitor = app.state.drift_monitor
+    assert monitor is not None and monitor.settings.window_size == 200 and monitor.label == "species"
+    assert len(monitor.baseline) == 344 and monitor.features["island"] == "categorical"
+    args = build_parser().parse_args(["serve", "--config", "pipelines/configs/penguins.yaml", "--no-drift",
+                                      "--models", str(tmp_path), "--model", "other"])
+    app, source = build_app(args)
+    assert app.state.drift_monitor is None and (source.destination, source.name) == (str(tmp_path), "other")
+    assert isinstance(args, argparse.Namespace)
