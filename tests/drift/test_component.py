@@ -33,3 +33,27 @@ def test_component_declares_its_interface():
     assert {"baseline_examples", "current_examples"} <= set(spec.INPUTS)
     assert {"drift", "drifted", "max_score"} <= set(spec.OUTPUTS)
     assert {"features_json", "threshold", "numeric_metric", "categorical_metric", "fail_on_drift"} <= set(spec.PARAMETERS)
+
+
+def test_component_function_on_real_artifacts(examples_uri, trained_pipeline, tmp_path):
+    """The decorated function itself, with real Examples artifacts (what the executor calls)."""
+    from tfx.types import standard_artifacts
+
+    from components.drift.component import DriftDetected, DriftResult
+
+    fn = DriftCheck.EXECUTOR_SPEC.executor_class._FUNCTION
+    examples = standard_artifacts.Examples()
+    examples.uri = examples_uri
+    examples.split_names = '["train", "eval"]'
+    out = DriftResult()
+    out.uri = str(tmp_path / "artifact")
+    (tmp_path / "artifact").mkdir()
+    features = json.dumps({f.name: f.type for f in trained_pipeline["config"].features})
+    result = fn(baseline_examples=examples, current_examples=examples, drift=out, features_json=features,
+                current_splits="eval", report_dir=str(tmp_path / "report"))
+    assert result["drifted"] == 0 and 0 < result["max_score"] < 0.2
+    assert out.get_int_custom_property("drifted") == 0
+    assert (tmp_path / "artifact" / "drift.json").is_file() and (tmp_path / "report" / "drift.html").is_file()
+    with pytest.raises(DriftDetected, match="drift in"):
+        fn(baseline_examples=examples, current_examples=examples, drift=out, features_json=features,
+           current_splits="eval", threshold=1e-9, fail_on_drift=1)
