@@ -22,9 +22,14 @@ class CompressedModel(Artifact):
 
 
 def best_dir(artifact) -> str | None:
-    """The directory to ship (``extra_dirs={"tflite": ...}``), or None when no variant qualified."""
-    path = artifact.get_string_custom_property("best_dir") if artifact.has_custom_property("best_dir") else ""
-    return path or None
+    """The directory to ship (``extra_dirs={"tflite": ...}``), or None when no variant qualified.
+
+    Derived from the artifact's uri (not the ``best_dir`` property recorded at write time), so it
+    is right wherever the artifact is read from.
+    """
+    if not artifact.has_custom_property("best_variant") or not artifact.get_string_custom_property("best_variant"):
+        return None
+    return os.path.join(artifact.uri, "best")
 
 
 @tfx.dsl.components.component
