@@ -276,6 +276,16 @@ def pick_parameters(spec: Mapping[str, Any], candidates: Mapping[str, Any]) -> d
     return {k: v for k, v in candidates.items() if k in declared and v is not None}
 
 
+def _log_dropped(offered: Mapping[str, Any], sent: Mapping[str, Any]) -> None:
+    dropped = sorted(k for k, v in offered.items() if v is not None and k not in sent)
+    if dropped:
+        log.info(
+            "not sent (the compiled pipeline declares no such runtime parameter; the values "
+            "compiled into the spec apply): %s",
+            ", ".join(dropped),
+        )
+
+
 def spec_digest(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -459,6 +469,7 @@ def run_kubeflow(
     """Uploads (or reuses) the compiled pipeline, starts a run and waits for its end."""
     spec = load_pipeline_spec(package)
     params = pick_parameters(spec, parameters)
+    _log_dropped(parameters, params)
     pipeline_id, version_id = client.ensure_pipeline_version(package, pipeline_name)
     experiment_id = client.ensure_experiment(experiment) if experiment else None
     run = client.create_run(
@@ -596,6 +607,7 @@ def run_vertex(
         raise RunnerError(f"vertex runner: pipeline_root must be a gs:// URI, got {pipeline_root!r}")
     spec = load_pipeline_spec(package)
     params = pick_parameters(spec, parameters)
+    _log_dropped(parameters, params)
     job = client.create_pipeline_job(
         job_id=job_id,
         display_name=f"{pipeline_name} {job_id}",
