@@ -28,7 +28,7 @@ def url_from_connection(conn: Any, extra_key: str = "url") -> str | None:
     """
     extra = conn.extra_dejson or {}
     if extra.get(extra_key):
-        return str(extra[extra_key]).rstrip("/") if extra_key == "url" else str(extra[extra_key])
+        return str(extra[extra_key])
     host = conn.host or ""
     if "://" in host:
         return host

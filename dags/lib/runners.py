@@ -106,7 +106,8 @@ def docker_command(
 ) -> list[str]:
     """The ``docker run`` command line of the project image's ``mlops run`` (the host contract).
 
-    A local data file outside the repository is mounted read-only at the same path.
+    A config or local data file outside the repository is mounted read-only at the same path
+    (relative paths are relative to the repository, which is the container's working dir).
     """
     environ = os.environ if environ is None else environ
     cmd = [docker, "run", "--rm", "--network", "host", "-v", f"{repo_root}:/src", "-w", "/src", "-e", "HOME=/tmp"]
@@ -115,12 +116,17 @@ def docker_command(
     for var in PASS_THROUGH_ENV:
         if environ.get(var):
             cmd += ["-e", var]  # value taken from the docker client's environment, not the argv
-    if data_uri and "://" not in data_uri:
-        p = Path(data_uri).resolve()
+    mounted: set[Path] = set()
+    for local in (config_rel, data_uri):
+        if not local or "://" in local or not Path(local).is_absolute():
+            continue
+        parent = Path(local).resolve().parent
         try:
-            p.relative_to(Path(repo_root).resolve())
+            parent.relative_to(Path(repo_root).resolve())
         except ValueError:
-            cmd += ["-v", f"{p.parent}:{p.parent}:ro"]
+            if parent not in mounted:
+                cmd += ["-v", f"{parent}:{parent}:ro"]
+                mounted.add(parent)
     cmd += [image, "mlops", "run", "--config", config_rel, "--output-dir", output_rel]
     if data_uri:
         cmd += ["--data-uri", data_uri]

@@ -30,7 +30,8 @@ else
   rm -rf "$VENV"
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-  "$VENV/bin/python" -m pip install --quiet -r "$REQS"
+  # (this machine's pip config lists local indexes that warn for every missing project: hide those lines)
+  "$VENV/bin/python" -m pip install --quiet -r "$REQS" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
   "$VENV/bin/python" -m pip check
   printf '%s' "$want" >"$STAMP"
   echo "[setup-airflow] $VENV ready"

@@ -115,3 +115,18 @@ def test_config_default_data_uri_is_not_passed(tmp_path):
 
     cmd = docker_command(image="img", config_rel="pipelines/configs/penguins.yaml", output_rel="runs/x", environ={})
     assert "--data-uri" not in cmd and "-e" in cmd and cmd[-6:] == ["mlops", "run", "--config", "pipelines/configs/penguins.yaml", "--output-dir", "runs/x"]
+
+
+def test_files_outside_the_repo_are_mounted_read_only(tmp_path):
+    from lib.runners import docker_command
+
+    cfg = tmp_path / "cfg" / "penguins.yaml"
+    data = tmp_path / "data" / "penguins.csv"
+    cmd = docker_command(image="img", config_rel=str(cfg), output_rel="runs/x", data_uri=str(data), environ={})
+    assert f"{cfg.parent}:{cfg.parent}:ro" in cmd and f"{data.parent}:{data.parent}:ro" in cmd
+    inside = docker_command(
+        image="img", config_rel="pipelines/configs/penguins.yaml", output_rel="runs/x",
+        data_uri="s3://bucket/penguins.csv", environ={"AWS_ENDPOINT_URL": "http://127.0.0.1:9000"},
+    )  # fmt: skip
+    assert sum(a.endswith(":ro") for a in inside) == 0
+    assert inside[inside.index("AWS_ENDPOINT_URL") - 1] == "-e" and "http://127.0.0.1:9000" not in inside
