@@ -15,7 +15,7 @@ def compressed(penguins_run, train_frame, eval_frame, tmp_path_factory):
     out = tmp_path_factory.mktemp("compress")
     report = logic.compress(str(penguins_run["saved_model"]), train_frame, eval_frame, cfg.label, str(out),
                             variants=cfg.compress.variants, accuracy_budget=cfg.compress.accuracy_budget,
-                            latency_runs=50)
+                            latency_runs=20)
     return report, out
 
 
