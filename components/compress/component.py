@@ -18,7 +18,7 @@ class CompressedModel(Artifact):
     within the budget, ``best/{model.tflite, preprocessing.json, labels.txt, variant.json}``.
     Custom properties: ``best_variant`` ('' when none), ``best_dir`` ('' when none)."""
 
-    TYPE_NAME = "CompressedModel"
+    TYPE_NAME = "mlops.CompressedModel"
 
 
 def best_dir(artifact) -> str | None:

@@ -22,7 +22,7 @@ from components.fairness import logic
 class FairnessResult(Artifact):
     """The fairness gate's verdict: ``result.json``, ``index.html``; custom property ``passed``."""
 
-    TYPE_NAME = "FairnessResult"
+    TYPE_NAME = "mlops.FairnessResult"
 
 
 def _bound(value: float) -> float | None:
