@@ -501,6 +501,10 @@ def _check_semantics(cfg: PipelineConfig, source: str) -> None:
         if t.lower_bound is not None and t.upper_bound is not None and t.lower_bound > t.upper_bound:
             fail(f"evaluation.thresholds[{i}]: lower_bound {t.lower_bound} > upper_bound {t.upper_bound}")
     ct = cfg.evaluation.change_threshold
+    if not cfg.evaluation.thresholds and ct is None:
+        # TFMA never blesses a model it has nothing to check, so such a pipeline could never push.
+        fail("evaluation: give at least one entry in thresholds or a change_threshold; "
+             "without one the Evaluator never blesses a model and nothing is ever pushed")
     if ct is not None and ct.metric not in _KNOWN_METRICS:
         fail(f"evaluation.change_threshold.metric: {ct.metric!r} is not one of {', '.join(_KNOWN_METRICS)}")
     if not _MODEL_NAME_RE.match(cfg.push.model_name):

@@ -51,6 +51,12 @@ def slice_name(slice_key: Any) -> str:
     return ", ".join(parts) or "Overall"
 
 
+def slice_spec_name(spec: Any) -> str:
+    """'Overall', 'island' or 'island=Biscoe' for a TFMA SlicingSpec proto."""
+    parts = list(spec.feature_keys) + [f"{k}={v}" for k, v in sorted(spec.feature_values.items())]
+    return ", ".join(parts) or "Overall"
+
+
 def _metric_value(mv: Any) -> float | None:
     if mv.HasField("double_value"):
         return float(mv.double_value.value)
@@ -64,16 +70,44 @@ def _failure_sentence(failure: Any, where: str) -> str:
     name = failure.metric_key.name + (" change vs baseline" if failure.metric_key.is_diff else "")
     th = failure.metric_threshold
     bounds = []
-    for kind in ("value_threshold", "change_threshold"):
-        if th.HasField(kind):
-            t = getattr(th, kind)
-            if t.HasField("lower_bound"):
-                bounds.append(f"lower bound {t.lower_bound.value:g}")
-            if t.HasField("upper_bound"):
-                bounds.append(f"upper bound {t.upper_bound.value:g}")
-            if kind == "change_threshold" and t.HasField("absolute"):
-                bounds.append(f"allowed change {t.absolute.value:+g}")
+    # Value thresholds carry bounds; change thresholds carry absolute/relative limits instead.
+    if th.HasField("value_threshold"):
+        t = th.value_threshold
+        if t.HasField("lower_bound"):
+            bounds.append(f"lower bound {t.lower_bound.value:g}")
+        if t.HasField("upper_bound"):
+            bounds.append(f"upper bound {t.upper_bound.value:g}")
+    if th.HasField("change_threshold"):
+        t = th.change_threshold
+        if t.HasField("absolute"):
+            bounds.append(f"allowed change {t.absolute.value:+g}")
+        if t.HasField("relative"):
+            bounds.append(f"allowed relative change {t.relative.value:+g}")
     return f"{name} = {shown} on {where} failed its threshold ({', '.join(bounds) or 'see report'})"
+
+
+def validation_failures(validation: Any) -> list[str]:
+    """One sentence per reason a TFMA ``ValidationResult`` did not pass; empty when it passed.
+
+    Overall failures come first (they are what people act on), per-slice ones after. TFMA
+    reports "no thresholds configured" as a bool and slices without examples as specs; both
+    leave the model unblessed, so both are said.
+    """
+    if validation.validation_ok:
+        return []
+    failures = [
+        _failure_sentence(failure, slice_name(per_slice.slice_key))
+        for per_slice in validation.metric_validations_per_slice
+        for failure in per_slice.failures
+    ]
+    failures.sort(key=lambda f: " on Overall " not in f)
+    if validation.missing_thresholds:
+        failures.append(
+            "no evaluation thresholds are configured, so TFMA cannot bless the model (set evaluation.thresholds)"
+        )
+    for spec in validation.missing_slices:
+        failures.append(f"slice {slice_spec_name(spec)} had no examples to validate")
+    return failures
 
 
 def summarize(eval_uri: str, blessed: bool, baseline_model_name: str = "baseline") -> EvalSummary:
@@ -99,15 +133,8 @@ def summarize(eval_uri: str, blessed: bool, baseline_model_name: str = "baseline
         validation = tfma.load_validation_result(eval_uri)
     except Exception:  # no validation file when no thresholds are configured
         validation = None
-    if validation is not None and not validation.validation_ok:
-        for per_slice in validation.metric_validations_per_slice:
-            where = slice_name(per_slice.slice_key)
-            for failure in per_slice.failures:
-                summary.failures.append(_failure_sentence(failure, where))
-        # Overall first: it is what people act on; per-slice failures follow.
-        summary.failures.sort(key=lambda f: " on Overall" not in f)
-        for reason in getattr(validation, "missing_thresholds", []) or []:
-            summary.failures.append(f"missing threshold: {reason}")
+    if validation is not None:
+        summary.failures.extend(validation_failures(validation))
     try:
         plots = tfma.load_plots(eval_uri)
     except Exception:

@@ -95,8 +95,10 @@ def test_impossible_threshold_is_not_blessed_and_serving_version_is_untouched(tr
         capture_output=True, text=True, timeout=900,
     )
     assert proc.returncode == 4, proc.stderr[-3000:]
-    tail = proc.stderr.strip().splitlines()[-3:]
-    assert "not blessed" in " ".join(tail) and "sparse_categorical_accuracy" in " ".join(tail)
+    # The CLI ends with one wrapped paragraph after a blank line; read it whole.
+    paragraph = " ".join(proc.stderr.strip().split("\n\n")[-1].split())
+    assert paragraph.startswith("The candidate model was not blessed"), paragraph
+    assert "sparse_categorical_accuracy" in paragraph and "lower bound 1.01" in paragraph
     assert "Traceback" not in proc.stderr
     assert push_logic.complete_versions(str(dest), "penguins") == [1]
     assert push_logic.dir_fingerprint(dest / "penguins" / "1") == before

@@ -39,6 +39,7 @@ def test_config_is_frozen():
         (lambda r: r["data"].update(uri="http://example/x.csv"), "data.uri"),
         (lambda r: r["evaluation"]["thresholds"][0].update(metric="f2"), "'f2' is not one of"),
         (lambda r: r["evaluation"]["thresholds"][0].update(lower_bound=0.9, upper_bound=0.1), "lower_bound 0.9 > upper_bound 0.1"),
+        (lambda r: r.update(evaluation={"thresholds": [], "change_threshold": None}), "never blesses a model"),
         (lambda r: r.update(features=[]), "features: list at least one feature"),
         (lambda r: r["model"].update(hidden_units=[16, 0]), "model.hidden_units"),
         (lambda r: r["push"].update(model_name="Bad Name"), "push.model_name"),
@@ -82,6 +83,7 @@ def test_another_dataset_needs_only_a_config():
             "data": {"uri": "/data/iris.parquet", "format": "parquet"},
             "label": "variety",
             "features": [{"name": "petal_length", "type": "float"}, {"name": "petal_width", "type": "float"}],
+            "evaluation": {"thresholds": [{"metric": "sparse_categorical_accuracy", "lower_bound": 0.9}]},
             "push": {"destination": "s3://models", "model_name": "iris"},
         }
     )
