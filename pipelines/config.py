@@ -204,9 +204,16 @@ class FairnessConfig:
     """Fairness gate over the sensitive (slice) columns."""
 
     enabled: bool = False
-    max_accuracy_gap: float = 0.2
+    sensitive_columns: tuple[str, ...] = ()
+    max_accuracy_gap: float | None = 0.2
     max_demographic_parity_difference: float | None = None
     max_equalized_odds_difference: float | None = None
+    max_recall_gap: float | None = None
+    min_group_size: int = 10
+
+    def columns(self, slices: tuple[str, ...]) -> tuple[str, ...]:
+        """The sensitive columns: ``sensitive_columns`` when given, else the evaluation slices."""
+        return self.sensitive_columns or slices
 
 
 @dataclass(frozen=True)
@@ -215,6 +222,7 @@ class ExplainConfig:
 
     enabled: bool = False
     sample_size: int = 50
+    background_size: int = 25
 
 
 @dataclass(frozen=True)
@@ -224,6 +232,8 @@ class CompressConfig:
     enabled: bool = False
     accuracy_budget: float = 0.02
     variants: tuple[str, ...] = ("dynamic_range", "float16", "full_integer")
+    prune: bool = True
+    distill: bool = False
 
 
 @dataclass(frozen=True)
@@ -522,5 +532,22 @@ def _check_semantics(cfg: PipelineConfig, source: str) -> None:
     for v in cfg.compress.variants:
         if v not in allowed_variants:
             fail(f"compress.variants: {v!r} is not one of {', '.join(sorted(allowed_variants))}")
-    if cfg.fairness.enabled and not cfg.slices:
-        fail("fairness.enabled needs sensitive columns in slices")
+    fair = cfg.fairness
+    if fair.enabled and not fair.columns(cfg.slices):
+        fail("fairness.enabled needs sensitive columns: set fairness.sensitive_columns or slices")
+    for i, col in enumerate(fair.sensitive_columns):
+        if col not in cfg.columns:
+            fail(f"fairness.sensitive_columns[{i}]: {col!r} is not a feature or the label, so the examples lack it")
+    for key in ("max_accuracy_gap", "max_demographic_parity_difference", "max_equalized_odds_difference",
+                "max_recall_gap"):
+        value = getattr(fair, key)
+        if value is not None and not 0.0 <= value <= 1.0:
+            fail(f"fairness.{key}: {value} must be in [0, 1] (or null to turn the check off)")
+    if fair.enabled and all(getattr(fair, k) is None for k in (
+            "max_accuracy_gap", "max_demographic_parity_difference", "max_equalized_odds_difference",
+            "max_recall_gap")):
+        fail("fairness.enabled needs at least one max_* threshold; all are null")
+    if fair.min_group_size < 1:
+        fail(f"fairness.min_group_size: {fair.min_group_size} must be >= 1")
+    if cfg.explain.sample_size < 1 or cfg.explain.background_size < 1:
+        fail("explain.sample_size and explain.background_size must be >= 1")

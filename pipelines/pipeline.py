@@ -84,6 +84,11 @@ def eval_config(cfg: PipelineConfig):
     )
 
 
+def _off(bound: float | None) -> float:
+    """Component parameters cannot be None; a negative bound turns a fairness check off."""
+    return -1.0 if bound is None else float(bound)
+
+
 def create_pipeline(
     cfg: PipelineConfig,
     pipeline_root: str,
@@ -107,8 +112,11 @@ def create_pipeline(
     from tfx import v1 as tfx
     from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
 
+    from components.compress.component import ModelCompression
     from components.data_gate.component import DataGate
     from components.eval_report.component import EvaluationReport
+    from components.explain.component import ModelExplanation
+    from components.fairness.component import FairnessGate
     from components.ge_validation.component import GreatExpectationsValidation
     from components.ingest.component import DataIngest
     from components.versioned_pusher.component import VersionedPusher
@@ -173,7 +181,13 @@ def create_pipeline(
     model_resolver = tfx.dsl.Resolver(
         strategy_class=LatestBlessedModelStrategy,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+        # With the fairness gate on, only its (AND-ed) blessing may make a model the baseline;
+        # otherwise a model the Evaluator liked but the gate blocked would become the baseline.
+        model_blessing=tfx.dsl.Channel(
+            type=tfx.types.standard_artifacts.ModelBlessing,
+            producer_component_id="FairnessGate" if cfg.fairness.enabled else None,
+            output_key="blessing" if cfg.fairness.enabled else None,
+        ),
     ).with_id("latest_blessed_model_resolver")
     evaluator = tfx.components.Evaluator(
         examples=examples,
@@ -188,10 +202,63 @@ def create_pipeline(
         model_name=cfg.push.model_name,
         report_dir=report_dir,
     ).with_id("EvaluationReport")
+    model = trainer.outputs["model"]
+    extras = []
+    blessing = evaluator.outputs["blessing"]
+    explanation = fairness_result = compressed = None
+    if cfg.explain.enabled:
+        explain = ModelExplanation(
+            model=model,
+            examples=examples,
+            sample_size=cfg.explain.sample_size,
+            background_size=cfg.explain.background_size,
+            seed=cfg.split.seed,
+            model_name=cfg.push.model_name,
+            report_dir=report_dir,
+        ).with_id("ModelExplanation")
+        explanation = explain.outputs["explanation"]
+        extras.append(explain)
+    if cfg.fairness.enabled:
+        fair = cfg.fairness
+        fairness = FairnessGate(
+            model=model,
+            examples=examples,
+            model_blessing=evaluator.outputs["blessing"],
+            label=cfg.label,
+            sensitive_columns_json=json.dumps(list(fair.columns(cfg.slices))),
+            # The component takes < 0 as "check off"; YAML null means the same.
+            max_accuracy_gap=_off(fair.max_accuracy_gap),
+            max_demographic_parity_difference=_off(fair.max_demographic_parity_difference),
+            max_equalized_odds_difference=_off(fair.max_equalized_odds_difference),
+            max_recall_gap=_off(fair.max_recall_gap),
+            min_group_size=fair.min_group_size,
+            model_name=cfg.push.model_name,
+            report_dir=report_dir,
+        ).with_id("FairnessGate")
+        # The pusher obeys the AND of the Evaluator's verdict and the fairness verdict.
+        blessing = fairness.outputs["blessing"]
+        fairness_result = fairness.outputs["result"]
+        extras.append(fairness)
+    if cfg.compress.enabled:
+        compress = ModelCompression(
+            model=model,
+            examples=examples,
+            label=cfg.label,
+            variants_json=json.dumps(list(cfg.compress.variants)),
+            accuracy_budget=cfg.compress.accuracy_budget,
+            prune=int(cfg.compress.prune),
+            distill=int(cfg.compress.distill),
+            report_dir=report_dir,
+        ).with_id("ModelCompression")
+        compressed = compress.outputs["compressed"]
+        extras.append(compress)
     pusher = VersionedPusher(
-        model=trainer.outputs["model"],
-        model_blessing=evaluator.outputs["blessing"],
+        model=model,
+        model_blessing=blessing,
         evaluation_report=report.outputs["report"],
+        explanation=explanation,
+        fairness=fairness_result,
+        compressed=compressed,
         examples=examples,
         destination=cfg.push.destination if "://" in cfg.push.destination else os.path.abspath(cfg.push.destination),
         model_name=cfg.push.model_name,
@@ -201,7 +268,7 @@ def create_pipeline(
     ).with_id("VersionedPusher")
     components = [
         ingest, statistics_gen, schema_gen, example_validator, ge_validation, gate,
-        transform, trainer, model_resolver, evaluator, report, pusher,
+        transform, trainer, model_resolver, evaluator, report, *extras, pusher,
     ]
     metadata_config = (
         tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path) if metadata_path else None

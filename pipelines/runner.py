@@ -254,7 +254,7 @@ def run_local(
         summary.reason = (
             "The candidate model was not blessed, so nothing was pushed and the serving version is unchanged: "
             + (_first(failures, 3) if failures else "it failed an evaluation threshold")
-            + f". See {summary.reports.get('evaluation', 'the evaluation report')}."
+            + f". See {_report_for(failures, summary.reports)}."
         )
     summary.metrics.pop("_failures", None)
     Path(output_dir, "run.json").write_text(json.dumps(summary.to_dict(), indent=2, default=str))
@@ -296,6 +296,13 @@ def _pushed_from_mlmd(metadata_path: str, run_id: str) -> dict[str, Any] | None:
     return None
 
 
+def _report_for(failures: list[str], reports: dict[str, str]) -> str:
+    """The report that explains the first failure (fairness or evaluation)."""
+    if failures and failures[0].startswith("fairness:") and "fairness" in reports:
+        return reports["fairness"]
+    return reports.get("evaluation", "the evaluation report")
+
+
 def _first(items: list[str], n: int) -> str:
     more = f"; and {len(items) - n} more" if len(items) > n else ""
     return "; ".join(items[:n]) + more
@@ -330,6 +337,12 @@ def _collect_outputs(summary: RunSummary, report_dir: str) -> None:
         summary.metrics = {k: round(v, 6) for k, v in data.get("overall", {}).items()}
         summary.metrics["_failures"] = data.get("failures", [])
         summary.reports["evaluation"] = str(rd / "evaluation" / "index.html")
+    fairness = rd / "fairness" / "result.json"
+    if fairness.exists():
+        data = json.loads(fairness.read_text())
+        if data.get("passed") is False:
+            reasons = [f"fairness: {r}" for r in data.get("reasons", [])] or ["fairness gate failed"]
+            summary.metrics["_failures"] = [*reasons, *summary.metrics.get("_failures", [])]
     for split in ("train", "eval"):
         docs = rd / "data_docs" / split / "index.html"
         if docs.exists():

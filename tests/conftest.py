@@ -41,13 +41,18 @@ def write_config(tmp_path: Path, raw: dict, name: str = "cfg.yaml") -> Path:
     return path
 
 
-def fast_config(tmp_path: Path, raw: dict, data_uri: str | None = None, destination: str | None = None) -> Path:
-    """A config for quick test runs: few epochs, extras off, outputs under tmp_path."""
+def fast_config(
+    tmp_path: Path, raw: dict, data_uri: str | None = None, destination: str | None = None, extras: bool = False
+) -> Path:
+    """A config for quick test runs: few epochs, outputs under tmp_path, and explain / fairness /
+    compress off unless ``extras`` (then as configured, with small samples)."""
     raw = dict(raw)
     raw["model"] = {**raw["model"], "epochs": 10}
     raw["push"] = {**raw["push"], "destination": destination or str(tmp_path / "models")}
     for extra in ("explain", "fairness", "compress"):
-        raw[extra] = {**raw.get(extra, {}), "enabled": False}
+        raw[extra] = {**raw.get(extra, {}), "enabled": extras and raw.get(extra, {}).get("enabled", False)}
+    if extras:
+        raw["explain"].update(sample_size=10, background_size=10)
     if data_uri:
         raw["data"] = {**raw["data"], "uri": data_uri}
     return write_config(tmp_path, raw)
@@ -65,7 +70,8 @@ def trained_pipeline(tmp_path_factory):
 
     base = tmp_path_factory.mktemp("trained")
     raw = yaml.safe_load(PENGUINS_CONFIG.read_text())
-    config_path = fast_config(base, raw)
+    # The demo config's extras (explain, fairness, compress) run too: this is `mlops run` as shipped.
+    config_path = fast_config(base, raw, extras=True)
     cfg = load_config(config_path)
     out = base / "run"
     summary = run_local(cfg, str(out))

@@ -6,30 +6,10 @@ import os
 import shutil
 
 from tfx import v1 as tfx
-from tfx.types.artifact import Artifact
 
-from components.common import examples_io
+from components.common import examples_io, model_io
+from components.common.artifacts import CompressedModel
 from components.compress import logic
-from components.explain import model_io
-
-
-class CompressedModel(Artifact):
-    """TFLite variants: ``variants/*.tflite``, ``report.json``, ``index.html`` and, when one is
-    within the budget, ``best/{model.tflite, preprocessing.json, labels.txt, variant.json}``.
-    Custom properties: ``best_variant`` ('' when none), ``best_dir`` ('' when none)."""
-
-    TYPE_NAME = "mlops.CompressedModel"
-
-
-def best_dir(artifact) -> str | None:
-    """The directory to ship (``extra_dirs={"tflite": ...}``), or None when no variant qualified.
-
-    Derived from the artifact's uri (not the ``best_dir`` property recorded at write time), so it
-    is right wherever the artifact is read from.
-    """
-    if not artifact.has_custom_property("best_variant") or not artifact.get_string_custom_property("best_variant"):
-        return None
-    return os.path.join(artifact.uri, "best")
 
 
 @tfx.dsl.components.component

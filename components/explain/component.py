@@ -6,7 +6,8 @@ import shutil
 from tfx import v1 as tfx
 
 from components.common.artifacts import HtmlReport
-from components.explain import logic, model_io
+from components.common import model_io
+from components.explain import logic
 
 
 @tfx.dsl.components.component

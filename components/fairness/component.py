@@ -13,16 +13,10 @@ import os
 import shutil
 
 from tfx import v1 as tfx
-from tfx.types.artifact import Artifact
 
-from components.explain import model_io
+from components.common import model_io
+from components.common.artifacts import FairnessResult
 from components.fairness import logic
-
-
-class FairnessResult(Artifact):
-    """The fairness gate's verdict: ``result.json``, ``index.html``; custom property ``passed``."""
-
-    TYPE_NAME = "mlops.FairnessResult"
 
 
 def _bound(value: float) -> float | None:

@@ -4,7 +4,7 @@ import json
 import os
 from tfx import v1 as tfx
 
-from components.common.artifacts import HtmlReport
+from components.common.artifacts import CompressedModel, FairnessResult, HtmlReport, compressed_best_dir
 from components.versioned_pusher import logic
 
 
@@ -12,6 +12,40 @@ def _serving_dir(model_uri: str) -> str:
     """The SavedModel inside a Trainer's Model artifact (``Format-Serving``)."""
     path = os.path.join(model_uri, "Format-Serving")
     return path if os.path.isdir(path) else model_uri
+
+
+def _read_json(path: str) -> dict:
+    if not os.path.exists(path):
+        return {}
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def _extras_manifest(explanation, fairness, compressed) -> tuple[dict, dict]:
+    """Manifest fields and directories to ship for the optional explain/fairness/compress outputs."""
+    fields, dirs = {}, {}
+    if explanation is not None:
+        data = _read_json(os.path.join(explanation.uri, "attributions.json"))
+        fields["explanation"] = {
+            "method": data.get("method", ""),
+            "top_features": [name for name, _ in data.get("ranking", [])[:5]],
+            "global_importance": data.get("global_importance", {}),
+        }
+        dirs["explanation"] = explanation.uri
+    if fairness is not None:
+        data = _read_json(os.path.join(fairness.uri, "result.json"))
+        fields["fairness"] = {
+            "passed": data.get("passed"),
+            "reasons": data.get("reasons", []),
+            "thresholds": data.get("thresholds", {}),
+        }
+        dirs["fairness"] = fairness.uri
+    if compressed is not None:
+        best = compressed_best_dir(compressed)
+        fields["tflite_variant"] = compressed.get_string_custom_property("best_variant") if best else None
+        if best:
+            dirs["tflite"] = best
+    return fields, dirs
 
 
 def _write_report(report_dir: str, data: dict) -> None:
@@ -29,13 +63,18 @@ def VersionedPusher(
     model_name: tfx.dsl.components.Parameter[str],
     evaluation_report: tfx.dsl.components.InputArtifact[HtmlReport] = None,
     examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples] = None,
+    explanation: tfx.dsl.components.InputArtifact[HtmlReport] = None,
+    fairness: tfx.dsl.components.InputArtifact[FairnessResult] = None,
+    compressed: tfx.dsl.components.InputArtifact[CompressedModel] = None,
     pipeline_name: tfx.dsl.components.Parameter[str] = "",
     code_version: tfx.dsl.components.Parameter[str] = "",
     report_dir: tfx.dsl.components.Parameter[str] = "",
 ) -> tfx.dsl.components.OutputDict(pushed=int, version=int, push_uri=str):
     """Copies the SavedModel to ``<destination>/<model_name>/<version>/`` with ``manifest.json``.
 
-    Unblessed: records ``pushed=0`` and touches nothing at the destination.
+    Unblessed: records ``pushed=0`` and touches nothing at the destination. With the optional
+    inputs, the explanation and fairness reports ship in ``explanation/`` and ``fairness/`` and
+    are summarized in the manifest, and the best TFLite variant ships in ``tflite/``.
     """
     if not model_blessing.get_int_custom_property("blessed"):
         pushed_model.set_int_custom_property("pushed", 0)
@@ -62,7 +101,9 @@ def VersionedPusher(
             "examples_artifact_id": examples.id if examples is not None else None,
         },
     }
-    result = logic.push(_serving_dir(model.uri), destination, model_name, manifest)
+    extra_fields, extra_dirs = _extras_manifest(explanation, fairness, compressed)
+    manifest.update(extra_fields)
+    result = logic.push(_serving_dir(model.uri), destination, model_name, manifest, extra_dirs=extra_dirs)
     pushed_model.set_int_custom_property("pushed", 1)
     pushed_model.set_string_custom_property("pushed_destination", result.uri)
     pushed_model.set_int_custom_property("pushed_version", result.version)

@@ -24,8 +24,14 @@ def test_spec_loads_with_kfp_and_has_every_task():
     assert loaded.name == spec["pipelineInfo"]["name"] == "penguins"
     tasks = set(spec["root"]["dag"]["tasks"])
     for node in ("DataIngest", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "GreatExpectationsValidation",
-                 "DataGate", "Transform", "Trainer", "Evaluator", "EvaluationReport", "VersionedPusher"):
+                 "DataGate", "Transform", "Trainer", "Evaluator", "EvaluationReport", "ModelExplanation",
+                 "FairnessGate", "ModelCompression", "VersionedPusher"):
         assert node in tasks, node
+    # The pusher obeys the fairness gate's blessing (Evaluator AND fairness) and ships the TFLite variant
+    pusher_inputs = spec["root"]["dag"]["tasks"]["VersionedPusher"]["inputs"]["artifacts"]
+    assert pusher_inputs["model_blessing"]["taskOutputArtifact"]["producerTask"] == "FairnessGate"
+    assert pusher_inputs["compressed"]["taskOutputArtifact"]["producerTask"] == "ModelCompression"
+    assert pusher_inputs["explanation"]["taskOutputArtifact"]["producerTask"] == "ModelExplanation"
     # ExampleValidator cannot stop a run; Transform waits for our gate instead
     assert "DataGate" in spec["root"]["dag"]["tasks"]["Transform"].get("dependentTasks", [])
     images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values() if "container" in e}

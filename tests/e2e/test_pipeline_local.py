@@ -38,6 +38,28 @@ def test_run_pushes_a_blessed_model_with_reports(trained_pipeline):
     assert "data_docs_train" in summary.reports
 
 
+def test_explain_fairness_and_compression_ship_with_the_model(trained_pipeline):
+    """The three issue-6 components run inside `mlops run` and their results reach the push."""
+    summary = trained_pipeline["summary"]
+    cfg = trained_pipeline["config"]
+    for node in ("ModelExplanation", "FairnessGate", "ModelCompression"):
+        assert summary.components[node]["state"] == "executed", node
+    for name in ("explain", "fairness", "compress"):
+        assert name in summary.reports, name
+    version_dir = trained_pipeline["destination"] / "penguins" / "1"
+    manifest = push_logic.read_manifest(str(trained_pipeline["destination"]), "penguins", 1)
+    assert manifest["fairness"]["passed"] is True and manifest["fairness"]["reasons"] == []
+    assert set(manifest["explanation"]["top_features"]) <= set(cfg.feature_names)
+    assert len(manifest["explanation"]["top_features"]) == min(5, len(cfg.feature_names))
+    assert (version_dir / "explanation" / "attributions.json").is_file()
+    assert (version_dir / "fairness" / "index.html").is_file()
+    report = json.loads((trained_pipeline["output_dir"] / "reports" / "compress" / "report.json").read_text())
+    assert manifest["tflite_variant"] == report["best"]
+    assert manifest["tflite_variant"] in {"float32", "pruned", "distilled", *cfg.compress.variants}
+    assert (version_dir / "tflite" / "model.tflite").stat().st_size > 0
+    assert sorted(manifest["files"]) == ["explanation", "fairness", "saved_model", "tflite"]
+
+
 def test_exported_model_predicts_like_the_training_path(trained_pipeline):
     """Raw features through the pushed signature == transform graph + Keras model as in training."""
     import tensorflow as tf
@@ -104,3 +126,27 @@ def test_impossible_threshold_is_not_blessed_and_serving_version_is_untouched(tr
     assert push_logic.dir_fingerprint(dest / "penguins" / "1") == before
     run_json = json.loads((trained_pipeline["output_dir"] / "run.json").read_text())
     assert run_json["status"] == "not_blessed" and run_json["pushed"] is None
+
+
+def test_fairness_gate_blocks_the_push_and_says_why(trained_pipeline):
+    """Species genuinely differ by island, so a 5% demographic-parity limit over island must fail:
+    exit code 4, the gap named, nothing pushed, version 1 untouched."""
+    dest = trained_pipeline["destination"]
+    before = push_logic.dir_fingerprint(dest / "penguins" / "1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run", "--config", str(trained_pipeline["config_path"]),
+         "--output-dir", str(trained_pipeline["output_dir"]),
+         "--set", "fairness.max_demographic_parity_difference=0.05"],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert proc.returncode == 4, proc.stderr[-3000:]
+    paragraph = " ".join(proc.stderr.strip().split("\n\n")[-1].split())
+    assert paragraph.startswith("The candidate model was not blessed"), paragraph
+    assert "fairness:" in paragraph and "demographic parity" in paragraph.lower(), paragraph
+    assert "fairness/index.html" in paragraph
+    assert push_logic.complete_versions(str(dest), "penguins") == [1]
+    assert push_logic.dir_fingerprint(dest / "penguins" / "1") == before
+    result = json.loads((trained_pipeline["output_dir"] / "reports" / "fairness" / "result.json").read_text())
+    assert result["passed"] is False
+    island = next(c for c in result["columns"] if c["column"] == "island")
+    assert island["demographic_parity_difference"]["value"] > 0.05

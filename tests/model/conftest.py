@@ -52,14 +52,14 @@ def penguins_run(request) -> dict:
 
 @pytest.fixture(scope="session")
 def served(penguins_run):
-    from components.explain.model_io import ServingModel
+    from components.common.model_io import ServingModel
 
     return ServingModel(str(penguins_run["saved_model"]))
 
 
 @pytest.fixture(scope="session")
 def eval_frame(penguins_run):
-    from components.explain.model_io import read_examples
+    from components.common.model_io import read_examples
 
     cfg = penguins_run["config"]
     return read_examples(str(penguins_run["examples_uri"]), "eval", cfg.columns)[0]
@@ -67,7 +67,7 @@ def eval_frame(penguins_run):
 
 @pytest.fixture(scope="session")
 def train_frame(penguins_run):
-    from components.explain.model_io import read_examples
+    from components.common.model_io import read_examples
 
     cfg = penguins_run["config"]
     return read_examples(str(penguins_run["examples_uri"]), "train", cfg.columns)[0]

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from components.explain.model_io import label_strings
+from components.common.model_io import label_strings
 from components.fairness import logic
 
 
