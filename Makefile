@@ -62,7 +62,7 @@ golden: image  ## Regenerate the golden compiled spec under tests/golden/
 	$(DOCKER_RUN) $(IMAGE) python -m tests.golden
 
 serve: image  ## Serve the newest pushed model on http://127.0.0.1:8501
-	$(DOCKER_RUN) $(IMAGE) mlops serve --config $(CONFIG) --host 127.0.0.1 --port 8501
+	$(DOCKER_RUN) $(IMAGE) mlops serve --config $(CONFIG) --host 127.0.0.1 --port 8501 --log-dir runs/prediction-logs
 
 bench: image  ## Run the benchmarks (see docs/benchmarks.md)
 	$(DOCKER_RUN) $(IMAGE) python -m benchmarks.pipeline_overhead

@@ -6,16 +6,20 @@
 * Current: the ``current_uri`` param, else the newest object under ``monitoring.snapshots_uri``
   (config) or Variable ``mlops_monitoring_snapshots_uri`` (a prefix; names should sort by time,
   e.g. ``.../dt=2026-01-31/part.csv``). With neither configured the run is skipped.
-* Score: PSI per configured feature on the last ``monitoring.window_size`` rows (``lib.drift``;
-  TODO(drift): switch to ``components/drift`` when it lands).
+* Score: per configured feature on the last ``monitoring.window_size`` rows, with the config's
+  ``numeric_metric`` / ``categorical_metric`` (``components.drift.logic``, the same code the
+  serving monitor and ``mlops drift`` use); an HTML report with per-feature histograms goes to
+  ``<runs dir>/monitoring/<dataset>/<run id>/index.html``.
 * Above ``monitoring.drift_threshold``: alert (webhook + e-mail) and trigger
   ``training_pipeline`` on the current snapshot.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
@@ -53,11 +57,13 @@ def model_monitoring() -> None:
         import lib  # noqa: F401
         from components.common import storage
         from components.ingest import logic as ingest
-        from lib.drift import drift_scores
-        from lib.settings import load_settings
+        from components.drift import logic as drift
+        from components.drift.logic import DriftSettings
+        from lib.settings import load_settings, resolve_repo_path, runs_dir, safe_name
         from lib.tracking import last_trained
 
-        params = get_current_context()["params"]
+        ctx = get_current_context()
+        params = ctx["params"]
         settings = load_settings(params.get("config"))
         reference = params.get("reference_uri") or last_trained(settings.name).get("data_uri") or settings.data_uri
         current = params.get("current_uri")
@@ -73,28 +79,33 @@ def model_monitoring() -> None:
                 raise AirflowSkipException(f"no .csv/.parquet snapshot under {prefix}")
             current = snapshots[-1]
         fmt = "parquet" if current.endswith(".parquet") else settings.data_format
-        window = int(settings.monitoring.get("window_size") or 0)
         ref_df = ingest.read_table(reference, settings.data_format)
         cur_df = ingest.read_table(current, fmt)
-        if window:
-            cur_df = cur_df.tail(window)
-        types = {f.name: f.type for f in settings.features}
-        scores = drift_scores(
-            {c: ref_df[c].tolist() for c in ref_df.columns}, {c: cur_df[c].tolist() for c in cur_df.columns}, types
+        # The same scores, metrics and window as the serving monitor and `mlops drift`.
+        drift_settings = DriftSettings.from_monitoring(settings.monitoring, threshold=settings.drift_threshold)
+        report = drift.compute_drift(
+            ref_df, cur_df, {f.name: f.type for f in settings.features}, drift_settings,
+            baseline_uri=reference, current_uri=current,
         )
-        threshold = settings.drift_threshold
-        over = [s for s in scores if s.score > threshold]
+        report_dir = Path(runs_dir()) / "monitoring" / safe_name(settings.name) / safe_name(ctx["run_id"])
+        report_path = resolve_repo_path(report_dir)
+        report_path.mkdir(parents=True, exist_ok=True)
+        (report_path / "index.html").write_text(drift.render_html(report))
+        (report_path / "drift.json").write_text(json.dumps(report.to_dict(), indent=2))
+        scored = [f for f in report.features if f.score is not None]
         result = {
             "config": settings.config_path,
             "dataset": settings.name,
             "reference_uri": reference,
             "current_uri": current,
-            "rows": len(cur_df),
-            "threshold": threshold,
-            "scores": {s.column: round(s.score, 6) for s in scores},
-            "max_score": max((s.score for s in scores), default=0.0),
-            "drifted_columns": [s.column for s in over],
-            "drifted": bool(over),
+            "rows": report.current_rows,
+            "threshold": drift_settings.threshold,
+            "scores": {f.name: round(f.score, 6) for f in scored},
+            "metrics": {f.name: f.metric for f in scored},
+            "max_score": report.max_score,
+            "drifted_columns": report.drifted_features,
+            "drifted": report.drifted,
+            "report": str(report_dir / "index.html"),
         }
         log.info("drift of %s vs %s: %s", current, reference, result["scores"])
         return result
@@ -116,14 +127,14 @@ def model_monitoring() -> None:
             failures=[
                 {
                     "column": col,
-                    "check": "psi",
-                    "observed": f"PSI {result['scores'][col]:.3f} > threshold {result['threshold']}",
+                    "check": result["metrics"][col],
+                    "observed": f"{result['metrics'][col].upper()} {result['scores'][col]:.3f} > threshold {result['threshold']}",
                 }
                 for col in result["drifted_columns"]
             ],
             reason="Retraining (training_pipeline) has been triggered on the current snapshot.",
             run_id=ctx["run_id"],
-            facts={"Reference": result["reference_uri"], "Rows compared": result["rows"]},
+            facts={"Reference": result["reference_uri"], "Rows compared": result["rows"], "Report": result["report"]},
             links={"Airflow run": getattr(ctx["ti"], "log_url", None)},
         )
         send_alert(message)

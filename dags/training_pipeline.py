@@ -22,7 +22,6 @@ Parse time does no I/O except reading the default config's ``schedule`` from the
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,11 +34,6 @@ from lib.settings import RUNNERS, default_config_path, schedule_of
 log = logging.getLogger(__name__)
 
 DAG_ID = "training_pipeline"
-
-
-def runs_root() -> str:
-    """Where local run folders go (relative to the repo, so the container sees them)."""
-    return os.environ.get("MLOPS_AIRFLOW_RUNS_DIR", "runs/airflow")
 
 
 @dag(
@@ -65,7 +59,7 @@ def training_pipeline() -> None:
         """Reads the config and the trigger params into one small plan (XCom)."""
         from airflow.sdk import Variable
 
-        from lib.settings import load_settings, safe_name
+        from lib.settings import load_settings, runs_dir, safe_name
 
         ctx = get_current_context()
         params = ctx["params"]
@@ -82,7 +76,7 @@ def training_pipeline() -> None:
             "dataset": settings.name,
             "data_uri": params.get("data_uri") or settings.data_uri,
             "runner": runner,
-            "output_dir": f"{runs_root()}/{settings.name}/{safe_name(ctx['run_id'])}",
+            "output_dir": f"{runs_dir()}/{settings.name}/{safe_name(ctx['run_id'])}",
             "run_id": ctx["run_id"],
             "skip_unchanged": "scheduled" in run_type or bool(params.get("only_if_new_data")),
         }

@@ -87,6 +87,11 @@ class PipelineSettings:
         return cols
 
 
+def runs_dir() -> str:
+    """Where local run folders and monitoring reports go: repo-relative, so the container sees them."""
+    return os.environ.get("MLOPS_AIRFLOW_RUNS_DIR", "runs/airflow")
+
+
 def default_config_path() -> str:
     return os.environ.get("MLOPS_PIPELINE_CONFIG", DEFAULT_CONFIG)
 

@@ -1,4 +1,4 @@
-"""model_monitoring: PSI drift, the alert, and the retraining trigger."""
+"""model_monitoring: drift (components.drift.logic), the report, the alert, and the retraining trigger."""
 
 from __future__ import annotations
 
@@ -42,19 +42,6 @@ def snapshots(tmp_path: Path, penguins_csv: Path) -> dict[str, Path]:
     }
 
 
-def test_psi_basics():
-    from lib.drift import categorical_psi, numeric_psi, psi_from_shares
-
-    assert psi_from_shares([0.5, 0.5], [0.5, 0.5]) == 0
-    ref = [float(i % 100) for i in range(1000)]
-    assert numeric_psi(ref, ref) == pytest.approx(0, abs=1e-9)
-    assert numeric_psi(ref, [v + 50 for v in ref]) > 1.0
-    assert categorical_psi(list("aabb"), list("aabb")) == pytest.approx(0, abs=1e-9)
-    assert categorical_psi(list("aabb"), list("bbbb")) > 1.0
-    assert numeric_psi([], [1.0]) == 0.0  # nothing to compare is not drift
-    assert numeric_psi(["1.0", None, float("nan"), "x"], ["1.0"]) == pytest.approx(0, abs=1e-9)
-
-
 def test_no_drift_does_not_alert_or_trigger(dagbag, pipeline_config, snapshots, webhook):
     dr, states = run_dag(
         dagbag.dags["model_monitoring"],
@@ -78,11 +65,17 @@ def test_drift_alerts_and_triggers_training(dagbag, pipeline_config, snapshots, 
     result = xcom(dr, "compute_drift")
     assert result["current_uri"].endswith("dt=2026-01-02.csv")
     assert {"body_mass_g", "island"} <= set(result["drifted_columns"])
+    # The config's metric choices: PSI for numerics, Jensen-Shannon for categoricals.
+    assert result["metrics"]["body_mass_g"] == "psi" and result["metrics"]["island"] == "js"
+    from lib.settings import resolve_repo_path
+
+    page = resolve_repo_path(result["report"]).read_text()
+    assert "body_mass_g" in page and "data:image/png;base64," in page
     assert states == {"compute_drift": "success", "alert_if_drifted": "success", "trigger_training": "success"}
 
     (alert,) = webhook
     text = alert["json"]["text"]
-    assert "Data drift detected for penguins" in text and "`body_mass_g`" in text and "PSI" in text
+    assert "Data drift detected for penguins" in text and "`body_mass_g`" in text and "PSI" in text and "JS" in text
 
     with create_session() as session:
         triggered = session.query(DagRun).filter(DagRun.dag_id == "training_pipeline", DagRun.run_id == f"drift__{dr.run_id}").one()
