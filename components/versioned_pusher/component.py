@@ -14,38 +14,15 @@ def _serving_dir(model_uri: str) -> str:
     return path if os.path.isdir(path) else model_uri
 
 
-def _read_json(path: str) -> dict:
-    if not os.path.exists(path):
-        return {}
-    with open(path) as fh:
-        return json.load(fh)
-
-
-def _extras_manifest(explanation, fairness, compressed) -> tuple[dict, dict]:
-    """Manifest fields and directories to ship for the optional explain/fairness/compress outputs."""
-    fields, dirs = {}, {}
-    if explanation is not None:
-        data = _read_json(os.path.join(explanation.uri, "attributions.json"))
-        fields["explanation"] = {
-            "method": data.get("method", ""),
-            "top_features": [name for name, _ in data.get("ranking", [])[:5]],
-            "global_importance": data.get("global_importance", {}),
-        }
-        dirs["explanation"] = explanation.uri
-    if fairness is not None:
-        data = _read_json(os.path.join(fairness.uri, "result.json"))
-        fields["fairness"] = {
-            "passed": data.get("passed"),
-            "reasons": data.get("reasons", []),
-            "thresholds": data.get("thresholds", {}),
-        }
-        dirs["fairness"] = fairness.uri
-    if compressed is not None:
-        best = compressed_best_dir(compressed)
-        fields["tflite_variant"] = compressed.get_string_custom_property("best_variant") if best else None
-        if best:
-            dirs["tflite"] = best
-    return fields, dirs
+def _extras(explanation, fairness, compressed) -> tuple[dict, dict]:
+    best = compressed_best_dir(compressed) if compressed is not None else None
+    return logic.extras_manifest(
+        explanation_dir=explanation.uri if explanation is not None else None,
+        fairness_dir=fairness.uri if fairness is not None else None,
+        tflite_dir=best,
+        tflite_variant=compressed.get_string_custom_property("best_variant") if best else None,
+        compression_ran=compressed is not None,
+    )
 
 
 def _write_report(report_dir: str, data: dict) -> None:
@@ -101,7 +78,7 @@ def VersionedPusher(
             "examples_artifact_id": examples.id if examples is not None else None,
         },
     }
-    extra_fields, extra_dirs = _extras_manifest(explanation, fairness, compressed)
+    extra_fields, extra_dirs = _extras(explanation, fairness, compressed)
     manifest.update(extra_fields)
     result = logic.push(_serving_dir(model.uri), destination, model_name, manifest, extra_dirs=extra_dirs)
     pushed_model.set_int_custom_property("pushed", 1)

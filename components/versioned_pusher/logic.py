@@ -102,6 +102,58 @@ def latest(destination: str, model_name: str) -> tuple[int, dict[str, Any]] | No
     return versions[-1], read_manifest(destination, model_name, versions[-1])
 
 
+def _read_json(path: str) -> dict:
+    if not os.path.exists(path):
+        return {}
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def extras_manifest(
+    explanation_dir: str | None = None,
+    fairness_dir: str | None = None,
+    tflite_dir: str | None = None,
+    tflite_variant: str | None = None,
+    compression_ran: bool = False,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Manifest fields and directories to ship for the explain / fairness / compress outputs.
+
+    Args:
+        explanation_dir: A ModelExplanation output (``attributions.json``, plot, page), or None.
+        fairness_dir: A FairnessGate result (``result.json``, page), or None.
+        tflite_dir: The chosen TFLite variant's directory, or None when none qualified.
+        tflite_variant: Its name.
+        compression_ran: Whether compression ran (then ``tflite_variant`` is recorded, None when
+            no variant was within the budget).
+
+    Returns:
+        ``(fields, dirs)``: fields to merge into the manifest, ``{name: local dir}`` to ship.
+    """
+    fields: dict[str, Any] = {}
+    dirs: dict[str, str] = {}
+    if explanation_dir:
+        data = _read_json(os.path.join(explanation_dir, "attributions.json"))
+        fields["explanation"] = {
+            "method": data.get("method", ""),
+            "top_features": list(data.get("ranking", []))[:5],
+            "global_importance": data.get("global_importance", {}),
+        }
+        dirs["explanation"] = explanation_dir
+    if fairness_dir:
+        data = _read_json(os.path.join(fairness_dir, "result.json"))
+        fields["fairness"] = {
+            "passed": data.get("passed"),
+            "reasons": data.get("reasons", []),
+            "thresholds": data.get("thresholds", {}),
+        }
+        dirs["fairness"] = fairness_dir
+    if compression_ran:
+        fields["tflite_variant"] = tflite_variant if tflite_dir else None
+    if tflite_dir:
+        dirs["tflite"] = tflite_dir
+    return fields, dirs
+
+
 def push(
     model_dir: str | Path,
     destination: str,

@@ -65,3 +65,50 @@ def test_create_exclusive_local(tmp_path):
     uri = str(tmp_path / "claim")
     assert storage.create_exclusive(uri, b"x") is True
     assert storage.create_exclusive(uri, b"y") is False
+
+
+def test_explain_fairness_and_tflite_outputs_ship_and_are_summarized(tmp_path):
+    """Reads the files the explain and fairness components really write (their own writers)."""
+    import numpy as np
+    import pandas as pd
+
+    from components.explain import logic as explain_logic
+    from components.fairness import logic as fairness_logic
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"signal": rng.normal(size=40), "noise": rng.normal(size=40)})
+
+    def predict(df):
+        p = 1 / (1 + np.exp(-3 * df["signal"].to_numpy(dtype=float)))
+        return np.stack([1 - p, p], axis=1)
+
+    expl = explain_logic.explain(predict, frame.iloc[:10], frame.iloc[10:16], ["signal", "noise"], ["a", "b"])
+    explain_logic.write_outputs(expl, str(tmp_path / "explain"))
+    groups = pd.DataFrame({"group": ["x"] * 20 + ["y"] * 20})
+    y_true = ["a"] * 20 + ["b"] * 20
+    y_pred = ["a"] * 20 + ["a"] * 10 + ["b"] * 10
+    report = fairness_logic.evaluate(y_true, y_pred, groups, fairness_logic.Thresholds(max_accuracy_gap=0.1))
+    fairness_logic.write_outputs(report, str(tmp_path / "fairness"))
+    tflite = tmp_path / "best"
+    tflite.mkdir()
+    (tflite / "model.tflite").write_bytes(b"TFL3")
+
+    fields, dirs = logic.extras_manifest(
+        str(tmp_path / "explain"), str(tmp_path / "fairness"), str(tflite), "float16", compression_ran=True
+    )
+    assert fields["explanation"]["top_features"] == ["signal", "noise"]
+    assert fields["fairness"]["passed"] is False and "accuracy gap" in fields["fairness"]["reasons"][0]
+    assert fields["tflite_variant"] == "float16"
+    assert dirs == {"explanation": str(tmp_path / "explain"), "fairness": str(tmp_path / "fairness"), "tflite": str(tflite)}
+
+    result = logic.push(_model(tmp_path), str(tmp_path / "dest"), "m", fields, extra_dirs=dirs)
+    version_dir = tmp_path / "dest" / "m" / "1"
+    assert (version_dir / "tflite" / "model.tflite").read_bytes() == b"TFL3"
+    assert (version_dir / "explanation" / "attributions.json").is_file()
+    assert result.manifest["files"] == ["saved_model", "explanation", "fairness", "tflite"]
+
+
+def test_no_extras_and_no_qualifying_tflite_variant():
+    assert logic.extras_manifest() == ({}, {})
+    fields, dirs = logic.extras_manifest(tflite_dir=None, tflite_variant=None, compression_ran=True)
+    assert fields == {"tflite_variant": None} and dirs == {}
