@@ -8,6 +8,7 @@ running anything. This rewrite changes only that encoding; every value stays the
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 
@@ -41,7 +42,7 @@ def without_resolvers(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     Returns:
         The pruned spec and the names of the removed tasks.
     """
-    spec = modernize(spec)
+    spec = copy.deepcopy(spec)
     tasks = spec["root"]["dag"]["tasks"]
     removed = [name for name, t in tasks.items() if "resolver" in t.get("componentRef", {}).get("name", name).lower()
                or "resolver" in name.lower()]
@@ -81,5 +82,5 @@ def with_inputs_spec_args(spec: dict[str, Any]) -> dict[str, Any]:
 
 def for_kfp_local(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """All three rewrites: parameter encoding, resolver pruning, entrypoint input specs."""
-    pruned, removed = without_resolvers(spec)
+    pruned, removed = without_resolvers(modernize(spec))
     return with_inputs_spec_args(pruned), removed

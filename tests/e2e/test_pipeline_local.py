@@ -106,46 +106,42 @@ def test_cached_rerun_executes_nothing_new(trained_pipeline):
     assert push_logic.complete_versions(str(trained_pipeline["destination"]), "penguins") == [1]
 
 
-def test_impossible_threshold_is_not_blessed_and_serving_version_is_untouched(trained_pipeline, tmp_path):
-    """Through the real CLI: exit code 4, one paragraph, nothing pushed, version 1 byte-identical."""
+def _not_blessed_run(trained_pipeline, override: str) -> str:
+    """Runs the real CLI with one ``--set``; checks exit code 4, no new version, version 1
+    byte-identical and run.json; returns the closing paragraph (unwrapped)."""
     dest = trained_pipeline["destination"]
     before = push_logic.dir_fingerprint(dest / "penguins" / "1")
     proc = subprocess.run(
         [sys.executable, "-m", "pipelines.cli", "run", "--config", str(trained_pipeline["config_path"]),
-         "--output-dir", str(trained_pipeline["output_dir"]),
-         "--set", "evaluation.thresholds=[{metric: sparse_categorical_accuracy, lower_bound: 1.01}]"],
+         "--output-dir", str(trained_pipeline["output_dir"]), "--set", override],
         capture_output=True, text=True, timeout=900,
     )
     assert proc.returncode == 4, proc.stderr[-3000:]
-    # The CLI ends with one wrapped paragraph after a blank line; read it whole.
-    paragraph = " ".join(proc.stderr.strip().split("\n\n")[-1].split())
-    assert paragraph.startswith("The candidate model was not blessed"), paragraph
-    assert "sparse_categorical_accuracy" in paragraph and "lower bound 1.01" in paragraph
     assert "Traceback" not in proc.stderr
     assert push_logic.complete_versions(str(dest), "penguins") == [1]
     assert push_logic.dir_fingerprint(dest / "penguins" / "1") == before
     run_json = json.loads((trained_pipeline["output_dir"] / "run.json").read_text())
     assert run_json["status"] == "not_blessed" and run_json["pushed"] is None
+    # The CLI ends with one wrapped paragraph after a blank line; read it whole.
+    paragraph = " ".join(proc.stderr.strip().split("\n\n")[-1].split())
+    assert paragraph.startswith("The candidate model was not blessed"), paragraph
+    return paragraph
+
+
+def test_impossible_threshold_is_not_blessed_and_serving_version_is_untouched(trained_pipeline):
+    """Through the real CLI: exit code 4, one paragraph, nothing pushed, version 1 byte-identical."""
+    paragraph = _not_blessed_run(
+        trained_pipeline, "evaluation.thresholds=[{metric: sparse_categorical_accuracy, lower_bound: 1.01}]"
+    )
+    assert "sparse_categorical_accuracy" in paragraph and "lower bound 1.01" in paragraph
 
 
 def test_fairness_gate_blocks_the_push_and_says_why(trained_pipeline):
     """Species genuinely differ by island, so a 5% demographic-parity limit over island must fail:
     exit code 4, the gap named, nothing pushed, version 1 untouched."""
-    dest = trained_pipeline["destination"]
-    before = push_logic.dir_fingerprint(dest / "penguins" / "1")
-    proc = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run", "--config", str(trained_pipeline["config_path"]),
-         "--output-dir", str(trained_pipeline["output_dir"]),
-         "--set", "fairness.max_demographic_parity_difference=0.05"],
-        capture_output=True, text=True, timeout=900,
-    )
-    assert proc.returncode == 4, proc.stderr[-3000:]
-    paragraph = " ".join(proc.stderr.strip().split("\n\n")[-1].split())
-    assert paragraph.startswith("The candidate model was not blessed"), paragraph
+    paragraph = _not_blessed_run(trained_pipeline, "fairness.max_demographic_parity_difference=0.05")
     assert "fairness:" in paragraph and "demographic parity" in paragraph.lower(), paragraph
     assert "fairness/index.html" in paragraph
-    assert push_logic.complete_versions(str(dest), "penguins") == [1]
-    assert push_logic.dir_fingerprint(dest / "penguins" / "1") == before
     result = json.loads((trained_pipeline["output_dir"] / "reports" / "fairness" / "result.json").read_text())
     assert result["passed"] is False
     island = next(c for c in result["columns"] if c["column"] == "island")
