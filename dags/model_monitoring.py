@@ -1,17 +1,22 @@
-"""model_monitoring (hourly): drift of the newest data snapshot vs the training snapshot.
+"""model_monitoring (hourly): drift of what the model is served, or of new data, vs its training data.
 
 * Reference: the data the serving model was trained on (recorded by ``training_pipeline`` in
   Variable ``mlops_last_trained_<name>``), else the config's ``data.uri``; override with the
   ``reference_uri`` param.
-* Current: the ``current_uri`` param, else the newest object under ``monitoring.snapshots_uri``
-  (config) or Variable ``mlops_monitoring_snapshots_uri`` (a prefix; names should sort by time,
-  e.g. ``.../dt=2026-01-31/part.csv``). With neither configured the run is skipped.
+* Current, first that is set: the ``current_uri`` param; the **served inputs** in the serving
+  prediction log (``mlops serve --log-dir``; ``prediction_log_uri`` param,
+  ``monitoring.prediction_log_uri`` or Variable ``mlops_monitoring_prediction_log_uri``, the
+  model's prefix ``<log dir>/<model>/``), with the predicted classes compared with the training
+  labels too; the newest object under ``monitoring.snapshots_uri`` or Variable
+  ``mlops_monitoring_snapshots_uri`` (names should sort by time, e.g.
+  ``.../dt=2026-01-31/part.csv``). With none configured the run is skipped.
 * Score: per configured feature on the last ``monitoring.window_size`` rows, with the config's
   ``numeric_metric`` / ``categorical_metric`` (``components.drift.logic``, the same code the
   serving monitor and ``mlops drift`` use); an HTML report with per-feature histograms goes to
   ``<runs dir>/monitoring/<dataset>/<run id>/index.html``.
 * Above ``monitoring.drift_threshold``: alert (webhook + e-mail) and trigger
-  ``training_pipeline`` on the current snapshot.
+  ``training_pipeline``: on the drifted snapshot, or, for served inputs (no labels), on the
+  config's ``data.uri``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,46 @@ from lib.settings import default_config_path
 log = logging.getLogger(__name__)
 
 
+def _fmt(uri: str, settings: Any) -> str:
+    return "parquet" if uri.endswith(".parquet") else "jsonl" if uri.endswith(".jsonl") else settings.data_format
+
+
+def _current_data(params: Any, settings: Any) -> tuple[str, str]:
+    """(uri, source) of the data to check: the ``current_uri`` param; else the served inputs
+    (``prediction_log_uri`` param, ``monitoring.prediction_log_uri``, Variable
+    ``mlops_monitoring_prediction_log_uri``); else the newest snapshot under
+    ``monitoring.snapshots_uri`` / Variable ``mlops_monitoring_snapshots_uri``.
+
+    Raises:
+        AirflowSkipException: None of them is configured, or the snapshot prefix is empty.
+    """
+    from airflow.sdk import Variable
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from components.common import storage
+
+    if params.get("current_uri"):
+        return params["current_uri"], "snapshot"
+    logs = (
+        params.get("prediction_log_uri")
+        or settings.monitoring.get("prediction_log_uri")
+        or Variable.get("mlops_monitoring_prediction_log_uri", default=None)
+    )
+    if logs:
+        return (logs if logs.endswith("/") else logs + "/"), "prediction_log"
+    prefix = settings.monitoring.get("snapshots_uri") or Variable.get("mlops_monitoring_snapshots_uri", default=None)
+    if not prefix:
+        raise AirflowSkipException(
+            "nothing to check: set monitoring.prediction_log_uri (served inputs) or monitoring.snapshots_uri "
+            "in the config, Variable mlops_monitoring_prediction_log_uri / mlops_monitoring_snapshots_uri, "
+            "or the current_uri param"
+        )
+    snapshots = [u for u in storage.list_uris(prefix) if u.endswith((".csv", ".parquet"))]
+    if not snapshots:
+        raise AirflowSkipException(f"no .csv/.parquet snapshot under {prefix}")
+    return snapshots[-1], "snapshot"
+
+
 @dag(
     dag_id="model_monitoring",
     description="Hourly drift check of the newest data snapshot; retrains when drift exceeds the threshold.",
@@ -45,18 +90,21 @@ log = logging.getLogger(__name__)
         "config": Param(default_config_path(), type="string", description="Pipeline config YAML (repo-relative)."),
         "reference_uri": Param(None, type=["null", "string"], description="Training snapshot (default: last trained)."),
         "current_uri": Param(None, type=["null", "string"], description="Snapshot to check (default: newest)."),
+        "prediction_log_uri": Param(
+            None, type=["null", "string"],
+            description="Serving prediction log prefix of the model (default: monitoring.prediction_log_uri).",
+        ),
     },
 )
 def model_monitoring() -> None:
     @task
     def compute_drift() -> dict[str, Any]:
-        """Reads both snapshots and scores every configured feature."""
-        from airflow.sdk import Variable
+        """Reads the reference and the current data and scores every configured feature."""
         from airflow.sdk.exceptions import AirflowSkipException
 
         import lib  # noqa: F401
-        from components.common import storage
         from components.ingest import logic as ingest
+        from components.drift import data as drift_data
         from components.drift import logic as drift
         from components.drift.logic import DriftSettings
         from lib.settings import load_settings, resolve_repo_path, runs_dir, safe_name
@@ -66,26 +114,19 @@ def model_monitoring() -> None:
         params = ctx["params"]
         settings = load_settings(params.get("config"))
         reference = params.get("reference_uri") or last_trained(settings.name).get("data_uri") or settings.data_uri
-        current = params.get("current_uri")
-        if not current:
-            prefix = settings.monitoring.get("snapshots_uri") or Variable.get("mlops_monitoring_snapshots_uri", default=None)
-            if not prefix:
-                raise AirflowSkipException(
-                    "no snapshot to check: set monitoring.snapshots_uri in the config, Variable "
-                    "mlops_monitoring_snapshots_uri, or the current_uri param"
-                )
-            snapshots = [u for u in storage.list_uris(prefix) if u.endswith((".csv", ".parquet"))]
-            if not snapshots:
-                raise AirflowSkipException(f"no .csv/.parquet snapshot under {prefix}")
-            current = snapshots[-1]
-        fmt = "parquet" if current.endswith(".parquet") else settings.data_format
+        current, source = _current_data(params, settings)
         ref_df = ingest.read_table(reference, settings.data_format)
-        cur_df = ingest.read_table(current, fmt)
+        try:
+            cur_df = drift_data.read_table(current, None if source == "prediction_log" else _fmt(current, settings))
+        except drift.DriftInputError as exc:
+            if source == "prediction_log":
+                raise AirflowSkipException(f"no served predictions to check yet: {exc}") from exc
+            raise
         # The same scores, metrics and window as the serving monitor and `mlops drift`.
         drift_settings = DriftSettings.from_monitoring(settings.monitoring, threshold=settings.drift_threshold)
         report = drift.compute_drift(
             ref_df, cur_df, {f.name: f.type for f in settings.features}, drift_settings,
-            baseline_uri=reference, current_uri=current,
+            label=settings.label, baseline_uri=reference, current_uri=current,
         )
         report_dir = Path(runs_dir()) / "monitoring" / safe_name(settings.name) / safe_name(ctx["run_id"])
         report_path = resolve_repo_path(report_dir)
@@ -98,6 +139,10 @@ def model_monitoring() -> None:
             "dataset": settings.name,
             "reference_uri": reference,
             "current_uri": current,
+            "source": source,
+            # Served inputs carry no labels: retraining after drift in them uses the config's data
+            # (where fresh labelled data lands); a drifted snapshot is itself the new training data.
+            "retrain_data_uri": settings.data_uri if source == "prediction_log" else current,
             "rows": report.current_rows,
             "threshold": drift_settings.threshold,
             "scores": {f.name: round(f.score, 6) for f in scored},
@@ -146,7 +191,7 @@ def model_monitoring() -> None:
         trigger_dag_id="training_pipeline",
         conf={
             "config": "{{ ti.xcom_pull(task_ids='compute_drift')['config'] }}",
-            "data_uri": "{{ ti.xcom_pull(task_ids='compute_drift')['current_uri'] }}",
+            "data_uri": "{{ ti.xcom_pull(task_ids='compute_drift')['retrain_data_uri'] }}",
         },
         trigger_run_id="drift__{{ run_id }}",
         wait_for_completion=False,

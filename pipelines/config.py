@@ -197,6 +197,10 @@ class MonitoringConfig:
     numeric_metric: Literal["psi", "ks"] = "psi"
     categorical_metric: Literal["psi", "js"] = "js"
     window_size: int = 200
+    # Where the model_monitoring DAG finds current data: the serving prediction log (the
+    # `mlops serve --log-dir` prefix of this model) and/or a prefix of dated data snapshots.
+    prediction_log_uri: str | None = None
+    snapshots_uri: str | None = None
 
 
 @dataclass(frozen=True)

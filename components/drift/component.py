@@ -1,4 +1,4 @@
-"""TFX adapter: training-vs-new-data skew of two Examples artifacts (not wired into the pipeline).
+"""TFX adapter: training-vs-new-data skew of two Examples artifacts.
 
 Usage in a pipeline (e.g. new data from an ExampleGen vs the training Examples of the model in
 production)::
@@ -31,7 +31,7 @@ from components.drift import logic
 class DriftResult(Artifact):
     """A drift report: ``drift.json`` and ``drift.html``."""
 
-    TYPE_NAME = "DriftResult"
+    TYPE_NAME = "mlops.DriftResult"  # namespaced: the KFP v2 compiler rejects bare names
 
 
 class DriftDetected(RuntimeError):

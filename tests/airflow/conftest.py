@@ -8,6 +8,7 @@ bind 127.0.0.1 on free ports and are stopped by their fixtures.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import email
 import email.policy
@@ -145,8 +146,8 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture()
-def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+@contextlib.contextmanager
+def webhook_receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
     """A Slack-compatible webhook receiver on 127.0.0.1, wired in as connection mlops_alert_webhook."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     server.received = []  # type: ignore[attr-defined]
@@ -159,6 +160,13 @@ def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture()
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+    """See ``webhook_receiver``."""
+    with webhook_receiver(monkeypatch) as received:
+        yield received
 
 
 class _SmtpHandler(socketserver.StreamRequestHandler):
