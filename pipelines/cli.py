@@ -53,7 +53,8 @@ def cmd_run(args) -> int:
             state = "pushed" if summary.pushed.get("created", True) else "already serving (identical model)"
             print(f"  model:   {summary.pushed['path']}  (version {summary.pushed['version']}, {state})")
         for name, value in sorted(summary.metrics.items()):
-            print(f"  metric:  {name} = {value:.4f}")
+            shown = f"{int(value)}" if float(value).is_integer() and name.endswith("count") else f"{value:.4f}"
+            print(f"  metric:  {name} = {shown}")
         for name, path in sorted(summary.reports.items()):
             print(f"  report:  {name}: {path}")
         print(f"  summary: {run_json}")
