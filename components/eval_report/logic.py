@@ -69,20 +69,16 @@ def _failure_sentence(failure: Any, where: str) -> str:
     shown = f"{value:.4f}" if value is not None else "?"
     name = failure.metric_key.name + (" change vs baseline" if failure.metric_key.is_diff else "")
     th = failure.metric_threshold
-    bounds = []
     # Value thresholds carry bounds; change thresholds carry absolute/relative limits instead.
-    if th.HasField("value_threshold"):
-        t = th.value_threshold
-        if t.HasField("lower_bound"):
-            bounds.append(f"lower bound {t.lower_bound.value:g}")
-        if t.HasField("upper_bound"):
-            bounds.append(f"upper bound {t.upper_bound.value:g}")
-    if th.HasField("change_threshold"):
-        t = th.change_threshold
-        if t.HasField("absolute"):
-            bounds.append(f"allowed change {t.absolute.value:+g}")
-        if t.HasField("relative"):
-            bounds.append(f"allowed relative change {t.relative.value:+g}")
+    fields = {
+        "value_threshold": (("lower_bound", "lower bound {:g}"), ("upper_bound", "upper bound {:g}")),
+        "change_threshold": (("absolute", "allowed change {:+g}"), ("relative", "allowed relative change {:+g}")),
+    }
+    bounds = [
+        text.format(getattr(getattr(th, kind), field).value)
+        for kind, parts in fields.items() if th.HasField(kind)
+        for field, text in parts if getattr(th, kind).HasField(field)
+    ]
     return f"{name} = {shown} on {where} failed its threshold ({', '.join(bounds) or 'see report'})"
 
 
