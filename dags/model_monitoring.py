@@ -3,27 +3,34 @@
 * Reference: the data the serving model was trained on (recorded by ``training_pipeline`` in
   Variable ``mlops_last_trained_<name>``), else the config's ``data.uri``; override with the
   ``reference_uri`` param.
-* Current, first that is set: the ``current_uri`` param; the **served inputs** in the serving
-  prediction log (``mlops serve --log-dir``; ``prediction_log_uri`` param,
-  ``monitoring.prediction_log_uri`` or Variable ``mlops_monitoring_prediction_log_uri``, the
-  model's prefix ``<log dir>/<model>/``), with the predicted classes compared with the training
+* Current, first that is set: the ``current_uri`` param (a file or folder; prediction-log
+  records are recognised by their content); the **served inputs** in the serving prediction log
+  (``mlops serve --log-dir``; ``prediction_log_uri`` param, ``monitoring.prediction_log_uri`` or
+  Variable ``mlops_monitoring_prediction_log_uri``, the model's prefix ``<log dir>/<model>/``),
+  newest ``monitoring.window_size`` rows from the ``date=`` folders of the last
+  ``monitoring.lookback_days`` days, with the predicted classes compared with the training
   labels too; the newest object under ``monitoring.snapshots_uri`` or Variable
   ``mlops_monitoring_snapshots_uri`` (names should sort by time, e.g.
-  ``.../dt=2026-01-31/part.csv``). With none configured the run is skipped.
+  ``.../dt=2026-01-31/part.csv``). With none configured, or no rows there yet, the run is
+  skipped; a malformed file fails the run and names the file. Relative paths are taken from
+  the repository root.
 * Score: per configured feature on the last ``monitoring.window_size`` rows, with the config's
   ``numeric_metric`` / ``categorical_metric`` (``components.drift.logic``, the same code the
   serving monitor and ``mlops drift`` use); an HTML report with per-feature histograms goes to
   ``<runs dir>/monitoring/<dataset>/<run id>/index.html``.
 * Above ``monitoring.drift_threshold``: alert (webhook + e-mail) and trigger
-  ``training_pipeline``: on the drifted snapshot, or, for served inputs (no labels), on the
-  config's ``data.uri``.
+  ``training_pipeline`` with ``only_if_new_data``: on the drifted snapshot, or, for served
+  inputs (no labels), on the config's ``data.uri`` (it skips when that data has not changed
+  since the last training). A window already alerted on, or the same drifted features within
+  ``monitoring.realert_after_hours``, is not alerted again (Variable
+  ``mlops_last_drift_alert_<name>``), so persistent drift does not retrain every hour.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +43,19 @@ from lib.settings import default_config_path
 log = logging.getLogger(__name__)
 
 
-def _fmt(uri: str, settings: Any) -> str:
-    return "parquet" if uri.endswith(".parquet") else "jsonl" if uri.endswith(".jsonl") else settings.data_format
+def _local(uri: str) -> str:
+    """A URI to read from: relative local paths are taken from the repo root, not the worker's CWD."""
+    from lib.settings import resolve_repo_path
+
+    if "://" in uri:
+        return uri
+    path = str(resolve_repo_path(uri))
+    return path + "/" if uri.endswith("/") and not path.endswith("/") else path
 
 
 def _current_data(params: Any, settings: Any) -> tuple[str, str]:
-    """(uri, source) of the data to check: the ``current_uri`` param; else the served inputs
-    (``prediction_log_uri`` param, ``monitoring.prediction_log_uri``, Variable
+    """(uri, source) of the data to check: the ``current_uri`` param (source ``given``); else the
+    served inputs (``prediction_log_uri`` param, ``monitoring.prediction_log_uri``, Variable
     ``mlops_monitoring_prediction_log_uri``); else the newest snapshot under
     ``monitoring.snapshots_uri`` / Variable ``mlops_monitoring_snapshots_uri``.
 
@@ -55,7 +68,7 @@ def _current_data(params: Any, settings: Any) -> tuple[str, str]:
     from components.common import storage
 
     if params.get("current_uri"):
-        return params["current_uri"], "snapshot"
+        return params["current_uri"], "given"
     logs = (
         params.get("prediction_log_uri")
         or settings.monitoring.get("prediction_log_uri")
@@ -70,15 +83,29 @@ def _current_data(params: Any, settings: Any) -> tuple[str, str]:
             "in the config, Variable mlops_monitoring_prediction_log_uri / mlops_monitoring_snapshots_uri, "
             "or the current_uri param"
         )
-    snapshots = [u for u in storage.list_uris(prefix) if u.endswith((".csv", ".parquet"))]
+    snapshots = [u for u in storage.list_uris(_local(prefix)) if u.endswith((".csv", ".parquet"))]
     if not snapshots:
         raise AirflowSkipException(f"no .csv/.parquet snapshot under {prefix}")
     return snapshots[-1], "snapshot"
 
 
+def _window_end(uri: str, table: Any) -> str:
+    """What identifies the checked window: its newest log timestamp, else the file and its version."""
+    from components.common import storage
+    from components.drift.logic import TIME_COLUMN
+
+    if TIME_COLUMN in table.columns and table[TIME_COLUMN].notna().any():
+        return str(table[TIME_COLUMN].max())
+    try:
+        return f"{uri}@{storage.stat(_local(uri)).version}"
+    except Exception:  # a folder or prefix has no single version
+        return uri
+
+
 @dag(
     dag_id="model_monitoring",
-    description="Hourly drift check of the newest data snapshot; retrains when drift exceeds the threshold.",
+    description="Hourly drift check of served inputs (prediction log) or the newest snapshot vs the training "
+    "data; alerts and triggers retraining above the threshold.",
     schedule=timedelta(hours=1),
     start_date=datetime(2024, 1, 1),
     catchup=False,
@@ -89,7 +116,10 @@ def _current_data(params: Any, settings: Any) -> tuple[str, str]:
     params={
         "config": Param(default_config_path(), type="string", description="Pipeline config YAML (repo-relative)."),
         "reference_uri": Param(None, type=["null", "string"], description="Training snapshot (default: last trained)."),
-        "current_uri": Param(None, type=["null", "string"], description="Snapshot to check (default: newest)."),
+        "current_uri": Param(
+            None, type=["null", "string"],
+            description="File or folder to check instead of the prediction log / newest snapshot.",
+        ),
         "prediction_log_uri": Param(
             None, type=["null", "string"],
             description="Serving prediction log prefix of the model (default: monitoring.prediction_log_uri).",
@@ -100,7 +130,7 @@ def model_monitoring() -> None:
     @task
     def compute_drift() -> dict[str, Any]:
         """Reads the reference and the current data and scores every configured feature."""
-        from airflow.sdk.exceptions import AirflowSkipException
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
         import lib  # noqa: F401
         from components.ingest import logic as ingest
@@ -115,15 +145,25 @@ def model_monitoring() -> None:
         settings = load_settings(params.get("config"))
         reference = params.get("reference_uri") or last_trained(settings.name).get("data_uri") or settings.data_uri
         current, source = _current_data(params, settings)
-        ref_df = ingest.read_table(reference, settings.data_format)
-        try:
-            cur_df = drift_data.read_table(current, None if source == "prediction_log" else _fmt(current, settings))
-        except drift.DriftInputError as exc:
-            if source == "prediction_log":
-                raise AirflowSkipException(f"no served predictions to check yet: {exc}") from exc
-            raise
         # The same scores, metrics and window as the serving monitor and `mlops drift`.
         drift_settings = DriftSettings.from_monitoring(settings.monitoring, threshold=settings.drift_threshold)
+        try:
+            if source == "prediction_log":
+                cur_df = drift_data.read_prediction_log(
+                    _local(current), window_size=drift_settings.window_size,
+                    lookback_days=int(settings.monitoring.get("lookback_days", 7)),
+                )
+            else:
+                named = drift_data.has_known_suffix(current) or drift_data.is_folder(_local(current))
+                cur_df = drift_data.read_table(_local(current), None if named else settings.data_format)
+        except drift.NoDataError as exc:
+            raise AirflowSkipException(f"nothing to check yet: {exc}") from exc
+        except drift.DriftInputError as exc:
+            # A malformed file does not mend itself in retry_delay: fail now, the alert names it.
+            raise AirflowFailException(f"cannot read {current}: {exc}") from exc
+        if source == "given":
+            source = "prediction_log" if drift.PREDICTION_COLUMN in cur_df.columns else "snapshot"
+        ref_df = ingest.read_table(_local(reference), settings.data_format)
         report = drift.compute_drift(
             ref_df, cur_df, {f.name: f.type for f in settings.features}, drift_settings,
             label=settings.label, baseline_uri=reference, current_uri=current,
@@ -140,11 +180,13 @@ def model_monitoring() -> None:
             "reference_uri": reference,
             "current_uri": current,
             "source": source,
+            "window_end": _window_end(current, cur_df),
             # Served inputs carry no labels: retraining after drift in them uses the config's data
             # (where fresh labelled data lands); a drifted snapshot is itself the new training data.
             "retrain_data_uri": settings.data_uri if source == "prediction_log" else current,
             "rows": report.current_rows,
             "threshold": drift_settings.threshold,
+            "realert_after_hours": float(settings.monitoring.get("realert_after_hours", 24.0)),
             "scores": {f.name: round(f.score, 6) for f in scored},
             "metrics": {f.name: f.metric for f in scored},
             "max_score": report.max_score,
@@ -160,11 +202,27 @@ def model_monitoring() -> None:
         """Alerts and lets the retraining trigger run only when drift exceeds the threshold."""
         from components.alerting.message import build_alert
         from lib.alerts import send_alert
+        from lib.tracking import last_drift_alert, record_drift_alert, repeat_alert_reason
 
         if not result["drifted"]:
             log.info("max drift %.4f <= threshold %.4f: nothing to do", result["max_score"], result["threshold"])
             return False
+        now = datetime.now(timezone.utc)
+        repeat = repeat_alert_reason(
+            last_drift_alert(result["dataset"]), result["window_end"], result["drifted_columns"], now,
+            result["realert_after_hours"],
+        )
+        if repeat:
+            log.info("drift %.4f > %.4f, not alerting or retraining again: %s", result["max_score"], result["threshold"], repeat)
+            return False
         ctx = get_current_context()
+        if result["source"] == "prediction_log":
+            reason = (
+                f"Retraining (training_pipeline) has been triggered on {result['retrain_data_uri']} (served "
+                "inputs carry no labels); it skips if that data has not changed since the last training."
+            )
+        else:
+            reason = f"Retraining (training_pipeline) has been triggered on the drifted data {result['retrain_data_uri']}."
         message = build_alert(
             kind="drift_detected",
             dataset=result["dataset"],
@@ -177,12 +235,16 @@ def model_monitoring() -> None:
                 }
                 for col in result["drifted_columns"]
             ],
-            reason="Retraining (training_pipeline) has been triggered on the current snapshot.",
+            reason=reason,
             run_id=ctx["run_id"],
             facts={"Reference": result["reference_uri"], "Rows compared": result["rows"], "Report": result["report"]},
             links={"Airflow run": getattr(ctx["ti"], "log_url", None)},
         )
         send_alert(message)
+        record_drift_alert(result["dataset"], {
+            "window_end": result["window_end"], "columns": result["drifted_columns"], "at": now.isoformat(),
+            "run_id": ctx["run_id"], "current_uri": result["current_uri"],
+        })
         return True
 
     drift = compute_drift()
@@ -192,6 +254,8 @@ def model_monitoring() -> None:
         conf={
             "config": "{{ ti.xcom_pull(task_ids='compute_drift')['config'] }}",
             "data_uri": "{{ ti.xcom_pull(task_ids='compute_drift')['retrain_data_uri'] }}",
+            # Retraining on data the serving model was already trained on cannot fix drift.
+            "only_if_new_data": True,
         },
         trigger_run_id="drift__{{ run_id }}",
         wait_for_completion=False,

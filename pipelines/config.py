@@ -198,9 +198,14 @@ class MonitoringConfig:
     categorical_metric: Literal["psi", "js"] = "js"
     window_size: int = 200
     # Where the model_monitoring DAG finds current data: the serving prediction log (the
-    # `mlops serve --log-dir` prefix of this model) and/or a prefix of dated data snapshots.
+    # `mlops serve --log-dir` prefix of this model) or, without one, a prefix of dated data
+    # snapshots. Relative paths are taken from the repository root.
     prediction_log_uri: str | None = None
     snapshots_uri: str | None = None
+    # Only the prediction log's date= folders of the last lookback_days days are read.
+    lookback_days: int = 7
+    # The same drifted features are not alerted (nor retrained on) again within this many hours.
+    realert_after_hours: float = 24.0
 
 
 @dataclass(frozen=True)
@@ -530,6 +535,10 @@ def _check_semantics(cfg: PipelineConfig, source: str) -> None:
         fail(f"data.uri: {cfg.data.uri!r}: only local paths, s3://, gs:// and package:// are supported")
     if cfg.monitoring.drift_threshold <= 0:
         fail("monitoring.drift_threshold must be > 0")
+    if cfg.monitoring.lookback_days < 0:
+        fail("monitoring.lookback_days must be >= 0 (0 = today only)")
+    if cfg.monitoring.realert_after_hours < 0:
+        fail("monitoring.realert_after_hours must be >= 0 (0 = alert on every new drifted window)")
     if not 0.0 <= cfg.compress.accuracy_budget < 1.0:
         fail("compress.accuracy_budget must be in [0, 1)")
     allowed_variants = {"dynamic_range", "float16", "full_integer"}

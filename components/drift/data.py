@@ -7,6 +7,7 @@ instance (features, ``predicted_class``, ``model_version``, ``timestamp``).
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from typing import Iterable
@@ -14,7 +15,7 @@ from typing import Iterable
 import pandas as pd
 
 from components.common import storage
-from components.drift.logic import DriftInputError, flatten_prediction_records
+from components.drift.logic import TIME_COLUMN, DriftInputError, NoDataError, flatten_prediction_records
 
 FORMATS = ("csv", "parquet", "jsonl")
 _SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
@@ -33,7 +34,13 @@ def format_of(uri: str, fmt: str | None = None) -> str:
     raise DriftInputError(f"{uri}: cannot tell the format from the name; pass --format csv|parquet|jsonl")
 
 
-def _is_folder(uri: str) -> bool:
+def has_known_suffix(uri: str) -> bool:
+    """True when the file name tells the format (``.csv``, ``.parquet``, ``.jsonl``, ...)."""
+    return any(uri.lower().endswith(s) for s in _SUFFIXES)
+
+
+def is_folder(uri: str) -> bool:
+    """True for a prefix ending in ``/`` or a local directory."""
     if uri.endswith("/"):
         return True
     scheme = storage.split_uri(uri)[0]
@@ -44,13 +51,17 @@ def _is_folder(uri: str) -> bool:
 
 def list_files(uri: str) -> list[str]:
     """Data files under a folder/prefix (sorted by name: log files sort by time), or the file itself."""
-    if not _is_folder(uri):
+    if not is_folder(uri):
         return [uri]
-    files = [u for u in storage.list_uris(uri) if any(u.lower().endswith(s) for s in _SUFFIXES)]
-    files = [u for u in files if not u.rsplit("/", 1)[-1].startswith(".")]
+    files = _data_files(storage.list_uris(uri))
     if not files:
-        raise DriftInputError(f"{uri}: no .csv, .parquet or .jsonl files under it")
+        raise NoDataError(f"{uri}: no .csv, .parquet or .jsonl files under it")
     return files
+
+
+def _data_files(uris: Iterable[str]) -> list[str]:
+    # Dot files are in-progress temp files of the prediction logger (written, then renamed).
+    return [u for u in uris if has_known_suffix(u) and not u.rsplit("/", 1)[-1].startswith(".")]
 
 
 def read_one(uri: str, fmt: str | None = None) -> pd.DataFrame:
@@ -105,5 +116,53 @@ def read_table(uri: str, fmt: str | None = None, max_files: int | None = None) -
     frames = [read_one(f, fmt) for f in files]
     frames = [f for f in frames if not f.empty]
     if not frames:
-        raise DriftInputError(f"{uri}: no rows")
+        raise NoDataError(f"{uri}: no rows")
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def read_prediction_log(
+    prefix: str, *, window_size: int, lookback_days: int = 7, now: dt.datetime | None = None
+) -> pd.DataFrame:
+    """The newest served rows under one model's prediction-log prefix, oldest first.
+
+    The serving logger writes ``<prefix>/date=YYYY-MM-DD/<UTC time>-...jsonl``; only the
+    ``date=`` folders of the last ``lookback_days`` days are listed, newest first, and files are
+    read until ``window_size`` rows are in hand, so an hourly check does not list or read the
+    whole history. A prefix without ``date=`` folders (logs copied flat) is read whole.
+
+    Args:
+        prefix: ``<log dir>/<model>/`` (local folder, ``s3://`` or ``gs://`` prefix).
+        window_size: Rows wanted (0 = every row in the lookback).
+        lookback_days: Days before ``now`` (UTC) to look at besides today.
+        now: Current time (tests).
+
+    Raises:
+        NoDataError: No served rows in the lookback window.
+        DriftInputError: A log file is malformed; the message names it.
+    """
+    base = prefix if prefix.endswith("/") else prefix + "/"
+    now = now or dt.datetime.now(dt.timezone.utc)
+    frames: list[pd.DataFrame] = []
+    rows = 0
+    for back in range(lookback_days + 1):
+        day = (now - dt.timedelta(days=back)).date()
+        files = _data_files(storage.list_uris(f"{base}date={day:%Y-%m-%d}/"))
+        for uri in reversed(files):  # names start with the UTC write time: newest last
+            frame = read_one(uri, None)
+            if not frame.empty:
+                frames.append(frame)
+                rows += len(frame)
+            if window_size and rows >= window_size:
+                break
+        if window_size and rows >= window_size:
+            break
+    if not frames:
+        undated = [u for u in _data_files(storage.list_uris(base)) if "/date=" not in u]
+        if undated:
+            table = read_table(base)
+            return table.tail(window_size).reset_index(drop=True) if window_size else table
+        raise NoDataError(f"{base}: no served predictions in the last {lookback_days} day(s)")
+    table = pd.concat(frames[::-1], ignore_index=True)
+    if TIME_COLUMN in table.columns:
+        table = table.sort_values(TIME_COLUMN, kind="stable", ignore_index=True)
+    return table.tail(window_size).reset_index(drop=True) if window_size else table

@@ -56,6 +56,10 @@ class DriftInputError(ValueError):
     """The inputs cannot be compared (a configured column is missing, an unknown metric, ...)."""
 
 
+class NoDataError(DriftInputError):
+    """There is nothing to compare yet (no files, or files without rows); not a malformed input."""
+
+
 @dataclass(frozen=True)
 class DriftSettings:
     """Thresholds and metric choices (``PipelineConfig.monitoring`` plus the bin count).

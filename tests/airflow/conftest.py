@@ -163,6 +163,20 @@ def webhook_receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str,
 
 
 @pytest.fixture()
+def fresh_drift_alert_state() -> Iterator[None]:
+    """No previous drift alert for penguins: model_monitoring would otherwise (rightly) not alert
+    again on the same features within monitoring.realert_after_hours of an earlier test's alert."""
+    from airflow.models.variable import Variable
+
+    from lib.tracking import variable_key
+
+    key = variable_key("penguins", "last_drift_alert")
+    Variable.delete(key)
+    yield
+    Variable.delete(key)
+
+
+@pytest.fixture()
 def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
     """See ``webhook_receiver``."""
     with webhook_receiver(monkeypatch) as received:

@@ -100,7 +100,9 @@ def _drifted_instances(penguins_csv, n: int) -> list[dict]:
     return out
 
 
-def test_served_drift_alerts_and_triggers_retraining(dag_trained, dagbag, project_image, penguins_csv, webhook):
+def test_served_drift_alerts_and_triggers_retraining(
+    dag_trained, dagbag, project_image, penguins_csv, webhook, fresh_drift_alert_state
+):
     """Served traffic with drift -> prediction log -> model_monitoring -> alert + training_pipeline
     triggered. The server is the real `mlops serve` in the project image, on 127.0.0.1."""
     from airflow.models.dagrun import DagRun
@@ -154,4 +156,5 @@ def test_served_drift_alerts_and_triggers_retraining(dag_trained, dagbag, projec
         triggered = session.query(DagRun).filter(DagRun.dag_id == "training_pipeline", DagRun.run_id == f"drift__{dr.run_id}").one()
         # Served inputs have no labels: retraining uses the config's data, not the log.
         assert triggered.conf["data_uri"] == result["retrain_data_uri"] != result["current_uri"]
+        assert triggered.conf["only_if_new_data"] is True
         session.delete(triggered)

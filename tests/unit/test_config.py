@@ -49,6 +49,8 @@ def test_config_is_frozen():
         (lambda r: r["model"].update(hidden_units=[16, 0]), "model.hidden_units"),
         (lambda r: r["push"].update(model_name="Bad Name"), "push.model_name"),
         (lambda r: r["compress"].update(variants=["int4"]), "compress.variants: 'int4'"),
+        (lambda r: r["monitoring"].update(lookback_days=-1), "monitoring.lookback_days must be >= 0"),
+        (lambda r: r["monitoring"].update(realert_after_hours=-2), "monitoring.realert_after_hours must be >= 0"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, raw_config, mutate, message):
