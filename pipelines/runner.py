@@ -328,28 +328,55 @@ def display_path(path: str) -> str:
     return os.path.relpath(absolute, cwd) if absolute.startswith(cwd + os.sep) else absolute
 
 
+# Which component writes each report folder under the report dir.
+_REPORT_OWNERS = {
+    "evaluation": "EvaluationReport",
+    "fairness": "FairnessGate",
+    "explain": "ModelExplanation",
+    "compress": "ModelCompression",
+    "data_docs": "GreatExpectationsValidation",
+    "drift": "DriftCheck",
+}
+
+
+def _produced_this_run(components: dict[str, dict[str, Any]]) -> set[str]:
+    """Components whose outputs belong to this run: executed or cached (a cached component's
+    report copy is the one its cached execution wrote, the same inputs' result)."""
+    states = {name: c.get("state") for name, c in components.items()}
+    if not any(states.values()):  # MLMD unreadable: every component launched this run
+        return set(states)
+    return {name for name, state in states.items() if state in ("executed", "cached")}
+
+
 def _collect_outputs(summary: RunSummary, report_dir: str) -> None:
-    """Fills pushed/metrics/reports from what the components left in the report dir."""
+    """Fills pushed/metrics/reports from what this run's components left in the report dir.
+
+    The report dir is shared by every run with the same output dir, so a folder is read only
+    when its component executed or was cached in this run: a report left by an earlier run of a
+    component that is now switched off, or that this run never reached, is ignored.
+    """
     rd = Path(report_dir)
+    produced = _produced_this_run(summary.components)
+    stale = {folder for folder, owner in _REPORT_OWNERS.items() if owner not in produced}
     eval_metrics = rd / "evaluation" / "metrics.json"
-    if eval_metrics.exists():
+    if "evaluation" not in stale and eval_metrics.exists():
         data = json.loads(eval_metrics.read_text())
         summary.metrics = {k: round(v, 6) for k, v in data.get("overall", {}).items()}
         summary.metrics["_failures"] = data.get("failures", [])
         summary.reports["evaluation"] = str(rd / "evaluation" / "index.html")
     fairness = rd / "fairness" / "result.json"
-    if fairness.exists():
+    if "fairness" not in stale and fairness.exists():
         data = json.loads(fairness.read_text())
         if data.get("passed") is False:
             reasons = [f"fairness: {r}" for r in data.get("reasons", [])] or ["fairness gate failed"]
             summary.metrics["_failures"] = [*reasons, *summary.metrics.get("_failures", [])]
     for split in ("train", "eval"):
         docs = rd / "data_docs" / split / "index.html"
-        if docs.exists():
+        if "data_docs" not in stale and docs.exists():
             summary.reports[f"data_docs_{split}"] = str(docs)
     for name in ("explain", "fairness", "compress", "drift"):
         page = rd / name / "index.html"
-        if page.exists():
+        if name not in stale and page.exists():
             summary.reports[name] = str(page)
     if (rd / "gate.json").exists():
         summary.reports["gate"] = str(rd / "gate.json")

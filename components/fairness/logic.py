@@ -59,16 +59,6 @@ class Thresholds:
     max_recall_gap: float | None = None
     min_group_size: int = 10
 
-    @classmethod
-    def from_config(cls, fairness_cfg: Any, **extra: Any) -> "Thresholds":
-        """From a ``FairnessConfig`` (or anything with the same attributes)."""
-        return cls(
-            max_accuracy_gap=fairness_cfg.max_accuracy_gap,
-            max_demographic_parity_difference=fairness_cfg.max_demographic_parity_difference,
-            max_equalized_odds_difference=fairness_cfg.max_equalized_odds_difference,
-            **extra,
-        )
-
 
 @dataclass
 class Gap:
