@@ -16,6 +16,18 @@ from typing import Sequence
 EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_GATE, EXIT_NOT_BLESSED = 0, 1, 2, 3, 4
 
 
+def _drift_line(drift: dict) -> str:
+    """One line on the DriftCheck verdict: the new data vs the serving model's training data."""
+    if drift.get("baseline_uri") is None:
+        return f"not checked: {drift.get('reason') or 'no baseline'}"
+    if drift.get("drifted"):
+        return (
+            f"new data drifted from the serving model's training data in {', '.join(drift.get('drifted_features') or [])} "
+            f"(max score {drift.get('max_score', 0):.3f} > {drift.get('threshold')})"
+        )
+    return f"none above {drift.get('threshold')} (max score {drift.get('max_score', 0):.3f}) vs the serving model's training data"
+
+
 def _fail(code: int, paragraph: str) -> int:
     print("\n" + textwrap.fill(paragraph, width=100), file=sys.stderr)
     return code
@@ -55,6 +67,8 @@ def cmd_run(args) -> int:
         for name, value in sorted(summary.metrics.items()):
             shown = f"{int(value)}" if float(value).is_integer() and name.endswith("count") else f"{value:.4f}"
             print(f"  metric:  {name} = {shown}")
+        if summary.drift:
+            print(f"  drift:   {_drift_line(summary.drift)}")
         for name, path in sorted(summary.reports.items()):
             print(f"  report:  {name}: {path}")
         print(f"  summary: {run_json}")

@@ -246,6 +246,20 @@ class CompressConfig:
 
 
 @dataclass(frozen=True)
+class DriftCheckConfig:
+    """Pipeline step: the new data's skew against the data the serving model was trained on.
+
+    The baseline is the Examples artifact recorded in the newest pushed version's manifest
+    (``push.destination``); before the first push there is nothing to compare and the step says
+    so. Scores, metrics and threshold are the ``monitoring`` section's. ``fail_on_drift`` stops
+    the run before training (Transform waits for the check); off, drift is reported only.
+    """
+
+    enabled: bool = False
+    fail_on_drift: bool = False
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """A whole pipeline: data, features, model, gates, push and runners.
 
@@ -277,6 +291,7 @@ class PipelineConfig:
     fairness: FairnessConfig = FairnessConfig()
     explain: ExplainConfig = ExplainConfig()
     compress: CompressConfig = CompressConfig()
+    drift_check: DriftCheckConfig = DriftCheckConfig()
     schedule: str | None = None
     source_path: str = field(default="", compare=False)
 

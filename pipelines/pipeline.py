@@ -114,6 +114,7 @@ def create_pipeline(
 
     from components.compress.component import ModelCompression
     from components.data_gate.component import DataGate
+    from components.drift.component import DriftCheck
     from components.eval_report.component import EvaluationReport
     from components.explain.component import ModelExplanation
     from components.fairness.component import FairnessGate
@@ -164,6 +165,23 @@ def create_pipeline(
     )
     # ExampleValidator never fails a run; the gate does, and Transform waits for it.
     transform.add_upstream_node(gate)
+    destination = cfg.push.destination if "://" in cfg.push.destination else os.path.abspath(cfg.push.destination)
+    drift_check = None
+    if cfg.drift_check.enabled:
+        drift_check = DriftCheck(
+            current_examples=examples,
+            serving_models=destination,
+            model_name=cfg.push.model_name,
+            features_json=json.dumps(feature_types, sort_keys=True),
+            threshold=cfg.monitoring.drift_threshold,
+            numeric_metric=cfg.monitoring.numeric_metric,
+            categorical_metric=cfg.monitoring.categorical_metric,
+            current_splits="train,eval",
+            report_dir=os.path.join(report_dir, "drift") if report_dir else "",
+            fail_on_drift=int(cfg.drift_check.fail_on_drift),
+        ).with_id("DriftCheck")
+        if cfg.drift_check.fail_on_drift:
+            transform.add_upstream_node(drift_check)  # drifted data must not reach training
     trainer = tfx.components.Trainer(
         module_file=str(MODULE_FILE),
         examples=transform.outputs["transformed_examples"],
@@ -260,7 +278,7 @@ def create_pipeline(
         fairness=fairness_result,
         compressed=compressed,
         examples=examples,
-        destination=cfg.push.destination if "://" in cfg.push.destination else os.path.abspath(cfg.push.destination),
+        destination=destination,
         model_name=cfg.push.model_name,
         pipeline_name=cfg.name,
         code_version=code_version,
@@ -268,7 +286,7 @@ def create_pipeline(
     ).with_id("VersionedPusher")
     components = [
         ingest, statistics_gen, schema_gen, example_validator, ge_validation, gate,
-        transform, trainer, model_resolver, evaluator, report, *extras, pusher,
+        *([drift_check] if drift_check is not None else []), transform, trainer, model_resolver, evaluator, report, *extras, pusher,
     ]
     metadata_config = (
         tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path) if metadata_path else None

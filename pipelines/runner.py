@@ -42,6 +42,8 @@ class RunSummary:
     metrics: dict[str, float] = field(default_factory=dict)
     reports: dict[str, str] = field(default_factory=dict)
     components: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The DriftCheck step's verdict (new data vs the serving model's training data), if it ran.
+    drift: dict[str, Any] | None = None
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -193,6 +195,7 @@ def run_local(
     (``gate_failed`` / ``not_blessed``). Other errors propagate after run.json is written.
     """
     from components.common.errors import DataValidationError
+    from components.drift.component import DriftDetected
 
     paths = run_paths(output_dir)
     os.makedirs(paths.report_dir, exist_ok=True)
@@ -213,6 +216,7 @@ def run_local(
     tracker = _Progress(len(pipeline.components), progress)
     restore = _quiet_logs(verbose)
     started = time.monotonic()
+    started_wall = time.time()
     error: BaseException | None = None
     try:
         with tracker.hooked():
@@ -238,14 +242,20 @@ def run_local(
             summary.reason = gate.get("reason")
     if error is not None and summary.status != "gate_failed":
         dve = _find_cause(error, DataValidationError)
-        if dve is not None:
+        held = _find_cause(error, DriftDetected)
+        if held is not None:
+            # drift_check.fail_on_drift: the data is fine, but it is not what the serving model knows.
+            summary.status = "gate_failed"
+            summary.reason = f"The drift check held the run before training: {held}."
+            summary.gate = {"failures": [str(held)], "passed": False}
+        elif dve is not None:
             summary.status = "gate_failed"
             summary.reason = dve.paragraph()
             summary.gate = {"failures": [f.to_dict() for f in dve.failures], "passed": False}
         else:
             summary.status = "failed"
             summary.reason = f"{type(error).__name__}: {error}"
-    _collect_outputs(summary, paths.report_dir)
+    _collect_outputs(summary, paths.report_dir, started_wall)
     if summary.pushed is None and summary.components.get("VersionedPusher", {}).get("state") == "cached":
         summary.pushed = _pushed_from_mlmd(paths.metadata_path, run_id)
     if summary.status == "succeeded" and not summary.pushed:
@@ -348,16 +358,25 @@ def _produced_this_run(components: dict[str, dict[str, Any]]) -> set[str]:
     return {name for name, state in states.items() if state in ("executed", "cached")}
 
 
-def _collect_outputs(summary: RunSummary, report_dir: str) -> None:
+def _collect_outputs(summary: RunSummary, report_dir: str, started_at: float = 0.0) -> None:
     """Fills pushed/metrics/reports from what this run's components left in the report dir.
 
     The report dir is shared by every run with the same output dir, so a folder is read only
-    when its component executed or was cached in this run: a report left by an earlier run of a
-    component that is now switched off, or that this run never reached, is ignored.
+    when its component executed or was cached in this run, or wrote it after ``started_at``
+    (a component that failed on purpose, like a drift hold, leaves its report): a report left by
+    an earlier run of a component that is now switched off, or that this run never reached, is
+    ignored.
     """
     rd = Path(report_dir)
     produced = _produced_this_run(summary.components)
-    stale = {folder for folder, owner in _REPORT_OWNERS.items() if owner not in produced}
+
+    def written_now(folder: str) -> bool:
+        return started_at > 0 and any(p.stat().st_mtime >= started_at for p in (rd / folder).rglob("*") if p.is_file())
+
+    stale = {
+        folder for folder, owner in _REPORT_OWNERS.items()
+        if owner not in produced and not written_now(folder)
+    }
     eval_metrics = rd / "evaluation" / "metrics.json"
     if "evaluation" not in stale and eval_metrics.exists():
         data = json.loads(eval_metrics.read_text())
@@ -375,9 +394,16 @@ def _collect_outputs(summary: RunSummary, report_dir: str) -> None:
         if "data_docs" not in stale and docs.exists():
             summary.reports[f"data_docs_{split}"] = str(docs)
     for name in ("explain", "fairness", "compress", "drift"):
-        page = rd / name / "index.html"
+        page = rd / name / ("drift.html" if name == "drift" else "index.html")
         if name not in stale and page.exists():
             summary.reports[name] = str(page)
+    drift = rd / "drift" / "drift.json"
+    if "drift" not in stale and drift.exists():
+        data = json.loads(drift.read_text())
+        summary.drift = {
+            k: data.get(k) for k in ("drifted", "drifted_features", "max_score", "threshold", "baseline_uri", "reason")
+            if k in data
+        }
     if (rd / "gate.json").exists():
         summary.reports["gate"] = str(rd / "gate.json")
     pushed = rd / "pushed.json"

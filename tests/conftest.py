@@ -45,11 +45,11 @@ def fast_config(
     tmp_path: Path, raw: dict, data_uri: str | None = None, destination: str | None = None, extras: bool = False
 ) -> Path:
     """A config for quick test runs: few epochs, outputs under tmp_path, and explain / fairness /
-    compress off unless ``extras`` (then as configured, with small samples)."""
+    compress / drift_check off unless ``extras`` (then as configured, with small samples)."""
     raw = dict(raw)
     raw["model"] = {**raw["model"], "epochs": 10}
     raw["push"] = {**raw["push"], "destination": destination or str(tmp_path / "models")}
-    for extra in ("explain", "fairness", "compress"):
+    for extra in ("explain", "fairness", "compress", "drift_check"):
         raw[extra] = {**raw.get(extra, {}), "enabled": extras and raw.get(extra, {}).get("enabled", False)}
     if extras:
         raw["explain"].update(sample_size=10, background_size=10)

@@ -1,11 +1,13 @@
 """TFX adapter: training-vs-new-data skew of two Examples artifacts.
 
-Usage in a pipeline (e.g. new data from an ExampleGen vs the training Examples of the model in
-production)::
+The baseline is either an Examples channel or, in ``pipelines/pipeline.py``, the training data
+of the model now serving: ``serving_models`` + ``model_name`` name the push destination, and
+the newest pushed version's manifest records the Examples it was trained on
+(``examples_uri``)::
 
     skew = DriftCheck(
-        baseline_examples=training_examples,           # Examples channel
-        current_examples=example_gen.outputs["examples"],
+        current_examples=ingest.outputs["examples"],
+        serving_models=cfg.push.destination, model_name=cfg.push.model_name,
         features_json=json.dumps({f.name: f.type for f in cfg.features}),
         threshold=cfg.monitoring.drift_threshold,
         numeric_metric=cfg.monitoring.numeric_metric,
@@ -13,11 +15,13 @@ production)::
     )
 
 Writes ``drift.json`` and ``drift.html`` into its ``drift`` artifact (and ``report_dir`` when
-set) and returns ``drifted`` (0/1) and ``max_score``. With ``fail_on_drift`` it raises instead,
-stopping the run. The logic is ``components/drift/logic.py``; :func:`skew_report` is the
-testable part.
+set) and returns ``drifted`` (0/1) and ``max_score``. Before the first push there is no
+baseline: the report says so and nothing drifts. With ``fail_on_drift`` it raises instead,
+stopping the run. The logic is ``components/drift/logic.py``; :func:`skew_report` and
+:func:`serving_baseline` are the testable parts.
 """
 
+import html
 import json
 import os
 
@@ -69,23 +73,47 @@ def skew_report(
     )
 
 
-def write_report(report: logic.DriftReport, *dirs: str) -> None:
+def serving_baseline(serving_models: str, model_name: str) -> tuple[str, str] | None:
+    """(examples URI, description) of the training data of the newest pushed version, or None
+    when nothing has been pushed yet or its manifest predates ``examples_uri``."""
+    from components.versioned_pusher import logic as push_logic
+
+    found = push_logic.latest(serving_models, model_name)
+    if found is None or not found[1].get("examples_uri"):
+        return None
+    version, manifest = found
+    return manifest["examples_uri"], f"training data of {model_name} version {version} (now serving)"
+
+
+def _no_baseline_page(reason: str) -> str:
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Drift check</title></head><body>"
+        f"<h1>Drift check: nothing to compare</h1><p>{html.escape(reason)}</p></body></html>"
+    )
+
+
+def write_report(report: logic.DriftReport | None, *dirs: str, reason: str = "") -> None:
+    """``drift.json`` and ``drift.html`` in each dir; with no report, a page that says why."""
+    body = report.to_json() if report is not None else json.dumps({"drifted": False, "baseline_uri": None, "reason": reason})
+    page = report.to_html() if report is not None else _no_baseline_page(reason)
     for d in dirs:
         if not d:
             continue
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "drift.json"), "w") as fh:
-            fh.write(report.to_json())
+            fh.write(body)
         with open(os.path.join(d, "drift.html"), "w") as fh:
-            fh.write(report.to_html())
+            fh.write(page)
 
 
 @tfx.dsl.components.component
 def DriftCheck(
-    baseline_examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
     current_examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
     drift: tfx.dsl.components.OutputArtifact[DriftResult],
     features_json: tfx.dsl.components.Parameter[str],
+    baseline_examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples] = None,
+    serving_models: tfx.dsl.components.Parameter[str] = "",
+    model_name: tfx.dsl.components.Parameter[str] = "",
     threshold: tfx.dsl.components.Parameter[float] = 0.2,
     numeric_metric: tfx.dsl.components.Parameter[str] = "psi",
     categorical_metric: tfx.dsl.components.Parameter[str] = "js",
@@ -95,18 +123,36 @@ def DriftCheck(
     report_dir: tfx.dsl.components.Parameter[str] = "",
     fail_on_drift: tfx.dsl.components.Parameter[int] = 0,
 ) -> tfx.dsl.components.OutputDict(drifted=int, max_score=float):
-    """Per-feature skew of ``current_examples`` vs ``baseline_examples`` (``score > threshold`` = drift)."""
+    """Per-feature skew of ``current_examples`` vs the baseline (``score > threshold`` = drift).
+
+    The baseline: ``baseline_examples`` if given, else the training data of the newest version
+    pushed to ``serving_models`` as ``model_name``.
+    """
+    if baseline_examples is not None:
+        baseline_uri = baseline_examples.uri
+    elif serving_models and model_name:
+        found = serving_baseline(serving_models, model_name)
+        if found is None:
+            reason = f"no version of {model_name} with recorded training data under {serving_models} yet"
+            write_report(None, drift.uri, report_dir, reason=reason)
+            drift.set_int_custom_property("drifted", 0)
+            drift.set_float_custom_property("max_score", 0.0)
+            return {"drifted": 0, "max_score": 0.0}
+        baseline_uri = found[0]
+    else:
+        raise ValueError("DriftCheck needs baseline_examples, or serving_models and model_name")
     settings = logic.DriftSettings(
         threshold=threshold, numeric_metric=numeric_metric, categorical_metric=categorical_metric, window_size=window_size
     )
     report = skew_report(
-        baseline_examples.uri, current_examples.uri, json.loads(features_json), settings, baseline_splits, current_splits
+        baseline_uri, current_examples.uri, json.loads(features_json), settings, baseline_splits, current_splits
     )
     write_report(report, drift.uri, report_dir)
     drift.set_int_custom_property("drifted", int(report.drifted))
     drift.set_float_custom_property("max_score", report.max_score)
     if fail_on_drift and report.drifted:
         raise DriftDetected(
-            f"drift in {', '.join(report.drifted_features)} (threshold {threshold}); see {os.path.join(drift.uri, 'drift.html')}"
+            f"drift in {', '.join(report.drifted_features)} (threshold {threshold}) against {baseline_uri}; "
+            f"see {os.path.join(report_dir or drift.uri, 'drift.html')}"
         )
     return {"drifted": int(report.drifted), "max_score": float(report.max_score)}

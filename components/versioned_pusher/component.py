@@ -70,6 +70,8 @@ def VersionedPusher(
         "metrics": metrics,
         "data_fingerprint": examples.get_string_custom_property("fingerprint") if examples is not None else "",
         "data_uri": examples.get_string_custom_property("data_uri") if examples is not None else "",
+        # The materialized training data: the pipeline's DriftCheck compares new data with it.
+        "examples_uri": examples.uri if examples is not None else "",
         "code_version": code_version,
         "run_id": os.environ.get("MLOPS_RUN_ID", ""),
         "mlmd": {

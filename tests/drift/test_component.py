@@ -1,6 +1,7 @@
 """The TFX adapter's logic on real Examples artifacts of the shared pipeline run."""
 
 import json
+import os
 
 import pytest
 
@@ -32,7 +33,9 @@ def test_component_declares_its_interface():
     spec = DriftCheck.SPEC_CLASS
     assert {"baseline_examples", "current_examples"} <= set(spec.INPUTS)
     assert {"drift", "drifted", "max_score"} <= set(spec.OUTPUTS)
-    assert {"features_json", "threshold", "numeric_metric", "categorical_metric", "fail_on_drift"} <= set(spec.PARAMETERS)
+    assert {"features_json", "threshold", "numeric_metric", "categorical_metric", "fail_on_drift",
+            "serving_models", "model_name"} <= set(spec.PARAMETERS)
+    assert spec.INPUTS["baseline_examples"].optional and not spec.INPUTS["current_examples"].optional
 
 
 def test_component_function_on_real_artifacts(examples_uri, trained_pipeline, tmp_path):
@@ -57,3 +60,38 @@ def test_component_function_on_real_artifacts(examples_uri, trained_pipeline, tm
     with pytest.raises(DriftDetected, match="drift in"):
         fn(baseline_examples=examples, current_examples=examples, drift=out, features_json=features,
            current_splits="eval", threshold=1e-9, fail_on_drift=1)
+
+
+def test_baseline_is_the_serving_models_training_data(examples_uri, trained_pipeline, tmp_path):
+    """Without baseline_examples the push manifest of the newest version names the baseline; with
+    nothing pushed yet the step reports that and flags nothing."""
+    from tfx.types import standard_artifacts
+
+    from components.drift.component import DriftResult, serving_baseline
+
+    dest = str(trained_pipeline["destination"])
+    baseline, what = serving_baseline(dest, "penguins")
+    assert what == "training data of penguins version 1 (now serving)"
+    assert os.path.isdir(os.path.join(baseline, "Split-train"))
+    assert serving_baseline(str(tmp_path / "nothing-pushed"), "penguins") is None
+
+    fn = DriftCheck.EXECUTOR_SPEC.executor_class._FUNCTION
+    current = standard_artifacts.Examples()
+    current.uri = examples_uri
+    features = json.dumps({f.name: f.type for f in trained_pipeline["config"].features})
+    out = DriftResult()
+    out.uri = str(tmp_path / "a")
+    result = fn(current_examples=current, drift=out, features_json=features, serving_models=dest, model_name="penguins",
+                current_splits="eval")
+    assert result["drifted"] == 0
+    assert json.loads((tmp_path / "a" / "drift.json").read_text())["baseline_uri"].startswith(baseline)
+
+    out.uri = str(tmp_path / "b")
+    result = fn(current_examples=current, drift=out, features_json=features, serving_models=str(tmp_path / "none"),
+                model_name="penguins")
+    assert result == {"drifted": 0, "max_score": 0.0}
+    body = json.loads((tmp_path / "b" / "drift.json").read_text())
+    assert body["baseline_uri"] is None and "no version of penguins" in body["reason"]
+    assert "nothing to compare" in (tmp_path / "b" / "drift.html").read_text()
+    with pytest.raises(ValueError, match="needs baseline_examples, or serving_models and model_name"):
+        fn(current_examples=current, drift=out, features_json=features)

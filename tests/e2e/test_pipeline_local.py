@@ -36,6 +36,10 @@ def test_run_pushes_a_blessed_model_with_reports(trained_pipeline):
         Path.cwd() / summary.reports["evaluation"]).read_text()
     assert "BLESSED" in html and "island=Biscoe" in html and "data:image/png;base64" in html
     assert "data_docs_train" in summary.reports
+    # The drift check ran, but before the first push there is no serving model to compare with.
+    assert run_json["components"]["DriftCheck"]["state"] == "executed"
+    assert summary.drift["baseline_uri"] is None and "no version of penguins" in summary.drift["reason"]
+    assert manifest["examples_uri"] and Path(manifest["examples_uri"], "Split-train").is_dir()
 
 
 def test_explain_fairness_and_compression_ship_with_the_model(trained_pipeline):
@@ -146,3 +150,31 @@ def test_fairness_gate_blocks_the_push_and_says_why(trained_pipeline):
     assert result["passed"] is False
     island = next(c for c in result["columns"] if c["column"] == "island")
     assert island["demographic_parity_difference"]["value"] > 0.05
+
+
+def test_drift_check_holds_training_on_data_unlike_the_serving_models(trained_pipeline, tmp_path):
+    """New data from Dream island only (valid for the data gate): DriftCheck compares it with the
+    Examples version 1 was trained on (from its manifest), names `island`, and with
+    drift_check.fail_on_drift the run stops before training: exit 3, nothing pushed."""
+    import palmerpenguins
+
+    lines = (Path(palmerpenguins.__file__).parent / "data" / "penguins.csv").read_text().splitlines()
+    island = lines[0].split(",").index("island")
+    dream = tmp_path / "dream.csv"
+    dream.write_text("\n".join([lines[0], *(l for l in lines[1:] if l.split(",")[island] == "Dream")]) + "\n")
+    dest = trained_pipeline["destination"]
+    before = push_logic.dir_fingerprint(dest / "penguins" / "1")
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run", "--config", str(trained_pipeline["config_path"]),
+         "--output-dir", str(out), "--set", f"data.uri={dream}", "--set", "drift_check.fail_on_drift=true"],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    run_json = json.loads((out / "run.json").read_text())
+    assert run_json["status"] == "gate_failed" and "drift check held the run" in run_json["reason"]
+    assert run_json["drift"]["drifted"] is True and "island" in run_json["drift"]["drifted_features"]
+    assert run_json["drift"]["baseline_uri"].startswith(push_logic.read_manifest(str(dest), "penguins", 1)["examples_uri"])
+    assert "Trainer" not in run_json["components"] and "drift" in run_json["reports"]
+    assert push_logic.complete_versions(str(dest), "penguins") == [1]
+    assert push_logic.dir_fingerprint(dest / "penguins" / "1") == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from pipelines.runner import RunSummary, _collect_outputs
@@ -17,6 +18,9 @@ def _reports(rd: Path) -> None:
         (rd / name).mkdir()
         (rd / name / "index.html").write_text("<html>")
     (rd / "fairness" / "result.json").write_text(json.dumps({"passed": False, "reasons": ["accuracy gap 0.4 > 0.25"]}))
+    for f in rd.rglob("*"):
+        if f.is_file():
+            os.utime(f, (1_000_000_000, 1_000_000_000))  # written by a run long ago
 
 
 def test_reports_of_components_not_in_this_run_are_ignored(tmp_path):
@@ -49,3 +53,21 @@ def test_without_mlmd_states_the_launched_components_count(tmp_path):
     summary = RunSummary(components={"EvaluationReport": {"seconds": 1.0}, "ModelCompression": {"seconds": 2.0}})
     _collect_outputs(summary, str(tmp_path))
     assert set(summary.reports) == {"evaluation", "compress"}
+
+
+def test_a_report_written_during_this_run_by_a_failed_component_is_read(tmp_path):
+    """A drift hold fails DriftCheck on purpose; its report (written this run) is the reason."""
+    import time
+
+    _reports(tmp_path)
+    started = time.time()
+    (tmp_path / "drift").mkdir()
+    (tmp_path / "drift" / "drift.html").write_text("<html>")
+    (tmp_path / "drift" / "drift.json").write_text(json.dumps(
+        {"drifted": True, "drifted_features": ["island"], "max_score": 0.5, "threshold": 0.2, "baseline_uri": "/x"}
+    ))
+    summary = RunSummary(components={"DriftCheck": {"state": "failed"}, "ModelExplanation": {"state": "failed"}})
+    _collect_outputs(summary, str(tmp_path), started)
+    assert set(summary.reports) == {"drift"}  # explain's page predates the run
+    assert summary.drift == {"drifted": True, "drifted_features": ["island"], "max_score": 0.5, "threshold": 0.2,
+                             "baseline_uri": "/x"}
