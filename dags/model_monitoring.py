@@ -4,16 +4,17 @@
   Variable ``mlops_last_trained_<name>``), else the config's ``data.uri``; override with the
   ``reference_uri`` param.
 * Current, first that is set: the ``current_uri`` param (a file or folder; prediction-log
-  records are recognised by their content); the **served inputs** in the serving prediction log
-  (``mlops serve --log-dir``; ``prediction_log_uri`` param, ``monitoring.prediction_log_uri`` or
-  Variable ``mlops_monitoring_prediction_log_uri``, the model's prefix ``<log dir>/<model>/``),
-  newest ``monitoring.window_size`` rows from the ``date=`` folders of the last
+  records are recognised by their content); the ``prediction_log_uri`` param; Variable
+  ``mlops_monitoring_prediction_log_uri``; Variable ``mlops_monitoring_snapshots_uri``; the
+  config's ``monitoring.prediction_log_uri``; the config's ``monitoring.snapshots_uri``
+  (Variables, set per deployment, win over the repo's config). A prediction log (``mlops serve
+  --log-dir``, the model's prefix ``<log dir>/<model>/``) gives the **served inputs**: the newest
+  ``monitoring.window_size`` rows from the ``date=`` folders of the last
   ``monitoring.lookback_days`` days, with the predicted classes compared with the training
-  labels too; the newest object under ``monitoring.snapshots_uri`` or Variable
-  ``mlops_monitoring_snapshots_uri`` (names should sort by time, e.g.
+  labels too. A snapshot prefix gives its newest object (names should sort by time, e.g.
   ``.../dt=2026-01-31/part.csv``). With none configured, or no rows there yet, the run is
-  skipped; a malformed file fails the run and names the file. Relative paths are taken from
-  the repository root.
+  skipped; a malformed file fails the run at once and names the file; a storage error is
+  retried. Relative paths are taken from the repository root.
 * Score: per configured feature on the last ``monitoring.window_size`` rows, with the config's
   ``numeric_metric`` / ``categorical_metric`` (``components.drift.logic``, the same code the
   serving monitor and ``mlops drift`` use); an HTML report with per-feature histograms goes to
@@ -54,10 +55,11 @@ def _local(uri: str) -> str:
 
 
 def _current_data(params: Any, settings: Any) -> tuple[str, str]:
-    """(uri, source) of the data to check: the ``current_uri`` param (source ``given``); else the
-    served inputs (``prediction_log_uri`` param, ``monitoring.prediction_log_uri``, Variable
-    ``mlops_monitoring_prediction_log_uri``); else the newest snapshot under
-    ``monitoring.snapshots_uri`` / Variable ``mlops_monitoring_snapshots_uri``.
+    """(uri, source) of the data to check, first that is set: the ``current_uri`` param (source
+    ``given``); the ``prediction_log_uri`` param; Variable ``mlops_monitoring_prediction_log_uri``;
+    Variable ``mlops_monitoring_snapshots_uri`` (newest snapshot under it); the config's
+    ``monitoring.prediction_log_uri``; the config's ``monitoring.snapshots_uri``. Variables (set
+    per deployment) win over the config (the repo's defaults).
 
     Raises:
         AirflowSkipException: None of them is configured, or the snapshot prefix is empty.
@@ -69,37 +71,41 @@ def _current_data(params: Any, settings: Any) -> tuple[str, str]:
 
     if params.get("current_uri"):
         return params["current_uri"], "given"
-    logs = (
-        params.get("prediction_log_uri")
-        or settings.monitoring.get("prediction_log_uri")
-        or Variable.get("mlops_monitoring_prediction_log_uri", default=None)
-    )
-    if logs:
-        return (logs if logs.endswith("/") else logs + "/"), "prediction_log"
-    prefix = settings.monitoring.get("snapshots_uri") or Variable.get("mlops_monitoring_snapshots_uri", default=None)
-    if not prefix:
+    candidates = [
+        (params.get("prediction_log_uri"), "prediction_log"),
+        (Variable.get("mlops_monitoring_prediction_log_uri", default=None), "prediction_log"),
+        (Variable.get("mlops_monitoring_snapshots_uri", default=None), "snapshot"),
+        (settings.monitoring.get("prediction_log_uri"), "prediction_log"),
+        (settings.monitoring.get("snapshots_uri"), "snapshot"),
+    ]
+    uri, source = next(((u, s) for u, s in candidates if u), (None, None))
+    if not uri:
         raise AirflowSkipException(
             "nothing to check: set monitoring.prediction_log_uri (served inputs) or monitoring.snapshots_uri "
             "in the config, Variable mlops_monitoring_prediction_log_uri / mlops_monitoring_snapshots_uri, "
             "or the current_uri param"
         )
-    snapshots = [u for u in storage.list_uris(_local(prefix)) if u.endswith((".csv", ".parquet"))]
+    if source == "prediction_log":
+        return (uri if uri.endswith("/") else uri + "/"), source
+    snapshots = [u for u in storage.list_uris(_local(uri)) if u.endswith((".csv", ".parquet"))]
     if not snapshots:
-        raise AirflowSkipException(f"no .csv/.parquet snapshot under {prefix}")
+        raise AirflowSkipException(f"no .csv/.parquet snapshot under {uri}")
     return snapshots[-1], "snapshot"
 
 
-def _window_end(uri: str, table: Any) -> str:
-    """What identifies the checked window: its newest log timestamp, else the file and its version."""
-    from components.common import storage
+def _window_end(table: Any) -> str:
+    """What identifies the checked window: its newest log time (UTC), else a hash of its rows
+    (the same snapshot, or the same folder content, is the same window)."""
+    import pandas as pd
+
     from components.drift.logic import TIME_COLUMN
 
-    if TIME_COLUMN in table.columns and table[TIME_COLUMN].notna().any():
-        return str(table[TIME_COLUMN].max())
-    try:
-        return f"{uri}@{storage.stat(_local(uri)).version}"
-    except Exception:  # a folder or prefix has no single version
-        return uri
+    if TIME_COLUMN in table.columns:
+        newest = pd.to_datetime(table[TIME_COLUMN], utc=True, errors="coerce", format="ISO8601").max()
+        if pd.notna(newest):
+            return newest.isoformat()
+    digest = pd.util.hash_pandas_object(table.astype(str), index=False).sum()
+    return f"rows:{len(table)}:{int(digest) & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
 @dag(
@@ -180,7 +186,7 @@ def model_monitoring() -> None:
             "reference_uri": reference,
             "current_uri": current,
             "source": source,
-            "window_end": _window_end(current, cur_df),
+            "window_end": _window_end(cur_df),
             # Served inputs carry no labels: retraining after drift in them uses the config's data
             # (where fresh labelled data lands); a drifted snapshot is itself the new training data.
             "retrain_data_uri": settings.data_uri if source == "prediction_log" else current,

@@ -1,7 +1,8 @@
 """The ``mlops`` command line: run, compile, suite, serve, drift.
 
 Exit codes (a contract for the Airflow DAGs and CI):
-    0 success · 2 usage or config error · 3 stopped by the data gate · 4 model not blessed · 1 other.
+    0 success · 2 usage or config error · 3 stopped by the data gate (or held by the drift check)
+    · 4 model not blessed · 1 other.
 On a non-zero exit the last stderr lines are one paragraph a person can act on.
 """
 
@@ -132,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mlops",
         description="Train, validate, ship and watch TensorFlow models with TFX.",
-        epilog="Exit codes: 0 ok, 2 usage/config error, 3 data gate stop, 4 not blessed, 1 other.",
+        epilog="Exit codes: 0 ok, 2 usage/config error, 3 data gate stop or drift hold, 4 not blessed, 1 other.",
     )
     sub = p.add_subparsers(dest="command", required=True)
 

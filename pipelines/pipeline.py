@@ -89,6 +89,18 @@ def _off(bound: float | None) -> float:
     return -1.0 if bound is None else float(bound)
 
 
+def _serving_version(destination: str, model_name: str) -> int:
+    """The newest complete pushed version (0: none, or the destination cannot be listed now)."""
+    from components.common.storage import StorageError
+    from components.versioned_pusher import logic as push_logic
+
+    try:
+        versions = push_logic.complete_versions(destination, model_name)
+    except (StorageError, OSError):
+        return 0  # the check itself reports an unreachable destination
+    return versions[-1] if versions else 0
+
+
 def create_pipeline(
     cfg: PipelineConfig,
     pipeline_root: str,
@@ -172,6 +184,8 @@ def create_pipeline(
             current_examples=examples,
             serving_models=destination,
             model_name=cfg.push.model_name,
+            # In the cache key only: a new push re-runs the check on unchanged data.
+            serving_version=0 if for_kubeflow else _serving_version(destination, cfg.push.model_name),
             features_json=json.dumps(feature_types, sort_keys=True),
             threshold=cfg.monitoring.drift_threshold,
             numeric_metric=cfg.monitoring.numeric_metric,

@@ -247,7 +247,8 @@ def run_local(
             # drift_check.fail_on_drift: the data is fine, but it is not what the serving model knows.
             summary.status = "gate_failed"
             summary.reason = f"The drift check held the run before training: {held}."
-            summary.gate = {"failures": [str(held)], "passed": False}
+            summary.gate = {"failures": [{"check": "drift_check", "observed": str(held), "source": "drift_check"}],
+                            "passed": False}
         elif dve is not None:
             summary.status = "gate_failed"
             summary.reason = dve.paragraph()
@@ -256,6 +257,8 @@ def run_local(
             summary.status = "failed"
             summary.reason = f"{type(error).__name__}: {error}"
     _collect_outputs(summary, paths.report_dir, started_wall)
+    if summary.status == "gate_failed" and summary.gate["failures"][:1] and summary.gate["failures"][0].get("source") == "drift_check":
+        summary.gate["failures"] = _drift_failures(Path(paths.report_dir) / "drift" / "drift.json") or summary.gate["failures"]
     if summary.pushed is None and summary.components.get("VersionedPusher", {}).get("state") == "cached":
         summary.pushed = _pushed_from_mlmd(paths.metadata_path, run_id)
     if summary.status == "succeeded" and not summary.pushed:
@@ -271,6 +274,20 @@ def run_local(
     if summary.status == "failed" and error is not None and not isinstance(error, Exception):
         raise error  # KeyboardInterrupt and friends
     return summary
+
+
+def _drift_failures(drift_json: Path) -> list[dict[str, Any]]:
+    """One gate failure per drifted feature (what alerts list), from the DriftCheck report."""
+    if not drift_json.exists():
+        return []
+    data = json.loads(drift_json.read_text())
+    return [
+        {
+            "column": f["name"], "check": f"drift ({f['metric'].upper()})", "source": "drift_check",
+            "observed": f"{f['metric'].upper()} {f['score']:.3f} > threshold {f['threshold']} vs the serving model's training data",
+        }
+        for f in data.get("features", []) if f.get("drifted")
+    ]
 
 
 def _run_with_id(pipeline, run_id: str) -> None:
@@ -350,8 +367,12 @@ _REPORT_OWNERS = {
 
 
 def _produced_this_run(components: dict[str, dict[str, Any]]) -> set[str]:
-    """Components whose outputs belong to this run: executed or cached (a cached component's
-    report copy is the one its cached execution wrote, the same inputs' result)."""
+    """Components whose outputs belong to this run: executed or cached.
+
+    A cached component writes no report, so its copy is the last one written to this report
+    dir: normally by the execution the cache reuses. (One output dir fed data A, then B, then A
+    again shows B's reports for the cached A run; Airflow gives every run its own output dir.)
+    """
     states = {name: c.get("state") for name, c in components.items()}
     if not any(states.values()):  # MLMD unreadable: every component launched this run
         return set(states)
@@ -371,7 +392,8 @@ def _collect_outputs(summary: RunSummary, report_dir: str, started_at: float = 0
     produced = _produced_this_run(summary.components)
 
     def written_now(folder: str) -> bool:
-        return started_at > 0 and any(p.stat().st_mtime >= started_at for p in (rd / folder).rglob("*") if p.is_file())
+        # A second of slack for filesystems with coarse timestamps; runs take longer to start.
+        return started_at > 0 and any(p.stat().st_mtime >= started_at - 1.0 for p in (rd / folder).rglob("*") if p.is_file())
 
     stale = {
         folder for folder, owner in _REPORT_OWNERS.items()

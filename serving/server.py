@@ -110,6 +110,7 @@ def main(args) -> int:
     """Runs the server until SIGINT/SIGTERM; returns the exit code."""
     import uvicorn
 
+    from components.common.storage import StorageError
     from components.drift.logic import DriftInputError
     from pipelines.config import ConfigError
 
@@ -119,7 +120,7 @@ def main(args) -> int:
         app, source = build_app(args)
     except ConfigError as exc:
         return _fail(EXIT_USAGE, f"Config error: {exc}")
-    except (ValueError, DriftInputError) as exc:
+    except (ValueError, DriftInputError, StorageError) as exc:
         return _fail(EXIT_USAGE, f"mlops serve: {exc}")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("binding %s: the server is reachable from other machines (no authentication)", args.host)

@@ -29,6 +29,7 @@ from typing import Any, Iterable, Mapping
 KINDS: dict[str, tuple[str, str]] = {
     "data_validation_failed": ("error", "Data validation failed for {dataset}: pipeline not started"),
     "data_gate_failed": ("error", "Pipeline for {dataset} stopped by its data gate"),
+    "drift_hold": ("error", "Pipeline for {dataset} held by its drift check"),
     "not_blessed": ("warning", "New {dataset} model was not blessed: nothing pushed"),
     "pipeline_failed": ("error", "Pipeline run for {dataset} failed"),
     "drift_detected": ("warning", "Data drift detected for {dataset}"),
@@ -252,6 +253,11 @@ def _summary(kind: str, checks: list[FailedCheck], reason: str | None, data_uri:
         if cols:
             head += f" (columns: {', '.join(cols)})"
         head += ". No model was trained or pushed."
+    elif kind == "drift_hold":
+        head = f"The new data{where} drifted from the serving model's training data"
+        if cols:
+            head += f" (columns: {', '.join(cols)})"
+        head += "; drift_check.fail_on_drift held the run. No model was trained or pushed."
     elif kind == "not_blessed":
         head = "The candidate model did not pass evaluation; the serving model is unchanged."
     elif kind == "drift_detected":

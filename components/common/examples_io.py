@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import os
 from typing import Iterable
 
@@ -10,8 +9,14 @@ import pandas as pd
 
 
 def split_files(examples_uri: str, split: str) -> list[str]:
-    """Data files of one split of an Examples artifact."""
-    return sorted(glob.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
+    """Data files of one split of an Examples artifact (local, or gs:// through tf.io.gfile)."""
+    import tensorflow as tf
+
+    pattern = os.path.join(examples_uri, f"Split-{split}", "*")
+    try:
+        return sorted(tf.io.gfile.glob(pattern))
+    except tf.errors.NotFoundError:
+        return []
 
 
 def read_split(examples_uri: str, split: str, limit: int | None = None) -> pd.DataFrame:

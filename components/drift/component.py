@@ -29,6 +29,7 @@ from tfx import v1 as tfx
 from tfx.types.artifact import Artifact
 
 from components.common import examples_io
+from components.common.storage import StorageError
 from components.drift import logic
 
 
@@ -42,17 +43,22 @@ class DriftDetected(RuntimeError):
     """Raised by the component with ``fail_on_drift`` when a feature drifts."""
 
 
-def _read_splits(examples_uri: str, splits: list[str]):
-    import pandas as pd
-
-    frames = [examples_io.read_split(examples_uri, s) for s in splits]
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-
-
 def _split_names(examples_uri: str, wanted: str) -> list[str]:
     if wanted:
         return [s.strip() for s in wanted.split(",") if s.strip()]
-    return sorted(name[len("Split-"):] for name in os.listdir(examples_uri) if name.startswith("Split-"))
+    import tensorflow as tf
+
+    return sorted(n.rstrip("/")[len("Split-"):] for n in tf.io.gfile.listdir(examples_uri) if n.startswith("Split-"))
+
+
+def read_examples(examples_uri: str, splits: str = ""):
+    """The named splits (comma-separated; empty = all) of an Examples artifact as one DataFrame."""
+    import pandas as pd
+
+    frames = [examples_io.read_split(examples_uri, s) for s in _split_names(examples_uri, splits)]
+    if not frames:
+        raise FileNotFoundError(f"no splits under {examples_uri}")
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def skew_report(
@@ -63,10 +69,12 @@ def skew_report(
     baseline_splits: str = "train",
     current_splits: str = "",
     label: str = "",
+    baseline=None,
 ) -> logic.DriftReport:
-    """Drift of the current Examples' splits against the baseline Examples' splits."""
-    base = _read_splits(baseline_uri, _split_names(baseline_uri, baseline_splits))
-    cur = _read_splits(current_uri, _split_names(current_uri, current_splits))
+    """Drift of the current Examples' splits against the baseline Examples' splits (or an
+    already-read ``baseline`` frame)."""
+    base = baseline if baseline is not None else read_examples(baseline_uri, baseline_splits)
+    cur = read_examples(current_uri, current_splits)
     return logic.compute_drift(
         base, cur, features, settings, label=label or None,
         baseline_uri=f"{baseline_uri} [{baseline_splits or 'all'}]", current_uri=f"{current_uri} [{current_splits or 'all'}]",
@@ -93,17 +101,26 @@ def _no_baseline_page(reason: str) -> str:
 
 
 def write_report(report: logic.DriftReport | None, *dirs: str, reason: str = "") -> None:
-    """``drift.json`` and ``drift.html`` in each dir; with no report, a page that says why."""
+    """``drift.json`` and ``drift.html`` in each dir (local or gs://); with no report, a page that says why."""
+    import tensorflow as tf
+
     body = report.to_json() if report is not None else json.dumps({"drifted": False, "baseline_uri": None, "reason": reason})
     page = report.to_html() if report is not None else _no_baseline_page(reason)
     for d in dirs:
         if not d:
             continue
-        os.makedirs(d, exist_ok=True)
-        with open(os.path.join(d, "drift.json"), "w") as fh:
+        tf.io.gfile.makedirs(d)
+        with tf.io.gfile.GFile(os.path.join(d, "drift.json"), "w") as fh:
             fh.write(body)
-        with open(os.path.join(d, "drift.html"), "w") as fh:
+        with tf.io.gfile.GFile(os.path.join(d, "drift.html"), "w") as fh:
             fh.write(page)
+
+
+def _not_checked(drift: Artifact, report_dir: str, reason: str) -> dict:
+    write_report(None, drift.uri, report_dir, reason=reason)
+    drift.set_int_custom_property("drifted", 0)
+    drift.set_float_custom_property("max_score", 0.0)
+    return {"drifted": 0, "max_score": 0.0}
 
 
 @tfx.dsl.components.component
@@ -114,6 +131,7 @@ def DriftCheck(
     baseline_examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples] = None,
     serving_models: tfx.dsl.components.Parameter[str] = "",
     model_name: tfx.dsl.components.Parameter[str] = "",
+    serving_version: tfx.dsl.components.Parameter[int] = 0,
     threshold: tfx.dsl.components.Parameter[float] = 0.2,
     numeric_metric: tfx.dsl.components.Parameter[str] = "psi",
     categorical_metric: tfx.dsl.components.Parameter[str] = "js",
@@ -126,26 +144,37 @@ def DriftCheck(
     """Per-feature skew of ``current_examples`` vs the baseline (``score > threshold`` = drift).
 
     The baseline: ``baseline_examples`` if given, else the training data of the newest version
-    pushed to ``serving_models`` as ``model_name``.
+    pushed to ``serving_models`` as ``model_name``. ``serving_version`` is that version as the
+    pipeline saw it when it was built: it is only part of the cache key, so a new push makes the
+    check run again on unchanged data. A serving baseline that is gone or unreadable (an old
+    run's artifacts deleted) gives a "not checked" report, never a failed run.
     """
     if baseline_examples is not None:
         baseline_uri = baseline_examples.uri
     elif serving_models and model_name:
-        found = serving_baseline(serving_models, model_name)
+        try:
+            found = serving_baseline(serving_models, model_name)
+        except (StorageError, OSError, ValueError) as exc:
+            return _not_checked(drift, report_dir, f"cannot read the pushed versions under {serving_models}: {exc}")
         if found is None:
-            reason = f"no version of {model_name} with recorded training data under {serving_models} yet"
-            write_report(None, drift.uri, report_dir, reason=reason)
-            drift.set_int_custom_property("drifted", 0)
-            drift.set_float_custom_property("max_score", 0.0)
-            return {"drifted": 0, "max_score": 0.0}
+            return _not_checked(drift, report_dir, f"no version of {model_name} with recorded training data under {serving_models} yet")
         baseline_uri = found[0]
     else:
         raise ValueError("DriftCheck needs baseline_examples, or serving_models and model_name")
     settings = logic.DriftSettings(
         threshold=threshold, numeric_metric=numeric_metric, categorical_metric=categorical_metric, window_size=window_size
     )
+    import tensorflow as tf
+
+    try:
+        baseline = read_examples(baseline_uri, baseline_splits)
+    except (OSError, tf.errors.OpError) as exc:
+        if baseline_examples is not None:
+            raise
+        return _not_checked(drift, report_dir, f"the serving model's training data {baseline_uri} cannot be read: {exc}")
     report = skew_report(
-        baseline_uri, current_examples.uri, json.loads(features_json), settings, baseline_splits, current_splits
+        baseline_uri, current_examples.uri, json.loads(features_json), settings, baseline_splits, current_splits,
+        baseline=baseline,
     )
     write_report(report, drift.uri, report_dir)
     drift.set_int_custom_property("drifted", int(report.drifted))

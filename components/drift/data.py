@@ -66,10 +66,9 @@ def _data_files(uris: Iterable[str]) -> list[str]:
 
 def read_one(uri: str, fmt: str | None = None) -> pd.DataFrame:
     kind = format_of(uri, fmt)
-    try:
-        raw = storage.read_bytes(uri)
-    except storage.StorageError as exc:
-        raise DriftInputError(str(exc)) from exc
+    # A StorageError (missing object, throttling, network) is raised as is: it may be transient,
+    # while DriftInputError means the content itself is wrong.
+    raw = storage.read_bytes(uri)
     try:
         if kind == "csv":
             return pd.read_csv(io.BytesIO(raw), skipinitialspace=True, na_values=["NA", ""], keep_default_na=True)
@@ -128,7 +127,7 @@ def read_prediction_log(
     The serving logger writes ``<prefix>/date=YYYY-MM-DD/<UTC time>-...jsonl``; only the
     ``date=`` folders of the last ``lookback_days`` days are listed, newest first, and files are
     read until ``window_size`` rows are in hand, so an hourly check does not list or read the
-    whole history. A prefix without ``date=`` folders (logs copied flat) is read whole.
+    whole history. (Logs copied into a flat folder: use :func:`read_table`.)
 
     Args:
         prefix: ``<log dir>/<model>/`` (local folder, ``s3://`` or ``gs://`` prefix).
@@ -157,12 +156,13 @@ def read_prediction_log(
         if window_size and rows >= window_size:
             break
     if not frames:
-        undated = [u for u in _data_files(storage.list_uris(base)) if "/date=" not in u]
-        if undated:
-            table = read_table(base)
-            return table.tail(window_size).reset_index(drop=True) if window_size else table
         raise NoDataError(f"{base}: no served predictions in the last {lookback_days} day(s)")
     table = pd.concat(frames[::-1], ignore_index=True)
     if TIME_COLUMN in table.columns:
-        table = table.sort_values(TIME_COLUMN, kind="stable", ignore_index=True)
+        # Writers may differ in UTC offset notation: order by the instant, not the string.
+        instant = pd.to_datetime(table[TIME_COLUMN], utc=True, errors="coerce", format="ISO8601")
+        table = (
+            table.assign(_instant=instant).sort_values("_instant", kind="stable", na_position="first")
+            .drop(columns="_instant").reset_index(drop=True)
+        )
     return table.tail(window_size).reset_index(drop=True) if window_size else table

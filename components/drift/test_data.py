@@ -65,9 +65,19 @@ def test_empty_or_missing_prefix_is_no_data_but_a_malformed_file_is_an_input_err
     assert not isinstance(err.value, NoDataError)
 
 
-def test_flat_logs_without_date_folders_are_read_whole(tmp_path):
-    (tmp_path / "a.jsonl").write_text(json.dumps({"inputs": {"x": 1}}) + "\n" + json.dumps({"inputs": {"x": 2}}) + "\n")
-    assert data.read_prediction_log(str(tmp_path), window_size=1, now=NOW)["x"].tolist() == [2]
+def test_flat_logs_are_not_scanned_and_rows_order_by_instant_not_by_string(tmp_path):
+    (tmp_path / "a.jsonl").write_text(json.dumps({"inputs": {"x": 1}}) + "\n")
+    with pytest.raises(NoDataError):  # only date= folders are listed; flat copies go through read_table
+        data.read_prediction_log(str(tmp_path), window_size=1, now=NOW)
+    day = tmp_path / f"date={NOW:%Y-%m-%d}"
+    day.mkdir()
+    recs = [  # 10:30+02:00 is 08:30 UTC: the oldest, although its string sorts last
+        {"timestamp": "2026-03-10T09:00:00+00:00", "inputs": {"x": 2}},
+        {"timestamp": "2026-03-10T10:30:00+02:00", "inputs": {"x": 1}},
+        {"timestamp": "2026-03-10T09:30:00Z", "inputs": {"x": 3}},
+    ]
+    (day / "20260310T093000000000Z-w-1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    assert data.read_prediction_log(str(tmp_path), window_size=2, now=NOW)["x"].tolist() == [2, 3]
 
 
 def test_format_helpers(tmp_path):

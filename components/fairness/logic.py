@@ -40,7 +40,7 @@ import html
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -58,6 +58,11 @@ class Thresholds:
     max_equalized_odds_difference: float | None = None
     max_recall_gap: float | None = None
     min_group_size: int = 10
+
+    @classmethod
+    def from_config(cls, fairness_cfg: Any) -> "Thresholds":
+        """Every bound of a ``FairnessConfig`` (or anything with the same attributes)."""
+        return cls(**{f.name: getattr(fairness_cfg, f.name) for f in fields(cls)})
 
 
 @dataclass

@@ -129,3 +129,11 @@ def test_real_small_model_biased_training_data_is_blocked(biased):
         assert report.columns[0].accuracy_gap.low_group == "b"
     else:
         assert report.passed, report.reasons
+
+
+def test_thresholds_from_config_carry_every_bound():
+    from types import SimpleNamespace
+
+    cfg = SimpleNamespace(max_accuracy_gap=0.3, max_demographic_parity_difference=None,
+                          max_equalized_odds_difference=0.4, max_recall_gap=0.2, min_group_size=7, enabled=True)
+    assert logic.Thresholds.from_config(cfg) == logic.Thresholds(0.3, None, 0.4, 0.2, 7)

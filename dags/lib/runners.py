@@ -643,6 +643,11 @@ def run_vertex(
 def outcome_alert(outcome: RunOutcome, dataset: str, data_uri: str | None) -> dict[str, Any]:
     """``build_alert`` keyword arguments for a run that did not succeed."""
     kind = {"gate_failed": "data_gate_failed", "not_blessed": "not_blessed"}.get(outcome.status, "pipeline_failed")
+    failures = outcome.gate_failures or []
+    if kind == "data_gate_failed" and failures and all(
+        isinstance(f, Mapping) and f.get("source") == "drift_check" for f in failures
+    ):
+        kind = "drift_hold"
     facts: dict[str, Any] = {}
     if outcome.exit_code not in (None, 0):
         facts["Exit code"] = outcome.exit_code

@@ -5,7 +5,8 @@
 when the data has not changed; ``model_monitoring`` reads its ``data_uri`` as the drift
 reference (the snapshot the serving model was trained on).
 
-``mlops_last_drift_alert_<name>`` holds JSON ``{"window_end", "columns", "at", "run_id"}`` of
+``mlops_last_drift_alert_<name>`` holds JSON ``{"window_end", "columns", "at", "run_id",
+"current_uri"}`` of
 the last drift alert, so an hourly check does not alert and retrain again on the same window,
 or on the same drifted features within ``monitoring.realert_after_hours``.
 """
@@ -62,9 +63,10 @@ def repeat_alert_reason(
 ) -> str | None:
     """Why a drift alert would repeat the previous one (None: alert).
 
-    The same window (no new data since) never alerts twice; the same drifted features alert
-    again only after ``realert_after_hours``, so persistent drift in hourly checks gives one
-    alert and one retraining a day, not one an hour.
+    The same window (no new data since) never alerts twice; drifted features that were all in
+    the previous alert alert again only after ``realert_after_hours``, so persistent drift in
+    hourly checks gives one alert and one retraining a day, not one an hour. A newly drifting
+    feature alerts at once.
     """
     if not previous:
         return None
@@ -75,9 +77,9 @@ def repeat_alert_reason(
     except ValueError:
         return None
     hours = (now - at).total_seconds() / 3600
-    if sorted(previous.get("columns") or []) == sorted(columns) and hours < realert_after_hours:
+    if set(columns) <= set(previous.get("columns") or []) and hours < realert_after_hours:
         return (
-            f"the same features ({', '.join(sorted(columns))}) were alerted {hours:.1f} h ago "
+            f"these features ({', '.join(sorted(columns))}) were alerted {hours:.1f} h ago "
             f"(run {previous.get('run_id')}); monitoring.realert_after_hours is {realert_after_hours:g}"
         )
     return None

@@ -160,3 +160,17 @@ def test_parse_recipients():
     assert parse_recipients("a@x, b@x;c@x") == ["a@x", "b@x", "c@x"]
     assert parse_recipients('["a@x", "b@x"]') == ["a@x", "b@x"]
     assert parse_recipients(None) == []
+
+
+def test_a_drift_hold_is_not_called_a_data_gate_failure():
+    """run.json gate failures from the pipeline's DriftCheck (fail_on_drift) get their own alert."""
+    from lib.runners import RunOutcome, outcome_alert
+
+    held = RunOutcome(runner="local", status="gate_failed", reason="The drift check held the run before training: ...",
+                      gate_failures=[{"column": "island", "check": "drift (JS)", "source": "drift_check",
+                                      "observed": "JS 0.412 > threshold 0.2 vs the serving model's training data"}])
+    msg = build_alert(**outcome_alert(held, "penguins", "runs/new.csv"))
+    assert msg.kind == "drift_hold" and "held by its drift check" in msg.title
+    assert "drifted from the serving model's training data (columns: island)" in msg.summary
+    gate = RunOutcome(runner="local", status="gate_failed", gate_failures=[{"column": "island", "check": "in_set"}])
+    assert outcome_alert(gate, "penguins", None)["kind"] == "data_gate_failed"

@@ -148,12 +148,13 @@ def test_prediction_log_drift_alerts_then_waits_for_new_features_or_the_realert_
     logs = tmp_path / "prediction-logs" / "penguins"
     today = dt.datetime.now(dt.timezone.utc).date()
     _served(logs, penguins_csv, today - dt.timedelta(days=30), shift=0.0)  # outside the lookback: never read
-    _served(logs, penguins_csv, today, shift=2000.0)
+    _served(logs, penguins_csv, today, shift=2000.0, n=150)
     config = _config(tmp_path, pipeline_config, prediction_log_uri=str(logs), lookback_days=2)
 
     dr, states = run_dag(dagbag.dags["model_monitoring"], {"config": config})
     result = xcom(dr, "compute_drift")
-    assert result["source"] == "prediction_log" and result["rows"] == 200 and result["drifted_columns"] == ["body_mass_g"]
+    # window_size is 200, but only today's 150 rows lie within lookback_days.
+    assert result["source"] == "prediction_log" and result["rows"] == 150 and result["drifted_columns"] == ["body_mass_g"]
     assert states["trigger_training"] == "success"
     (alert,) = webhook
     assert "package://palmerpenguins" in alert["json"]["text"] and "no labels" in alert["json"]["text"]

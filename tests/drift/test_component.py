@@ -95,3 +95,25 @@ def test_baseline_is_the_serving_models_training_data(examples_uri, trained_pipe
     assert "nothing to compare" in (tmp_path / "b" / "drift.html").read_text()
     with pytest.raises(ValueError, match="needs baseline_examples, or serving_models and model_name"):
         fn(current_examples=current, drift=out, features_json=features)
+
+
+def test_a_serving_baseline_that_is_gone_is_reported_not_fatal(examples_uri, trained_pipeline, tmp_path):
+    """The manifest names Examples of an old run whose folder was deleted: "not checked", no failure."""
+    from tfx.types import standard_artifacts
+
+    from components.drift.component import DriftResult
+
+    version = tmp_path / "models" / "penguins" / "3"
+    version.mkdir(parents=True)
+    (version / "manifest.json").write_text(json.dumps({"examples_uri": str(tmp_path / "deleted-run" / "examples")}))
+    fn = DriftCheck.EXECUTOR_SPEC.executor_class._FUNCTION
+    current = standard_artifacts.Examples()
+    current.uri = examples_uri
+    out = DriftResult()
+    out.uri = str(tmp_path / "out")
+    features = json.dumps({f.name: f.type for f in trained_pipeline["config"].features})
+    result = fn(current_examples=current, drift=out, features_json=features, serving_models=str(tmp_path / "models"),
+                model_name="penguins", fail_on_drift=1)
+    assert result == {"drifted": 0, "max_score": 0.0}
+    reason = json.loads((tmp_path / "out" / "drift.json").read_text())["reason"]
+    assert "deleted-run" in reason and "cannot be read" in reason
