@@ -160,7 +160,7 @@ def main(argv=None) -> int:
                 "change_threshold": None,
             }
             raw["push"]["destination"] = str(workdir / "models")
-            for extra in ("explain", "fairness", "compress"):
+            for extra in ("explain", "fairness", "compress", "drift_check"):
                 raw[extra] = {**raw.get(extra, {}), "enabled": False}
             (workdir / "cfg.yaml").write_text(yaml.safe_dump(raw))
             cfg = load_config(workdir / "cfg.yaml")

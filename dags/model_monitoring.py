@@ -98,12 +98,11 @@ def _window_end(table: Any) -> str:
     (the same snapshot, or the same folder content, is the same window)."""
     import pandas as pd
 
-    from components.drift.logic import TIME_COLUMN
+    from components.drift.data import log_instants
 
-    if TIME_COLUMN in table.columns:
-        newest = pd.to_datetime(table[TIME_COLUMN], utc=True, errors="coerce", format="ISO8601").max()
-        if pd.notna(newest):
-            return newest.isoformat()
+    instants = log_instants(table)
+    if instants is not None and instants.notna().any():
+        return instants.max().isoformat()
     digest = pd.util.hash_pandas_object(table.astype(str), index=False).sum()
     return f"rows:{len(table)}:{int(digest) & 0xFFFFFFFFFFFFFFFF:016x}"
 

@@ -247,8 +247,7 @@ def run_local(
             # drift_check.fail_on_drift: the data is fine, but it is not what the serving model knows.
             summary.status = "gate_failed"
             summary.reason = f"The drift check held the run before training: {held}."
-            summary.gate = {"failures": [{"check": "drift_check", "observed": str(held), "source": "drift_check"}],
-                            "passed": False}
+            summary.gate = {"failures": held.failures, "passed": False}
         elif dve is not None:
             summary.status = "gate_failed"
             summary.reason = dve.paragraph()
@@ -257,8 +256,6 @@ def run_local(
             summary.status = "failed"
             summary.reason = f"{type(error).__name__}: {error}"
     _collect_outputs(summary, paths.report_dir, started_wall)
-    if summary.status == "gate_failed" and summary.gate["failures"][:1] and summary.gate["failures"][0].get("source") == "drift_check":
-        summary.gate["failures"] = _drift_failures(Path(paths.report_dir) / "drift" / "drift.json") or summary.gate["failures"]
     if summary.pushed is None and summary.components.get("VersionedPusher", {}).get("state") == "cached":
         summary.pushed = _pushed_from_mlmd(paths.metadata_path, run_id)
     if summary.status == "succeeded" and not summary.pushed:
@@ -274,20 +271,6 @@ def run_local(
     if summary.status == "failed" and error is not None and not isinstance(error, Exception):
         raise error  # KeyboardInterrupt and friends
     return summary
-
-
-def _drift_failures(drift_json: Path) -> list[dict[str, Any]]:
-    """One gate failure per drifted feature (what alerts list), from the DriftCheck report."""
-    if not drift_json.exists():
-        return []
-    data = json.loads(drift_json.read_text())
-    return [
-        {
-            "column": f["name"], "check": f"drift ({f['metric'].upper()})", "source": "drift_check",
-            "observed": f"{f['metric'].upper()} {f['score']:.3f} > threshold {f['threshold']} vs the serving model's training data",
-        }
-        for f in data.get("features", []) if f.get("drifted")
-    ]
 
 
 def _run_with_id(pipeline, run_id: str) -> None:

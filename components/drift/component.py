@@ -40,7 +40,26 @@ class DriftResult(Artifact):
 
 
 class DriftDetected(RuntimeError):
-    """Raised by the component with ``fail_on_drift`` when a feature drifts."""
+    """Raised by the component with ``fail_on_drift`` when a feature drifts.
+
+    Attributes:
+        failures: One ``run.json`` gate failure per drifted feature (``source: drift_check``).
+    """
+
+    def __init__(self, message: str, failures: list[dict] | None = None):
+        super().__init__(message)
+        self.failures = failures or [{"check": "drift_check", "observed": message, "source": "drift_check"}]
+
+
+def hold_failures(report: logic.DriftReport) -> list[dict]:
+    """The drifted features as gate failures (what ``run.json`` and the alerts list)."""
+    return [
+        {
+            "column": f.name, "check": f"drift ({f.metric.upper()})", "source": "drift_check",
+            "observed": f"{f.metric.upper()} {f.score:.3f} > threshold {f.threshold} vs the serving model's training data",
+        }
+        for f in report.features if f.drifted
+    ]
 
 
 def _split_names(examples_uri: str, wanted: str) -> list[str]:
@@ -182,6 +201,7 @@ def DriftCheck(
     if fail_on_drift and report.drifted:
         raise DriftDetected(
             f"drift in {', '.join(report.drifted_features)} (threshold {threshold}) against {baseline_uri}; "
-            f"see {os.path.join(report_dir or drift.uri, 'drift.html')}"
+            f"see {os.path.join(report_dir or drift.uri, 'drift.html')}",
+            hold_failures(report),
         )
     return {"drifted": int(report.drifted), "max_score": float(report.max_score)}

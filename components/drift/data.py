@@ -119,6 +119,13 @@ def read_table(uri: str, fmt: str | None = None, max_files: int | None = None) -
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
+def log_instants(table: pd.DataFrame) -> pd.Series | None:
+    """The prediction-log ``timestamp`` column as UTC instants (NaT where unparsable), or None."""
+    if TIME_COLUMN not in table.columns:
+        return None
+    return pd.to_datetime(table[TIME_COLUMN], utc=True, errors="coerce", format="ISO8601")
+
+
 def read_prediction_log(
     prefix: str, *, window_size: int, lookback_days: int = 7, now: dt.datetime | None = None
 ) -> pd.DataFrame:
@@ -158,9 +165,9 @@ def read_prediction_log(
     if not frames:
         raise NoDataError(f"{base}: no served predictions in the last {lookback_days} day(s)")
     table = pd.concat(frames[::-1], ignore_index=True)
-    if TIME_COLUMN in table.columns:
+    instant = log_instants(table)
+    if instant is not None:
         # Writers may differ in UTC offset notation: order by the instant, not the string.
-        instant = pd.to_datetime(table[TIME_COLUMN], utc=True, errors="coerce", format="ISO8601")
         table = (
             table.assign(_instant=instant).sort_values("_instant", kind="stable", na_position="first")
             .drop(columns="_instant").reset_index(drop=True)

@@ -117,3 +117,20 @@ def test_a_serving_baseline_that_is_gone_is_reported_not_fatal(examples_uri, tra
     assert result == {"drifted": 0, "max_score": 0.0}
     reason = json.loads((tmp_path / "out" / "drift.json").read_text())["reason"]
     assert "deleted-run" in reason and "cannot be read" in reason
+
+
+def test_a_hold_lists_one_gate_failure_per_drifted_feature():
+    import pandas as pd
+
+    from components.drift.component import DriftDetected, hold_failures
+    from components.drift.logic import compute_drift
+
+    base = pd.DataFrame({"island": ["Biscoe", "Dream", "Torgersen"] * 40, "mass": [3500.0, 4000.0, 4500.0] * 40})
+    cur = pd.DataFrame({"island": ["Dream"] * 120, "mass": [3500.0, 4000.0, 4500.0] * 40})
+    report = compute_drift(base, cur, {"island": "categorical", "mass": "float"}, DriftSettings(window_size=0))
+    failures = hold_failures(report)
+    assert [f["column"] for f in failures] == ["island"]
+    assert failures[0]["source"] == "drift_check" and failures[0]["check"] == "drift (JS)"
+    assert DriftDetected("held", failures).failures == failures
+    assert DriftDetected("held").failures[0]["observed"] == "held"
+

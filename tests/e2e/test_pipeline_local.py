@@ -174,6 +174,7 @@ def test_drift_check_holds_training_on_data_unlike_the_serving_models(trained_pi
     run_json = json.loads((out / "run.json").read_text())
     assert run_json["status"] == "gate_failed" and "drift check held the run" in run_json["reason"]
     assert run_json["drift"]["drifted"] is True and "island" in run_json["drift"]["drifted_features"]
+    assert "island" in {f["column"] for f in run_json["gate"]["failures"] if f["source"] == "drift_check"}
     assert run_json["drift"]["baseline_uri"].startswith(push_logic.read_manifest(str(dest), "penguins", 1)["examples_uri"])
     assert "Trainer" not in run_json["components"] and "drift" in run_json["reports"]
     assert push_logic.complete_versions(str(dest), "penguins") == [1]
