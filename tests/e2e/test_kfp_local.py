@@ -60,7 +60,9 @@ def test_kfp_local_runs_the_first_tasks_and_stops_where_documented(host_root):
     assert sorted(removed) == ["latest_blessed_model_resolver-model-blessing-resolver",
                                "latest_blessed_model_resolver-model-resolver"]
     local.init(runner=local.DockerRunner(), pipeline_root=str(host_root / "run"), raise_on_error=True)
-    with pytest.raises(RuntimeError, match="Inner task failed: .*StatisticsGen"):
+    # The first task to read DataIngest's Examples fails (system.Artifact, see docs/kubeflow.md);
+    # which of its three direct consumers kfp.local starts first varies from run to run.
+    with pytest.raises(RuntimeError, match="Inner task failed: .*'(StatisticsGen|GreatExpectationsValidation|DriftCheck)'"):
         components.load_component_from_text(yaml.safe_dump(local_spec))()
     # What ran: ImportSchemaGen and our DataIngest, in the project image, with real outputs.
     produced = {p.name for p in (host_root / "run").rglob("*") if p.is_file()}
