@@ -86,6 +86,7 @@ def cmd_run(args) -> int:
 
 def cmd_compile(args) -> int:
     """Compile to KFP v2 YAML (Kubeflow Pipelines / Vertex AI Pipelines)."""
+    from pipelines.kubeflow.conformance import NonConformingSpec
     from pipelines.runner import compile_kubeflow
 
     cfg = _load(args)
@@ -93,7 +94,10 @@ def cmd_compile(args) -> int:
         import dataclasses
 
         cfg = cfg.replace(kubeflow=dataclasses.replace(cfg.kubeflow, image=args.image))
-    out = compile_kubeflow(cfg, args.output, pipeline_root=args.pipeline_root)
+    try:
+        out = compile_kubeflow(cfg, args.output, pipeline_root=args.pipeline_root)
+    except NonConformingSpec as exc:
+        return _fail(EXIT_USAGE, f"Not compiled: {exc}")
     print(f"Wrote {out} (image {cfg.kubeflow.image})")
     return EXIT_OK
 

@@ -2,7 +2,11 @@
 
 One function builds the same pipeline for the LocalDagRunner and the KubeflowV2DagRunner:
 ingest -> statistics -> schema -> (TFDV + GE) -> data gate -> Transform -> Trainer ->
-latest-blessed Resolver -> Evaluator -> report -> [explain, fairness, compress] -> push.
+serving-model baseline -> Evaluator -> report -> [explain, fairness, compress] -> push.
+
+Only container tasks: the Evaluator's baseline is resolved by our ``ServingModelBaseline`` from
+the push destination (not by an MLMD ``Resolver``, which open-source KFP cannot run), so the
+baseline means "the model now serving" on every backend.
 """
 
 from __future__ import annotations
@@ -90,15 +94,21 @@ def _off(bound: float | None) -> float:
 
 
 def _serving_version(destination: str, model_name: str) -> int:
-    """The newest complete pushed version (0: none, or the destination cannot be listed now)."""
-    from components.common.storage import StorageError
-    from components.versioned_pusher import logic as push_logic
+    """The version now serving (0: none, or the destination cannot be listed now)."""
+    from components.serving_baseline.logic import serving_version
 
-    try:
-        versions = push_logic.complete_versions(destination, model_name)
-    except (StorageError, OSError):
-        return 0  # the check itself reports an unreachable destination
-    return versions[-1] if versions else 0
+    return serving_version(destination, model_name)
+
+
+DATA_URI_PARAMETER = "data_uri"
+
+
+def data_uri_parameter(cfg: PipelineConfig):
+    """The data URI as a runtime parameter: a scheduler sets it per run; the config's is the default."""
+    from tfx import v1 as tfx
+
+    default = resolve_repo_path(cfg.data.uri) if "://" not in cfg.data.uri else cfg.data.uri
+    return tfx.dsl.experimental.RuntimeParameter(name=DATA_URI_PARAMETER, ptype=str, default=default)
 
 
 def create_pipeline(
@@ -122,7 +132,6 @@ def create_pipeline(
         for_kubeflow: Add accelerator requests to the Trainer when ``model.gpus > 0``.
     """
     from tfx import v1 as tfx
-    from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
 
     from components.compress.component import ModelCompression
     from components.data_gate.component import DataGate
@@ -132,11 +141,13 @@ def create_pipeline(
     from components.fairness.component import FairnessGate
     from components.ge_validation.component import GreatExpectationsValidation
     from components.ingest.component import DataIngest
+    from components.serving_baseline.evaluator import Evaluator
+    from components.serving_baseline.component import ServingModelBaseline
     from components.versioned_pusher.component import VersionedPusher
 
     feature_types = {f.name: f.type for f in cfg.features}
     ingest = DataIngest(
-        data_uri=resolve_repo_path(cfg.data.uri) if "://" not in cfg.data.uri else cfg.data.uri,
+        data_uri=data_uri_parameter(cfg),
         data_format=cfg.data.format,
         feature_types_json=json.dumps(feature_types, sort_keys=True),
         label=cfg.label,
@@ -210,27 +221,25 @@ def create_pipeline(
         resources.accelerator.type = cfg.kubeflow.gpu.accelerator_type
         resources.accelerator.count = cfg.model.gpus
         trainer.with_platform_config(resources)
-    model_resolver = tfx.dsl.Resolver(
-        strategy_class=LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        # With the fairness gate on, only its (AND-ed) blessing may make a model the baseline;
-        # otherwise a model the Evaluator liked but the gate blocked would become the baseline.
-        model_blessing=tfx.dsl.Channel(
-            type=tfx.types.standard_artifacts.ModelBlessing,
-            producer_component_id="FairnessGate" if cfg.fairness.enabled else None,
-            output_key="blessing" if cfg.fairness.enabled else None,
-        ),
-    ).with_id("latest_blessed_model_resolver")
-    evaluator = tfx.components.Evaluator(
+    # The change threshold compares with the model now serving (the push destination's newest
+    # complete, blessed version); before the first push the Evaluator applies absolute thresholds only.
+    baseline = ServingModelBaseline(
+        destination=destination,
+        model_name=cfg.push.model_name,
+        # In the cache key only: a new push re-resolves on unchanged inputs.
+        serving_version=0 if for_kubeflow else _serving_version(destination, cfg.push.model_name),
+    ).with_id("ServingModelBaseline")
+    evaluator = Evaluator(
         examples=examples,
         model=trainer.outputs["model"],
-        baseline_model=model_resolver.outputs["model"],
+        baseline_model=baseline.outputs["model"],
         eval_config=eval_config(cfg),
     )
     report = EvaluationReport(
         evaluation=evaluator.outputs["evaluation"],
         blessing=evaluator.outputs["blessing"],
         transform_graph=transform.outputs["transform_graph"],
+        baseline=baseline.outputs["model"],
         model_name=cfg.push.model_name,
         report_dir=report_dir,
     ).with_id("EvaluationReport")
@@ -300,7 +309,7 @@ def create_pipeline(
     ).with_id("VersionedPusher")
     components = [
         ingest, statistics_gen, schema_gen, example_validator, ge_validation, gate,
-        *([drift_check] if drift_check is not None else []), transform, trainer, model_resolver, evaluator, report, *extras, pusher,
+        *([drift_check] if drift_check is not None else []), transform, trainer, baseline, evaluator, report, *extras, pusher,
     ]
     metadata_config = (
         tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path) if metadata_path else None

@@ -24,7 +24,7 @@ from pipelines.pipeline import REPO_ROOT, create_pipeline, resolve_repo_path, ru
 
 COMPONENT_ORDER = [
     "DataIngest", "StatisticsGen", "ImportSchemaGen", "SchemaGen", "ExampleValidator",
-    "GreatExpectationsValidation", "DataGate", "Transform", "Trainer", "latest_blessed_model_resolver",
+    "GreatExpectationsValidation", "DataGate", "Transform", "Trainer", "ServingModelBaseline",
     "Evaluator", "EvaluationReport", "VersionedPusher",
 ]
 
@@ -420,19 +420,34 @@ def _collect_outputs(summary: RunSummary, report_dir: str, started_at: float = 0
 
 
 def compile_kubeflow(cfg: PipelineConfig, output: str, pipeline_root: str | None = None) -> str:
-    """Compiles the pipeline to a KFP v2 PipelineSpec YAML for Kubeflow Pipelines or Vertex AI.
+    """Compiles the pipeline to a KFP PipelineSpec 2.1 YAML for Kubeflow Pipelines or Vertex AI.
 
-    When ``model.gpus > 0`` the Trainer requests the accelerator, and a Kubernetes platform
-    spec (second YAML document, as the KFP compiler writes it) adds node selector/tolerations.
+    Every task runs ``pipelines.kubeflow.entrypoint`` in the project image; the data URI is a
+    runtime parameter (``data_uri``, the config's value by default). When ``model.gpus > 0`` the
+    Trainer requests the accelerator, and a Kubernetes platform spec (second YAML document, as
+    the KFP compiler writes it) adds node selector/tolerations. The spec is checked against the
+    backends' rules (``pipelines.kubeflow.conformance``) before it is written.
+
+    Raises:
+        conformance.NonConformingSpec: The spec or the pipeline root would fail on a backend.
     """
     from tfx import v1 as tfx
 
+    from pipelines.kubeflow import conformance, entrypoint
+
     root = pipeline_root or cfg.kubeflow.pipeline_root
     root = root if "://" in root else os.path.abspath(root)
+    root_problem = conformance.pipeline_root_problem(root)
+    if root_problem:
+        raise conformance.NonConformingSpec([root_problem])  # before the module wheel is written there
     pipeline = create_pipeline(cfg, pipeline_root=root, code_version="", for_kubeflow=True)
     tmp = Path(output).with_suffix(".json.tmp")
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
-        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=cfg.kubeflow.image),
+        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
+            default_image=cfg.kubeflow.image,
+            default_commands=entrypoint.COMMAND,
+            use_pipeline_spec_2_1=True,
+        ),
         output_dir=str(tmp.parent),
         output_filename=tmp.name,
     )
@@ -442,6 +457,8 @@ def compile_kubeflow(cfg: PipelineConfig, output: str, pipeline_root: str | None
     pipeline_spec = spec.get("pipelineSpec", spec)
     # Drop what changes on every compile so the golden file diff shows only real changes.
     pipeline_spec.get("sdkVersion") and pipeline_spec.pop("sdkVersion")
+    _declare_defaults(pipeline_spec, cfg, root)
+    conformance.check(pipeline_spec)
     docs = [pipeline_spec]
     if cfg.model.gpus > 0:
         docs.append(_gpu_platform_spec(cfg, pipeline_spec))
@@ -449,6 +466,23 @@ def compile_kubeflow(cfg: PipelineConfig, output: str, pipeline_root: str | None
     with open(output, "w") as fh:
         yaml.safe_dump_all(docs, fh, sort_keys=True)
     return output
+
+
+def _declare_defaults(pipeline_spec: dict[str, Any], cfg: PipelineConfig, root: str) -> None:
+    """Puts the runtime parameters' defaults and the pipeline root into the PipelineSpec.
+
+    TFX writes them only into the PipelineJob's ``runtimeConfig``, which a compiled YAML does
+    not carry; KFP's own compiler writes them as the root's ``defaultValue`` and
+    ``defaultPipelineRoot``, which is what the KFP UI, ``kfp.Client`` and Vertex read.
+    """
+    from pipelines.pipeline import data_uri_parameter
+
+    defaults = {p.name: p.default for p in (data_uri_parameter(cfg),)}
+    params = pipeline_spec.get("root", {}).get("inputDefinitions", {}).get("parameters", {})
+    for name, value in defaults.items():
+        if name in params:
+            params[name].update({"defaultValue": value, "isOptional": True})
+    pipeline_spec["defaultPipelineRoot"] = root
 
 
 def _gpu_platform_spec(cfg: PipelineConfig, pipeline_spec: dict[str, Any]) -> dict[str, Any]:

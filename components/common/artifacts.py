@@ -1,6 +1,8 @@
 """Artifact types of our components (registered in MLMD by name).
 
-Names are `<namespace>.<Title>`: the KFP v2 compiler uses them as schema titles and rejects others.
+Names are `mlops.<Title>`: the KFP v2 compiler uses them as schema titles (it accepts only
+`<namespace>.<Title>`), and TFX's container entrypoint on Kubeflow/Vertex imports each title as
+`<module>.<Class>`, so the top-level package `mlops` re-exports every class defined here.
 """
 
 import os
@@ -38,6 +40,12 @@ class CompressedModel(Artifact):
     Custom properties: ``best_variant`` ('' when none), ``best_dir`` ('' when none)."""
 
     TYPE_NAME = "mlops.CompressedModel"
+
+
+class DriftResult(Artifact):
+    """A drift report: ``drift.json`` and ``drift.html``."""
+
+    TYPE_NAME = "mlops.DriftResult"
 
 
 def compressed_best_dir(artifact: Artifact) -> str | None:

@@ -29,14 +29,9 @@ from tfx import v1 as tfx
 from tfx.types.artifact import Artifact
 
 from components.common import examples_io
+from components.common.artifacts import DriftResult  # noqa: F401 - the component's output type
 from components.common.storage import StorageError
 from components.drift import logic
-
-
-class DriftResult(Artifact):
-    """A drift report: ``drift.json`` and ``drift.html``."""
-
-    TYPE_NAME = "mlops.DriftResult"  # namespaced: the KFP v2 compiler rejects bare names
 
 
 class DriftDetected(RuntimeError):

@@ -4,18 +4,20 @@ import json
 import os
 import shutil
 
+import tensorflow as tf
 from tfx import v1 as tfx
 
 from components.common.artifacts import HtmlReport
 from components.eval_report import logic
+from components.serving_baseline.component import baseline_version
 
 
 def class_names(transform_graph_uri: str) -> list[str]:
     """Label classes in model output order (the label vocabulary written by Transform)."""
     path = os.path.join(transform_graph_uri, "transform_fn", "assets", "label_vocab")
-    if not os.path.exists(path):
+    if not tf.io.gfile.exists(path):
         return []
-    with open(path) as fh:
+    with tf.io.gfile.GFile(path) as fh:
         return [line.rstrip("\n") for line in fh]
 
 
@@ -25,19 +27,28 @@ def EvaluationReport(
     blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing],
     transform_graph: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.TransformGraph],
     report: tfx.dsl.components.OutputArtifact[HtmlReport],
+    baseline: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model] = None,
     model_name: tfx.dsl.components.Parameter[str] = "model",
     report_dir: tfx.dsl.components.Parameter[str] = "",
 ) -> tfx.dsl.components.OutputDict(blessed=int):
-    """Writes ``index.html`` and ``metrics.json``; copies them to ``report_dir/evaluation``."""
+    """Writes ``index.html`` and ``metrics.json`` into ``report``; copies them to ``report_dir/evaluation``.
+
+    ``baseline`` is the ``ServingModelBaseline`` output the Evaluator compared with; the report
+    names its version, or says that only absolute thresholds applied.
+    """
     blessed = bool(blessing.get_int_custom_property("blessed"))
     summary = logic.summarize(evaluation.uri, blessed)
+    summary.baseline = logic.baseline_description(model_name, baseline_version(baseline))
     names = class_names(transform_graph.uri)
-    with open(os.path.join(report.uri, "index.html"), "w") as fh:
+    tf.io.gfile.makedirs(report.uri)
+    with tf.io.gfile.GFile(os.path.join(report.uri, "index.html"), "w") as fh:
         fh.write(logic.render_html(summary, model_name, names))
-    with open(os.path.join(report.uri, "metrics.json"), "w") as fh:
-        json.dump({**summary.to_dict(), "classes": names}, fh, indent=2)
+    with tf.io.gfile.GFile(os.path.join(report.uri, "metrics.json"), "w") as fh:
+        fh.write(json.dumps({**summary.to_dict(), "classes": names}, indent=2))
     if report_dir:
         target = os.path.join(report_dir, "evaluation")
         shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(report.uri, target)
+        os.makedirs(target)
+        for name in ("index.html", "metrics.json"):
+            tf.io.gfile.copy(os.path.join(report.uri, name), os.path.join(target, name), overwrite=True)
     return {"blessed": int(blessed)}

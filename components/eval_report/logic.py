@@ -20,6 +20,7 @@ class EvalSummary:
         diffs: Metric name -> candidate minus baseline (empty without a baseline).
         failures: Human sentences for every failed threshold.
         confusion: ``[(actual, predicted, count)]`` on all data.
+        baseline: What the candidate was compared with: the serving version, or why nothing.
     """
 
     blessed: bool
@@ -28,6 +29,7 @@ class EvalSummary:
     diffs: dict[str, float] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     confusion: list[tuple[int, int, float]] = field(default_factory=list)
+    baseline: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -36,6 +38,7 @@ class EvalSummary:
             "slices": self.slices,
             "diffs": self.diffs,
             "failures": self.failures,
+            "baseline": self.baseline,
         }
 
 
@@ -181,6 +184,14 @@ def confusion_png(confusion: list[tuple[int, int, float]], class_names: list[str
     return buf.getvalue()
 
 
+def baseline_description(model_name: str, version: int) -> str:
+    """One sentence for the report and ``metrics.json``: what the change thresholds compared with."""
+    if version:
+        return f"{model_name} version {version}, the model now serving; change thresholds applied"
+    return (f"none: no blessed version of {model_name} has been pushed yet, "
+            "so only absolute thresholds were applied (change thresholds need a serving model)")
+
+
 def render_html(summary: EvalSummary, model_name: str, class_names: list[str]) -> str:
     """The evaluation report page: verdict, overall metrics, diffs, per-slice table, confusion matrix."""
     esc = html.escape
@@ -207,6 +218,7 @@ def render_html(summary: EvalSummary, model_name: str, class_names: list[str]) -
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}</style></head>
 <body><h1>Evaluation report: {esc(model_name)}</h1>
 <p style="font-size:1.4em;color:{color}"><b>{verdict}</b></p>
+<p>Baseline: {esc(summary.baseline or 'none')}</p>
 <h2>Failed thresholds</h2><ul>{failures}</ul>
 <h2>Overall metrics</h2><table><tr><th>metric</th><th>candidate</th><th>change vs baseline</th></tr>{rows}</table>
 <h2>Per-slice metrics</h2><table><tr><th>slice</th>{''.join(f'<th>{esc(k)}</th>' for k in metric_names)}</tr>{slice_rows}</table>

@@ -24,7 +24,7 @@ def test_spec_loads_with_kfp_and_has_every_task():
     assert loaded.name == spec["pipelineInfo"]["name"] == "penguins"
     tasks = set(spec["root"]["dag"]["tasks"])
     for node in ("DataIngest", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "GreatExpectationsValidation",
-                 "DataGate", "Transform", "Trainer", "Evaluator", "EvaluationReport", "ModelExplanation",
+                 "DataGate", "Transform", "Trainer", "ServingModelBaseline", "Evaluator", "EvaluationReport", "ModelExplanation",
                  "FairnessGate", "ModelCompression", "VersionedPusher"):
         assert node in tasks, node
     # The pusher obeys the fairness gate's blessing (Evaluator AND fairness) and ships the TFLite variant
@@ -32,6 +32,12 @@ def test_spec_loads_with_kfp_and_has_every_task():
     assert pusher_inputs["model_blessing"]["taskOutputArtifact"]["producerTask"] == "FairnessGate"
     assert pusher_inputs["compressed"]["taskOutputArtifact"]["producerTask"] == "ModelCompression"
     assert pusher_inputs["explanation"]["taskOutputArtifact"]["producerTask"] == "ModelExplanation"
+    # The change threshold's baseline is the serving model, resolved by a container task of ours
+    evaluator_inputs = spec["root"]["dag"]["tasks"]["Evaluator"]["inputs"]["artifacts"]
+    assert evaluator_inputs["baseline_model"]["taskOutputArtifact"]["producerTask"] == "ServingModelBaseline"
+    # The scheduler sets the data per run; the config's URI is the default
+    assert spec["root"]["dag"]["tasks"]["DataIngest"]["inputs"]["parameters"]["data_uri"] == {
+        "componentInputParameter": "data_uri"}
     # ExampleValidator cannot stop a run; Transform waits for our gate instead
     assert "DataGate" in spec["root"]["dag"]["tasks"]["Transform"].get("dependentTasks", [])
     images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values() if "container" in e}

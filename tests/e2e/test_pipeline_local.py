@@ -99,11 +99,11 @@ def test_cached_rerun_executes_nothing_new(trained_pipeline):
     assert second.status == "succeeded"
     heavy = ("DataIngest", "StatisticsGen", "GreatExpectationsValidation", "DataGate", "Transform", "Trainer")
     assert all(second.components[n]["state"] == "cached" for n in heavy), second.components
-    # The first blessing makes the model its own baseline, so the Evaluator runs once more;
+    # The first push makes the model the serving baseline, so the baseline and the Evaluator run once more;
     # the pusher sees identical bytes and creates no version.
     assert second.pushed == {"version": 1, "path": second.pushed["path"], "created": False}
     third = run_local(cfg, out)
-    executed = [n for n, c in third.components.items() if c["state"] == "executed" and n != "latest_blessed_model_resolver"]
+    executed = [n for n, c in third.components.items() if c["state"] == "executed"]
     assert executed == [], third.components
     assert third.pushed["version"] == 1
     assert third.seconds < trained_pipeline["summary"].seconds / 2

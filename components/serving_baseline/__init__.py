@@ -1,0 +1,1 @@
+"""The model now serving, resolved from the push destination: the Evaluator's baseline."""

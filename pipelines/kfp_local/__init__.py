@@ -1,1 +1,0 @@
-"""Execute a compiled spec without a cluster through ``kfp.local`` (see docs/kubeflow.md)."""
