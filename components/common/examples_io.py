@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from typing import Iterable
 
 import pandas as pd
 
+from components.common import gfile_io
+
 
 def split_files(examples_uri: str, split: str) -> list[str]:
-    """Data files of one split of an Examples artifact (local, or gs:// through tf.io.gfile)."""
-    import tensorflow as tf
-
-    pattern = os.path.join(examples_uri, f"Split-{split}", "*")
-    try:
-        return sorted(tf.io.gfile.glob(pattern))
-    except tf.errors.NotFoundError:
-        return []
+    """Data files of one split of an Examples artifact (local, or gs:// through tf.io.gfile);
+    [] when the split folder does not exist."""
+    return gfile_io.glob(gfile_io.join(examples_uri, f"Split-{split}", "*"))
 
 
 def read_split(examples_uri: str, split: str, limit: int | None = None) -> pd.DataFrame:

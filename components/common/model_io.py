@@ -12,19 +12,21 @@ transform itself, so every prediction here goes through exactly what a client wo
 
 from __future__ import annotations
 
-import os
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
+from components.common import gfile_io
+
 SERVING_SIGNATURE = "serving_default"
 
 
 def serving_dir(model_uri: str) -> str:
-    """The SavedModel inside a Trainer's Model artifact (``Format-Serving``), or the dir itself."""
-    path = os.path.join(model_uri, "Format-Serving")
-    return path if os.path.isdir(path) else model_uri
+    """The SavedModel inside a Trainer's Model artifact (``Format-Serving``), or the dir itself
+    (local or ``gs://``: ``tf.saved_model.load`` reads either)."""
+    path = gfile_io.join(model_uri, "Format-Serving")
+    return path if gfile_io.isdir(path) else model_uri
 
 
 def clean_frame(df: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, int]:
@@ -73,11 +75,7 @@ class ServingModel:
         self.class_names = self._read_classes()
 
     def _read_classes(self) -> list[str]:
-        vocab = os.path.join(self.path, "assets", "label_vocab")
-        if os.path.exists(vocab):
-            with open(vocab) as fh:
-                return [line.rstrip("\n") for line in fh]
-        return []
+        return gfile_io.read_lines(gfile_io.join(self.path, "assets", "label_vocab"))
 
     def _inputs(self, df: pd.DataFrame) -> dict:
         import tensorflow as tf

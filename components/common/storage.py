@@ -1,6 +1,10 @@
 """One small storage interface over local paths, ``s3://``, ``gs://`` and ``package://``.
 
-Why not ``tf.io.gfile``: TensorFlow 2.21 has no S3 filesystem, and the Airflow venv must not
+This is the layer for user-facing locations: data inputs, push destinations, prediction logs.
+Pipeline *artifact* URIs (what a component's ``artifact.uri`` is: ``gs://`` on Kubeflow/Vertex)
+go through :mod:`components.common.gfile_io` (``tf.io.gfile``, as TFX itself does) instead.
+
+Why not ``tf.io.gfile`` here: TensorFlow 2.21 has no S3 filesystem, and the Airflow venv must not
 import TensorFlow. boto3 and google-cloud-storage are imported lazily, on first use, and honour
 their standard endpoint variables (``AWS_ENDPOINT_URL``, ``STORAGE_EMULATOR_HOST``) so the same
 code talks to moto_server or gcp-storage-emulator in tests.

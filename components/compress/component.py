@@ -2,12 +2,10 @@
 goes to ``<artifact>/best`` for the pusher to ship beside the SavedModel (see ``logic``)."""
 
 import json
-import os
-import shutil
 
 from tfx import v1 as tfx
 
-from components.common import examples_io, model_io
+from components.common import examples_io, gfile_io, model_io
 from components.common.artifacts import CompressedModel
 from components.compress import logic
 
@@ -42,11 +40,10 @@ def ModelCompression(
     )
     best = report.best or ""
     compressed.set_string_custom_property("best_variant", best)
-    compressed.set_string_custom_property("best_dir", os.path.join(compressed.uri, "best") if best else "")
+    compressed.set_string_custom_property("best_dir", gfile_io.join(compressed.uri, "best") if best else "")
     if report_dir:
-        target = os.path.join(report_dir, "compress")
-        shutil.rmtree(target, ignore_errors=True)
-        os.makedirs(target)
+        target = gfile_io.join(report_dir, "compress")
+        gfile_io.rmtree(target)
         for name in ("index.html", "report.json"):
-            shutil.copy(os.path.join(compressed.uri, name), target)
+            gfile_io.copy_file(gfile_io.join(compressed.uri, name), gfile_io.join(target, name))
     return {"best_variant": best, "has_best": int(bool(best))}

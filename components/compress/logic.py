@@ -47,9 +47,6 @@ from __future__ import annotations
 
 import gzip
 import html
-import json
-import os
-import shutil
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
@@ -57,6 +54,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+
+from components.common import gfile_io
 
 QUANTIZATIONS = ("dynamic_range", "float16", "full_integer")
 ALL_VARIANTS = ("float32", *QUANTIZATIONS, "pruned", "distilled")
@@ -106,7 +105,7 @@ class ExportedModel:
         self.raw_dtypes = {n: s.dtype for n, s in specs.items()}
         self.feature_names = sorted(specs)
         self.input_names = list(self.keras.input_names)
-        self.class_names = _read_lines(os.path.join(saved_model_dir, "assets", "label_vocab"))
+        self.class_names = _read_lines(gfile_io.join(saved_model_dir, "assets", "label_vocab"))
 
     def input_of(self, feature: str) -> str:
         name = feature + XF_SUFFIX
@@ -166,7 +165,7 @@ class ExportedModel:
         for n in self.feature_names:
             if n in features:
                 continue
-            vocab = _read_lines(os.path.join(self.path, "assets", f"{VOCAB_PREFIX}{n}"))
+            vocab = _read_lines(gfile_io.join(self.path, "assets", f"{VOCAB_PREFIX}{n}"))
             terms = [*vocab, OOV_PROBE]
             rows = sample.iloc[[0] * len(terms)].reset_index(drop=True)
             rows[n] = terms
@@ -186,10 +185,7 @@ class ExportedModel:
 
 
 def _read_lines(path: str) -> list[str]:
-    if not os.path.exists(path):
-        return []
-    with open(path) as fh:
-        return [line.rstrip("\n") for line in fh]
+    return gfile_io.read_lines(path)  # [] when missing; local or gs://
 
 
 # --------------------------------------------------------------------------- conversion
@@ -376,7 +372,7 @@ class CompressionReport:
 
 
 def dir_size(path: str) -> int:
-    return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path) for f in files)
+    return gfile_io.dir_size(path)
 
 
 def saved_model_latency_ms(model: ExportedModel, one_row: pd.DataFrame, runs: int = 50, warmup: int = 5) -> float:
@@ -426,7 +422,7 @@ def compress(
     unknown = [v for v in variants if v not in QUANTIZATIONS]
     if unknown:
         raise ValueError(f"unknown variants {unknown}; known: {', '.join(QUANTIZATIONS)}")
-    os.makedirs(os.path.join(out_dir, "variants"), exist_ok=True)
+    gfile_io.makedirs(gfile_io.join(out_dir, "variants"))
     model = ExportedModel(saved_model_dir)
     columns = [*model.feature_names, label]
     train, evalset = (_complete_rows(df, columns) for df in (train, evalset))
@@ -480,10 +476,9 @@ def compress(
         row = VariantResult(name=name)
         try:
             content, row.notes = build()
-            path = os.path.join(out_dir, "variants", f"{name}.tflite")
-            with open(path, "wb") as fh:
-                fh.write(content)
-            row.file = os.path.relpath(path, out_dir)
+            rel = f"variants/{name}.tflite"
+            gfile_io.write_bytes(gfile_io.join(out_dir, rel), content)
+            row.file = rel
             row.size_bytes = len(content)
             row.gzip_bytes = len(gzip.compress(content, 9))
             lite = TFLiteModel(content)
@@ -506,8 +501,8 @@ def compress(
         report.variants.append(row)
 
     best = choose_best(report.variants)
-    best_dir = os.path.join(out_dir, "best")
-    shutil.rmtree(best_dir, ignore_errors=True)
+    best_dir = gfile_io.join(out_dir, "best")
+    gfile_io.rmtree(best_dir)
     if best is None:
         report.reason = f"no variant within {accuracy_budget} of the SavedModel's accuracy {ref_acc:.4f}"
     else:
@@ -516,19 +511,14 @@ def compress(
             f"{best.name}: smallest within the accuracy budget ({best.size_bytes} B, "
             f"accuracy {best.accuracy:.4f} vs {ref_acc:.4f})"
         )
-        os.makedirs(best_dir)
-        shutil.copy(os.path.join(out_dir, best.file), os.path.join(best_dir, "model.tflite"))
-        with open(os.path.join(best_dir, "preprocessing.json"), "w") as fh:
-            json.dump(spec, fh, indent=2)
-        with open(os.path.join(best_dir, "labels.txt"), "w") as fh:
-            fh.write("".join(c + "\n" for c in classes))
-        with open(os.path.join(best_dir, "variant.json"), "w") as fh:
-            json.dump({**asdict(best), "file": "model.tflite", "saved_model_accuracy": ref_acc,
-                       "accuracy_budget": accuracy_budget}, fh, indent=2)
-    with open(os.path.join(out_dir, "report.json"), "w") as fh:
-        json.dump(report.to_dict(), fh, indent=2)
-    with open(os.path.join(out_dir, "index.html"), "w") as fh:
-        fh.write(render_html(report))
+        gfile_io.copy_file(gfile_io.join(out_dir, best.file), gfile_io.join(best_dir, "model.tflite"))
+        gfile_io.write_json(gfile_io.join(best_dir, "preprocessing.json"), spec)
+        gfile_io.write_text(gfile_io.join(best_dir, "labels.txt"), "".join(c + "\n" for c in classes))
+        gfile_io.write_json(gfile_io.join(best_dir, "variant.json"), {
+            **asdict(best), "file": "model.tflite", "saved_model_accuracy": ref_acc, "accuracy_budget": accuracy_budget,
+        })
+    gfile_io.write_json(gfile_io.join(out_dir, "report.json"), report.to_dict())
+    gfile_io.write_text(gfile_io.join(out_dir, "index.html"), render_html(report))
     return report
 
 

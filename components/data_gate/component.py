@@ -1,12 +1,9 @@
 """TFX adapter for the data gate: fails the run (stops before Transform) on critical findings."""
 
-import json
-import os
-
 from tfx import v1 as tfx
 
+from components.common import gfile_io
 from components.common.artifacts import DataGateResult, GreatExpectationsResult
-from components.common.errors import CheckFailure
 from components.data_gate import logic
 
 
@@ -22,9 +19,6 @@ def DataGate(
     tfdv_failures = []
     for split, proto in logic.load_anomalies_dir(anomalies.uri).items():
         tfdv_failures.extend(logic.failures_from_anomalies(proto, split))
-    with open(os.path.join(ge_result.uri, "result.json")) as fh:
-        ge = json.load(fh)
-    ge_failures = [CheckFailure(**f) for rep in ge["splits"].values() for f in rep["failures"]]
-    failures = logic.decide(tfdv_failures, ge_failures)
-    paths = [os.path.join(gate.uri, "gate.json")] + ([os.path.join(report_dir, "gate.json")] if report_dir else [])
+    failures = logic.decide(tfdv_failures, logic.load_ge_failures(ge_result.uri))
+    paths = [gfile_io.join(gate.uri, "gate.json")] + ([gfile_io.join(report_dir, "gate.json")] if report_dir else [])
     logic.enforce(failures, dataset, paths)

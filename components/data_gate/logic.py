@@ -7,11 +7,11 @@ critical was found, so bad data never reaches Transform or training.
 
 from __future__ import annotations
 
-import json
+import posixpath
 import re
-from pathlib import Path
 from typing import Any, Iterable
 
+from components.common import gfile_io
 from components.common.errors import CheckFailure, DataValidationError
 
 _QUOTED = re.compile(r"(?:values? missing from the schema|unexpected values?)[^:]*:\s*(.+?)(?:\.\s|$)", re.I)
@@ -47,15 +47,22 @@ def failures_from_anomalies(anomalies: Any, split: str) -> list[CheckFailure]:
 
 
 def load_anomalies_dir(uri: str) -> dict[str, Any]:
-    """Reads ``Split-*/SchemaDiff.pb`` files of an ExampleAnomalies artifact, by split name."""
+    """Reads ``Split-*/SchemaDiff.pb`` files of an ExampleAnomalies artifact (local or gs://),
+    by split name."""
     from tensorflow_metadata.proto.v0 import anomalies_pb2
 
     out = {}
-    for path in sorted(Path(uri).glob("Split-*/SchemaDiff.pb")):
+    for path in gfile_io.glob(gfile_io.join(uri, "Split-*", "SchemaDiff.pb")):
         proto = anomalies_pb2.Anomalies()
-        proto.ParseFromString(path.read_bytes())
-        out[path.parent.name[len("Split-"):]] = proto
+        proto.ParseFromString(gfile_io.read_bytes(path))
+        out[posixpath.basename(posixpath.dirname(path))[len("Split-"):]] = proto
     return out
+
+
+def load_ge_failures(ge_result_uri: str) -> list[CheckFailure]:
+    """The failures recorded in a GreatExpectationsResult artifact's ``result.json``."""
+    ge = gfile_io.read_json(gfile_io.join(ge_result_uri, "result.json"))
+    return [CheckFailure(**f) for rep in ge["splits"].values() for f in rep["failures"]]
 
 
 def decide(tfdv_failures: Iterable[CheckFailure], ge_failures: Iterable[CheckFailure]) -> list[CheckFailure]:
@@ -82,8 +89,7 @@ def enforce(failures: list[CheckFailure], dataset: str, report_paths: Iterable[s
     if failures:
         report["reason"] = DataValidationError(failures, dataset).paragraph()
     for path in report_paths:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(report, indent=2, default=str))
+        gfile_io.write_json(path, report, default=str)  # local report dir or gs:// artifact
     if failures:
         raise DataValidationError(failures, dataset)
     return report

@@ -1,12 +1,9 @@
 """TFX adapter: SHAP attributions of the trained model on an eval sample (see ``logic``)."""
 
-import os
-import shutil
-
 from tfx import v1 as tfx
 
+from components.common import gfile_io, model_io
 from components.common.artifacts import HtmlReport
-from components.common import model_io
 from components.explain import logic
 
 
@@ -36,7 +33,5 @@ def ModelExplanation(
     top = expl.ranking()[0][0]
     explanation.set_string_custom_property("top_feature", top)
     if report_dir:
-        target = os.path.join(report_dir, "explain")
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(explanation.uri, target)
+        gfile_io.copy_dir(explanation.uri, gfile_io.join(report_dir, "explain"))
     return {"top_feature": top}

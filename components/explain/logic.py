@@ -35,13 +35,13 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
-import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
+
+from components.common import gfile_io
 
 PredictProba = Callable[[pd.DataFrame], np.ndarray]
 METHOD = "shap.KernelExplainer on serving_default (raw features)"
@@ -290,18 +290,15 @@ nsamples={esc(str(expl.nsamples))}. Values are contributions to predicted probab
 
 
 def write_outputs(expl: Explanation, out_dir: str, model_name: str = "model") -> dict[str, str]:
-    """Writes ``attributions.json``, ``importance.png`` and ``index.html`` into ``out_dir``."""
-    os.makedirs(out_dir, exist_ok=True)
+    """Writes ``attributions.json``, ``importance.png`` and ``index.html`` into ``out_dir``
+    (local or gs://, created if missing)."""
     png = importance_png(expl)
     paths = {
-        "json": os.path.join(out_dir, "attributions.json"),
-        "png": os.path.join(out_dir, "importance.png"),
-        "html": os.path.join(out_dir, "index.html"),
+        "json": gfile_io.join(out_dir, "attributions.json"),
+        "png": gfile_io.join(out_dir, "importance.png"),
+        "html": gfile_io.join(out_dir, "index.html"),
     }
-    with open(paths["json"], "w") as fh:
-        json.dump(expl.to_dict(), fh, indent=2, default=str)
-    with open(paths["png"], "wb") as fh:
-        fh.write(png)
-    with open(paths["html"], "w") as fh:
-        fh.write(render_html(expl, model_name, png))
+    gfile_io.write_json(paths["json"], expl.to_dict(), default=str)
+    gfile_io.write_bytes(paths["png"], png)
+    gfile_io.write_text(paths["html"], render_html(expl, model_name, png))
     return paths

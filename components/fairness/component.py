@@ -9,12 +9,10 @@ Outputs:
 """
 
 import json
-import os
-import shutil
 
 from tfx import v1 as tfx
 
-from components.common import model_io
+from components.common import gfile_io, model_io
 from components.common.artifacts import FairnessResult
 from components.fairness import logic
 
@@ -60,13 +58,7 @@ def FairnessGate(
     report = logic.evaluate(
         model_io.label_strings(evalset[label]), y_pred, evalset[sensitive], thresholds, served.class_names or None
     )
-    logic.write_outputs(report, result.uri, model_name)
-    if dropped:
-        with open(os.path.join(result.uri, "result.json")) as fh:
-            data = json.load(fh)
-        data["dropped_rows"] = dropped
-        with open(os.path.join(result.uri, "result.json"), "w") as fh:
-            json.dump(data, fh, indent=2)
+    logic.write_outputs(report, result.uri, model_name, extra={"dropped_rows": dropped} if dropped else None)
     passed = int(report.passed)
     result.set_int_custom_property("passed", passed)
     result.set_string_custom_property("reasons", "; ".join(report.reasons))
@@ -90,11 +82,8 @@ def FairnessGate(
     if not upstream:
         message = "not blessed by the Evaluator; " + message
     blessing.set_string_custom_property("blessing_message", message)
-    with open(os.path.join(blessing.uri, "BLESSED" if blessed else "NOT_BLESSED"), "w") as fh:
-        fh.write(message + "\n")
+    gfile_io.write_text(gfile_io.join(blessing.uri, "BLESSED" if blessed else "NOT_BLESSED"), message + "\n")
 
     if report_dir:
-        target = os.path.join(report_dir, "fairness")
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(result.uri, target)
+        gfile_io.copy_dir(result.uri, gfile_io.join(report_dir, "fairness"))
     return {"passed": passed, "blessed": blessed}

@@ -37,14 +37,14 @@ always enforced (``FairnessConfig`` gives it a default).
 from __future__ import annotations
 
 import html
-import json
 import math
-import os
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
+
+from components.common import gfile_io
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 
@@ -326,12 +326,12 @@ Groups under {t.min_group_size} rows are left out of the gaps. Rates undefined f
 </body></html>"""
 
 
-def write_outputs(report: FairnessReport, out_dir: str, model_name: str = "model") -> dict[str, str]:
-    """Writes ``result.json`` (passed, reasons, all numbers) and ``index.html`` into ``out_dir``."""
-    os.makedirs(out_dir, exist_ok=True)
-    paths = {"json": os.path.join(out_dir, "result.json"), "html": os.path.join(out_dir, "index.html")}
-    with open(paths["json"], "w") as fh:
-        json.dump(report.to_dict(), fh, indent=2)
-    with open(paths["html"], "w") as fh:
-        fh.write(render_html(report, model_name))
+def write_outputs(
+    report: FairnessReport, out_dir: str, model_name: str = "model", extra: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """Writes ``result.json`` (passed, reasons, all numbers, plus ``extra`` fields such as
+    ``dropped_rows``) and ``index.html`` into ``out_dir`` (local or gs://, created if missing)."""
+    paths = {"json": gfile_io.join(out_dir, "result.json"), "html": gfile_io.join(out_dir, "index.html")}
+    gfile_io.write_json(paths["json"], {**report.to_dict(), **(extra or {})})
+    gfile_io.write_text(paths["html"], render_html(report, model_name))
     return paths

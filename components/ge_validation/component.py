@@ -3,11 +3,12 @@
 import dataclasses
 import json
 import os
+import tempfile
 
 from tfx import v1 as tfx
 from tfx.utils import io_utils
 
-from components.common import examples_io
+from components.common import examples_io, gfile_io
 from components.common.artifacts import GreatExpectationsResult
 from components.ge_validation import suite as suite_lib
 from components.ge_validation import validate
@@ -27,17 +28,22 @@ def GreatExpectationsValidation(
 
     schema_proto = io_utils.SchemaReader().read(io_utils.get_only_uri_in_dir(schema.uri))
     suite = suite_lib.suite_from_schema(schema_proto, f"{dataset}-suite")
-    suite_lib.write_suite(suite, os.path.join(result.uri, "expectation_suite.json"))
+    gfile_io.write_text(gfile_io.join(result.uri, "expectation_suite.json"), suite_lib.suite_json(suite))
     numeric = [f.name for f in schema_proto.feature if f.type in (schema_pb2.FLOAT, schema_pb2.INT)]
     splits = json.loads(examples.split_names)
     per_split, failures = {}, 0
     for split in splits:
         frame = examples_io.numeric_like(examples_io.read_split(examples.uri, split), numeric)
-        docs = os.path.join(report_dir or result.uri, "data_docs", split)
-        report = validate.validate_dataframe(frame, suite, docs, dataset_name=f"{dataset}-{split}", max_examples=max_examples)
+        docs = gfile_io.join(report_dir or result.uri, "data_docs", split)
+        # GE writes Data Docs with plain file I/O: render them locally, then ship the folder.
+        with tempfile.TemporaryDirectory(prefix="gx-docs-") as tmp:
+            report = validate.validate_dataframe(
+                frame, suite, os.path.join(tmp, "docs"), dataset_name=f"{dataset}-{split}", max_examples=max_examples
+            )
+            gfile_io.copy_dir_to(os.path.join(tmp, "docs"), docs)
+        report.data_docs = gfile_io.join(docs, "index.html")
         report.failures = [dataclasses.replace(f, detail=f"[{split}] {f.detail}".strip()) for f in report.failures]
         per_split[split] = report.to_dict()
         failures += len(report.failures)
-    with open(os.path.join(result.uri, "result.json"), "w") as fh:
-        json.dump({"success": failures == 0, "splits": per_split}, fh, indent=2, default=str)
+    gfile_io.write_json(gfile_io.join(result.uri, "result.json"), {"success": failures == 0, "splits": per_split}, default=str)
     return {"success": int(failures == 0), "failures": failures}

@@ -64,7 +64,13 @@ def suite_from_schema(schema: Any, name: str, columns: list[str] | None = None) 
     return {"name": name, "expectations": expectations, "meta": {"generated_by": "components.ge_validation.suite"}}
 
 
+def suite_json(suite: dict[str, Any]) -> str:
+    """The suite as JSON text with stable formatting (it is committed next to the schema)."""
+    return json.dumps(suite, indent=2, sort_keys=True) + "\n"
+
+
 def write_suite(suite: dict[str, Any], path: str | Path) -> None:
-    """Writes the suite JSON with stable formatting (it is committed next to the schema)."""
+    """Writes the suite JSON to a local file (``mlops suite``; the component writes its artifact
+    copy through ``gfile_io``)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(suite, indent=2, sort_keys=True) + "\n")
+    Path(path).write_text(suite_json(suite))

@@ -1,17 +1,13 @@
 """TFX adapter: push a blessed model as the next version; never push an unblessed one."""
 
-import json
 import os
+
 from tfx import v1 as tfx
 
+from components.common import gfile_io
 from components.common.artifacts import CompressedModel, FairnessResult, HtmlReport, compressed_best_dir
+from components.common.model_io import serving_dir
 from components.versioned_pusher import logic
-
-
-def _serving_dir(model_uri: str) -> str:
-    """The SavedModel inside a Trainer's Model artifact (``Format-Serving``)."""
-    path = os.path.join(model_uri, "Format-Serving")
-    return path if os.path.isdir(path) else model_uri
 
 
 def _extras(explanation, fairness, compressed) -> tuple[dict, dict]:
@@ -27,8 +23,7 @@ def _extras(explanation, fairness, compressed) -> tuple[dict, dict]:
 
 def _write_report(report_dir: str, data: dict) -> None:
     if report_dir:
-        with open(os.path.join(report_dir, "pushed.json"), "w") as fh:
-            json.dump(data, fh, indent=2)
+        gfile_io.write_json(gfile_io.join(report_dir, "pushed.json"), data)
 
 
 @tfx.dsl.components.component
@@ -59,10 +54,8 @@ def VersionedPusher(
         return {"pushed": 0, "version": 0, "push_uri": ""}
     metrics = {}
     if evaluation_report is not None:
-        path = os.path.join(evaluation_report.uri, "metrics.json")
-        if os.path.exists(path):
-            with open(path) as fh:
-                data = json.load(fh)
+        data = gfile_io.read_json(gfile_io.join(evaluation_report.uri, "metrics.json"), default=None)
+        if data is not None:
             metrics = {"overall": data.get("overall", {}), "slices": data.get("slices", {}), "classes": data.get("classes", [])}
     manifest = {
         "pipeline": pipeline_name,
@@ -82,7 +75,8 @@ def VersionedPusher(
     }
     extra_fields, extra_dirs = _extras(explanation, fairness, compressed)
     manifest.update(extra_fields)
-    result = logic.push(_serving_dir(model.uri), destination, model_name, manifest, extra_dirs=extra_dirs)
+    # push() copies gs:// artifact folders to a temp dir, then ships them to the destination.
+    result = logic.push(serving_dir(model.uri), destination, model_name, manifest, extra_dirs=extra_dirs)
     pushed_model.set_int_custom_property("pushed", 1)
     pushed_model.set_string_custom_property("pushed_destination", result.uri)
     pushed_model.set_int_custom_property("pushed_version", result.version)

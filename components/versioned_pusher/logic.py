@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from components.common import storage
+from components.common import gfile_io, storage
 
 MANIFEST = "manifest.json"
 CLAIM = ".claim"
+_MODEL_KEY = "\0saved_model"  # the SavedModel among push()'s source dirs (not a valid extra name)
 
 
 @dataclass(frozen=True)
@@ -103,10 +104,7 @@ def latest(destination: str, model_name: str) -> tuple[int, dict[str, Any]] | No
 
 
 def _read_json(path: str) -> dict:
-    if not os.path.exists(path):
-        return {}
-    with open(path) as fh:
-        return json.load(fh)
+    return gfile_io.read_json(path, default={})  # an artifact file: local or gs://
 
 
 def extras_manifest(
@@ -127,12 +125,12 @@ def extras_manifest(
             no variant was within the budget).
 
     Returns:
-        ``(fields, dirs)``: fields to merge into the manifest, ``{name: local dir}`` to ship.
+        ``(fields, dirs)``: fields to merge into the manifest, ``{name: artifact dir}`` to ship.
     """
     fields: dict[str, Any] = {}
     dirs: dict[str, str] = {}
     if explanation_dir:
-        data = _read_json(os.path.join(explanation_dir, "attributions.json"))
+        data = _read_json(gfile_io.join(explanation_dir, "attributions.json"))
         fields["explanation"] = {
             "method": data.get("method", ""),
             "top_features": list(data.get("ranking", []))[:5],
@@ -140,7 +138,7 @@ def extras_manifest(
         }
         dirs["explanation"] = explanation_dir
     if fairness_dir:
-        data = _read_json(os.path.join(fairness_dir, "result.json"))
+        data = _read_json(gfile_io.join(fairness_dir, "result.json"))
         fields["fairness"] = {
             "passed": data.get("passed"),
             "reasons": data.get("reasons", []),
@@ -165,16 +163,25 @@ def push(
     """Pushes a SavedModel directory as the next version.
 
     Args:
-        model_dir: Local SavedModel directory (copied to ``saved_model/``).
+        model_dir: SavedModel directory (copied to ``saved_model/``): a local path or an
+            artifact URI such as ``gs://`` (read through ``tf.io.gfile`` into a temp dir first).
         destination: Local path, ``s3://`` or ``gs://`` prefix.
         model_name: Model folder name.
         manifest_fields: Metrics, fingerprints, run and MLMD ids, etc.
-        extra_dirs: Other local directories to ship beside it (e.g. ``{"tflite": ...}``).
+        extra_dirs: Other directories to ship beside it (e.g. ``{"tflite": ...}``), local or
+            artifact URIs like ``model_dir``.
         max_attempts: Versions to try when racing another pusher.
 
     Raises:
         storage.StorageError: The destination could not be written; no version became visible.
     """
+    sources = {_MODEL_KEY: os.fspath(model_dir), **{k: os.fspath(v) for k, v in (extra_dirs or {}).items()}}
+    with gfile_io.local_dirs(sources) as local:
+        local_model = local.pop(_MODEL_KEY)
+        return _push(local_model, destination, model_name, manifest_fields, local, max_attempts)
+
+
+def _push(model_dir, destination, model_name, manifest_fields, extra_dirs, max_attempts) -> PushResult:
     fingerprint = dir_fingerprint(model_dir)
     current = latest(destination, model_name)
     if current and current[1].get("model_fingerprint") == fingerprint:
