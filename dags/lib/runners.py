@@ -1,34 +1,43 @@
-"""Submitting the training pipeline: local (docker), Kubeflow Pipelines v2 REST, Vertex AI REST.
+"""Submitting the training pipeline: local (docker), Kubeflow Pipelines, Vertex AI Pipelines.
 
 Every runner returns a :class:`RunOutcome`. A run that did not succeed raises
 :class:`lib.alerts.AlertingFailure` from :func:`raise_for_outcome`, so the task fails and the
 notifiers receive the pipeline's own reason (failing gate columns, the KFP error message...).
 
-Why REST and not ``kfp.Client`` / ``google-cloud-aiplatform``: kfp 2.17.3 pins requests,
-urllib3 and kubernetes<31, which would hold Airflow's providers back; aiplatform pulls in the
-2 GB google provider stack. The few endpoints used are stable (KFP ``/apis/v2beta1``, Vertex
-``v1``), and the clients below take an injectable session so tests use stand-in servers or fake
-transports.
+This module holds what the runners share; it imports neither Airflow nor the cloud clients:
+
+* ``local``: ``mlops run`` in the project image (:func:`run_local`);
+* the compiled spec (:func:`load_pipeline_spec`, :func:`pick_parameters`);
+* ``kubeflow`` / ``vertex``: the real clients (``kfp.Client``, ``aiplatform.PipelineJob``) run
+  in their own venv, ``.venv-pipeline-clients`` (infra/airflow/pipeline-clients.txt says why),
+  as ``python -m lib.remote_client`` (:func:`run_remote`). The task sends it one JSON request on
+  stdin and reads events back; SIGTERM or an exception in the task makes the client cancel the
+  remote run. The per-backend code is in :mod:`lib.kubeflow_runner` and :mod:`lib.vertex_runner`;
+  the retry/backoff of transient API errors (:func:`call_with_retry`) is here.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import json
 import logging
 import os
-import re
+import random
+import signal
 import subprocess
+import sys
 import threading
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import yaml
 
-from lib import REPO_ROOT
+from lib import DAGS_DIR, REPO_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +160,11 @@ def run_local(
     """Runs the pipeline in the project image and reads its ``run.json``.
 
     Output (stdout and stderr) is streamed to the task log line by line; the last stderr
-    paragraph becomes the reason on failure.
+    paragraph becomes the reason on failure. The container always has a name, so that a timeout,
+    a SIGTERM of the task or any exception while waiting stops the container itself
+    (``docker kill``), not only the ``docker run`` client process.
     """
+    name = container_name or f"mlops-run-{uuid.uuid4().hex[:12]}"
     cmd = docker_command(
         image=image or image_name(),
         config_rel=config_rel,
@@ -160,7 +172,7 @@ def run_local(
         data_uri=data_uri,
         repo_root=repo_root,
         docker=docker,
-        name=container_name,
+        name=name,
     )
     out_dir = repo_root / output_rel
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -171,27 +183,48 @@ def run_local(
     except FileNotFoundError as exc:
         raise RunnerError(f"local runner: `{docker}` not found; install Docker or pick another runner") from exc
 
-    def pump_stdout() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
+    def pump(stream: Any, keep: bool) -> None:
+        for line in stream:
             log.info("[mlops] %s", line.rstrip())
+            if keep:
+                tail.append(line.rstrip("\n"))
 
-    t = threading.Thread(target=pump_stdout, daemon=True)
-    t.start()
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        log.info("[mlops] %s", line.rstrip())
-        tail.append(line.rstrip("\n"))
+    pumps = [
+        threading.Thread(target=pump, args=(proc.stdout, False), daemon=True),
+        threading.Thread(target=pump, args=(proc.stderr, True), daemon=True),
+    ]
+    for t in pumps:
+        t.start()
     try:
-        code = proc.wait(timeout=timeout_s)
+        with sigterm_raises():
+            try:
+                code = proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                log.error("local runner: timed out after %.0f s; stopping container %s", timeout_s or 0, name)
+                code = _stop_container(proc, docker, name)
+                tail.extend(["", f"local runner: timed out after {timeout_s:.0f} s; container {name} was stopped"])
+    except BaseException:
+        log.error("local runner: interrupted; stopping container %s", name)
+        _stop_container(proc, docker, name)
+        raise
+    finally:
+        for t in pumps:
+            t.join(timeout=5)
+    return outcome_from_run_dir(out_dir, code, list(tail), runner="local")
+
+
+def _stop_container(proc: subprocess.Popen, docker: str, name: str, grace_s: float = 30.0) -> int:
+    """``docker kill`` the container (its ``docker run --rm`` client then exits); returns the exit code."""
+    res = subprocess.run([docker, "kill", name], capture_output=True, text=True)
+    if res.returncode != 0:
+        log.warning("docker kill %s: %s", name, (res.stderr or res.stdout).strip()[:300])
+    try:
+        return proc.wait(timeout=grace_s)
     except subprocess.TimeoutExpired:
         proc.kill()
-        if container_name:
-            subprocess.run([docker, "rm", "-f", container_name], capture_output=True)
-        code = proc.wait()
-        tail.append(f"local runner: timed out after {timeout_s:.0f} s")
-    t.join(timeout=5)
-    return outcome_from_run_dir(out_dir, code, list(tail), runner="local")
+        return proc.wait()
+    finally:
+        subprocess.run([docker, "rm", "-f", name], capture_output=True)
 
 
 def outcome_from_run_dir(out_dir: Path, exit_code: int, stderr_tail: list[str], runner: str = "local") -> RunOutcome:
@@ -297,344 +330,235 @@ def spec_digest(path: str | Path) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# kubeflow: KFP v2 REST API (/apis/v2beta1)
+# kubeflow / vertex: the real clients in their own venv
 # --------------------------------------------------------------------------------------------
 
-KFP_TERMINAL = {"SUCCEEDED", "SKIPPED", "FAILED", "CANCELED"}
+CLIENTS_PYTHON_ENV = "MLOPS_PIPELINE_CLIENTS_PYTHON"
+CLIENTS_VENV = ".venv-pipeline-clients"
+EVENT_PREFIX = "@@mlops-event "
 
 
-class KfpRestClient:
-    """The handful of KFP v2beta1 REST calls the DAG needs (what ``kfp.Client`` does underneath).
+@dataclass
+class RetryPolicy:
+    """Backoff for transient API errors (HTTP 5xx/429, connection errors).
 
-    Args:
-        host: API base URL, e.g. ``http://127.0.0.1:8888`` or ``https://<kfp-host>/pipeline``.
-        token: Optional bearer token (Kubeflow with Dex/oauth2-proxy, or a service-account token).
-        ui_url: Base URL of the KFP UI for run links; defaults to ``host``.
-        session: A ``requests.Session``-like object (tests inject one).
+    Attributes:
+        initial_s: First wait; doubled after each failure, up to ``max_s`` (with up to 10 % jitter).
+        max_s: Longest wait between two tries.
+        budget_s: Give up when the same call has failed for this long.
     """
 
-    def __init__(
-        self,
-        host: str,
-        *,
-        token: str | None = None,
-        namespace: str | None = None,
-        ui_url: str | None = None,
-        verify: bool | str = True,
-        timeout_s: float = 30.0,
-        session: Any = None,
-    ):
-        import requests
+    initial_s: float = 5.0
+    max_s: float = 60.0
+    budget_s: float = 900.0
 
-        self.host = host.rstrip("/")
-        self.ui_url = (ui_url or host).rstrip("/")
-        self.namespace = namespace
-        self.timeout_s = timeout_s
-        self.session = session or requests.Session()
-        self.session.verify = verify
-        if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
-
-    # -- plumbing --
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        url = f"{self.host}/apis/v2beta1/{path.lstrip('/')}"
-        try:
-            resp = self.session.request(method, url, timeout=self.timeout_s, **kwargs)
-        except Exception as exc:
-            raise RunnerError(f"KFP API {method} {url} unreachable: {exc}") from exc
-        if resp.status_code >= 400:
-            raise RunnerError(f"KFP API {method} {url} -> HTTP {resp.status_code}: {_error_text(resp)}")
-        return resp.json() if resp.content else {}
-
-    @staticmethod
-    def _name_filter(name: str) -> str:
-        return json.dumps({"predicates": [{"key": "display_name", "operation": "EQUALS", "string_value": name}]})
-
-    # -- pipelines --
-    def find_pipeline(self, name: str) -> dict[str, Any] | None:
-        params = {"filter": self._name_filter(name), "page_size": 10}
-        if self.namespace:
-            params["namespace"] = self.namespace
-        found = self._call("GET", "pipelines", params=params).get("pipelines") or []
-        return next((p for p in found if p.get("display_name") == name), None)
-
-    def upload_pipeline(self, package: Path, name: str, description: str = "") -> dict[str, Any]:
-        params = {"name": name, "display_name": name, "description": description}
-        if self.namespace:
-            params["namespace"] = self.namespace
-        with open(package, "rb") as fh:
-            return self._call("POST", "pipelines/upload", params=params, files={"uploadfile": (package.name, fh)})
-
-    def find_version(self, pipeline_id: str, version_name: str) -> dict[str, Any] | None:
-        params = {"filter": self._name_filter(version_name), "page_size": 10}
-        found = self._call("GET", f"pipelines/{pipeline_id}/versions", params=params).get("pipeline_versions") or []
-        return next((v for v in found if v.get("display_name") == version_name), None)
-
-    def upload_version(self, package: Path, pipeline_id: str, version_name: str) -> dict[str, Any]:
-        params = {"name": version_name, "display_name": version_name, "pipelineid": pipeline_id}
-        with open(package, "rb") as fh:
-            return self._call(
-                "POST", "pipelines/upload_version", params=params, files={"uploadfile": (package.name, fh)}
-            )
-
-    def ensure_pipeline_version(self, package: Path, pipeline_name: str) -> tuple[str, str]:
-        """Reuses the pipeline version whose name is the spec's digest, or uploads it.
-
-        Returns:
-            (pipeline_id, pipeline_version_id)
-        """
-        version_name = f"{pipeline_name}-{spec_digest(package)[:12]}"
-        pipeline = self.find_pipeline(pipeline_name)
-        if pipeline is None:
-            pipeline = self.upload_pipeline(package, pipeline_name)
-            log.info("KFP: uploaded pipeline %s (%s)", pipeline_name, pipeline.get("pipeline_id"))
-        pipeline_id = pipeline["pipeline_id"]
-        version = self.find_version(pipeline_id, version_name)
-        if version is None:
-            version = self.upload_version(package, pipeline_id, version_name)
-            log.info("KFP: uploaded version %s (%s)", version_name, version.get("pipeline_version_id"))
-        else:
-            log.info("KFP: reusing version %s (%s)", version_name, version.get("pipeline_version_id"))
-        return pipeline_id, version["pipeline_version_id"]
-
-    # -- experiments and runs --
-    def ensure_experiment(self, name: str) -> str:
-        params = {"filter": self._name_filter(name), "page_size": 10}
-        if self.namespace:
-            params["namespace"] = self.namespace
-        found = self._call("GET", "experiments", params=params).get("experiments") or []
-        exp = next((e for e in found if e.get("display_name") == name), None)
-        if exp is None:
-            body = {"display_name": name}
-            if self.namespace:
-                body["namespace"] = self.namespace
-            exp = self._call("POST", "experiments", json=body)
-        return exp["experiment_id"]
-
-    def create_run(
-        self,
-        *,
-        display_name: str,
-        pipeline_id: str,
-        version_id: str,
-        parameters: Mapping[str, Any],
-        pipeline_root: str | None = None,
-        experiment_id: str | None = None,
-        service_account: str | None = None,
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "display_name": display_name,
-            "pipeline_version_reference": {"pipeline_id": pipeline_id, "pipeline_version_id": version_id},
-            "runtime_config": {"parameters": dict(parameters)},
-        }
-        if pipeline_root:
-            body["runtime_config"]["pipeline_root"] = pipeline_root
-        if experiment_id:
-            body["experiment_id"] = experiment_id
-        if service_account:
-            body["service_account"] = service_account
-        return self._call("POST", "runs", json=body)
-
-    def get_run(self, run_id: str) -> dict[str, Any]:
-        return self._call("GET", f"runs/{run_id}")
-
-    def run_url(self, run_id: str) -> str:
-        return f"{self.ui_url}/#/runs/details/{run_id}"
-
-    def wait_for_run(
-        self, run_id: str, *, poll_s: float = 15.0, timeout_s: float = 6 * 3600, sleep: Callable[[float], None] = time.sleep
-    ) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout_s
-        last_state = None
-        while True:
-            run = self.get_run(run_id)
-            state = run.get("state") or "PENDING"
-            if state != last_state:
-                log.info("KFP run %s: %s", run_id, state)
-                last_state = state
-            if state in KFP_TERMINAL:
-                return run
-            if time.monotonic() > deadline:
-                raise RunnerError(f"KFP run {run_id} still {state} after {timeout_s:.0f} s: {self.run_url(run_id)}")
-            sleep(poll_s)
-
-
-def run_kubeflow(
-    client: KfpRestClient,
-    *,
-    package: Path,
-    pipeline_name: str,
-    run_name: str,
-    parameters: Mapping[str, Any],
-    pipeline_root: str | None = None,
-    experiment: str | None = None,
-    service_account: str | None = None,
-    poll_s: float = 15.0,
-    timeout_s: float = 6 * 3600,
-) -> RunOutcome:
-    """Uploads (or reuses) the compiled pipeline, starts a run and waits for its end."""
-    spec = load_pipeline_spec(package)
-    params = pick_parameters(spec, parameters)
-    _log_dropped(parameters, params)
-    pipeline_id, version_id = client.ensure_pipeline_version(package, pipeline_name)
-    experiment_id = client.ensure_experiment(experiment) if experiment else None
-    run = client.create_run(
-        display_name=run_name,
-        pipeline_id=pipeline_id,
-        version_id=version_id,
-        parameters=params,
-        pipeline_root=pipeline_root,
-        experiment_id=experiment_id,
-        service_account=service_account,
-    )
-    run_id = run["run_id"]
-    url = client.run_url(run_id)
-    log.info("KFP: started run %s with %s: %s", run_id, params, url)
-    final = client.wait_for_run(run_id, poll_s=poll_s, timeout_s=timeout_s)
-    state = final.get("state")
-    status = "succeeded" if state in ("SUCCEEDED", "SKIPPED") else "failed"
-    reason = None
-    if status != "succeeded":
-        err = final.get("error") or {}
-        reason = f"KFP run {run_id} {state}: {err.get('message') or 'no error message'} ({url})"
-    return RunOutcome(runner="kubeflow", status=status, reason=reason, run_id=run_id, links={"KFP run": url})
-
-
-# --------------------------------------------------------------------------------------------
-# vertex: Vertex AI Pipelines REST (v1 projects.locations.pipelineJobs)
-# --------------------------------------------------------------------------------------------
-
-VERTEX_TERMINAL = {"PIPELINE_STATE_SUCCEEDED", "PIPELINE_STATE_FAILED", "PIPELINE_STATE_CANCELLED"}
-
-
-class VertexRestClient:
-    """Creates and polls a Vertex AI PipelineJob from a compiled KFP v2 spec.
-
-    Args:
-        project, location: GCP project id and region (``europe-west4``).
-        session: An authorised ``requests.Session``-like object. Default: google-auth's
-            ``AuthorizedSession`` with Application Default Credentials (Workload Identity on
-            Composer/GKE, a key file locally). Tests pass a fake transport.
-        api_endpoint: Override of ``https://<location>-aiplatform.googleapis.com``.
-    """
-
-    def __init__(self, project: str, location: str, *, session: Any = None, api_endpoint: str | None = None):
-        self.project = project
-        self.location = location
-        self.endpoint = (api_endpoint or f"https://{location}-aiplatform.googleapis.com").rstrip("/")
-        if session is None:
-            import google.auth
-            from google.auth.transport.requests import AuthorizedSession
-
-            creds, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
-            session = AuthorizedSession(creds)
-        self.session = session
-
-    @property
-    def parent(self) -> str:
-        return f"projects/{self.project}/locations/{self.location}"
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        url = f"{self.endpoint}/v1/{path}"
-        resp = self.session.request(method, url, timeout=60, **kwargs)
-        if resp.status_code >= 400:
-            raise RunnerError(f"Vertex AI {method} {url} -> HTTP {resp.status_code}: {_error_text(resp)}")
-        return resp.json()
-
-    def create_pipeline_job(
-        self,
-        *,
-        job_id: str,
-        display_name: str,
-        pipeline_spec: Mapping[str, Any],
-        parameter_values: Mapping[str, Any],
-        gcs_output_directory: str,
-        service_account: str | None = None,
-        labels: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "displayName": display_name,
-            "pipelineSpec": dict(pipeline_spec),
-            "runtimeConfig": {"gcsOutputDirectory": gcs_output_directory, "parameterValues": dict(parameter_values)},
-        }
-        if service_account:
-            body["serviceAccount"] = service_account
-        if labels:
-            body["labels"] = dict(labels)
-        return self._call("POST", f"{self.parent}/pipelineJobs", params={"pipelineJobId": job_id}, json=body)
-
-    def get_pipeline_job(self, name: str) -> dict[str, Any]:
-        return self._call("GET", name)
-
-    def console_url(self, job_id: str) -> str:
-        return (
-            f"https://console.cloud.google.com/vertex-ai/locations/{self.location}/pipelines/runs/{job_id}"
-            f"?project={self.project}"
+    @classmethod
+    def from_mapping(cls, d: Mapping[str, Any] | None) -> "RetryPolicy":
+        d = d or {}
+        return cls(
+            initial_s=float(d.get("initial_s", cls.initial_s)),
+            max_s=float(d.get("max_s", cls.max_s)),
+            budget_s=float(d.get("budget_s", cls.budget_s)),
         )
 
-    def wait(
-        self, name: str, *, poll_s: float = 30.0, timeout_s: float = 6 * 3600, sleep: Callable[[float], None] = time.sleep
-    ) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout_s
-        last = None
-        while True:
-            job = self.get_pipeline_job(name)
-            state = job.get("state", "PIPELINE_STATE_UNSPECIFIED")
-            if state != last:
-                log.info("Vertex job %s: %s", name, state)
-                last = state
-            if state in VERTEX_TERMINAL:
-                return job
-            if time.monotonic() > deadline:
-                raise RunnerError(f"Vertex job {name} still {state} after {timeout_s:.0f} s")
-            sleep(poll_s)
 
-
-def vertex_job_id(pipeline_name: str, run_id: str) -> str:
-    """A PipelineJob id: lowercase letters, digits and '-', at most 128 characters."""
-    slug = re.sub(r"[^a-z0-9-]+", "-", f"{pipeline_name}-{run_id}".lower()).strip("-")
-    return slug[:128]
-
-
-def run_vertex(
-    client: VertexRestClient,
+def call_with_retry(
+    fn: Callable[[], Any],
     *,
-    package: Path,
-    pipeline_name: str,
-    job_id: str,
-    parameters: Mapping[str, Any],
-    pipeline_root: str,
-    service_account: str | None = None,
-    poll_s: float = 30.0,
-    timeout_s: float = 6 * 3600,
-) -> RunOutcome:
-    """Submits the compiled spec as a Vertex AI PipelineJob and waits for its end."""
-    if not pipeline_root.startswith("gs://"):
-        raise RunnerError(f"vertex runner: pipeline_root must be a gs:// URI, got {pipeline_root!r}")
-    spec = load_pipeline_spec(package)
-    params = pick_parameters(spec, parameters)
-    _log_dropped(parameters, params)
-    job = client.create_pipeline_job(
-        job_id=job_id,
-        display_name=f"{pipeline_name} {job_id}",
-        pipeline_spec=spec,
-        parameter_values=params,
-        gcs_output_directory=pipeline_root,
-        service_account=service_account,
-        labels={"mlops-pipeline": re.sub(r"[^a-z0-9_-]", "-", pipeline_name.lower())[:63]},
+    what: str,
+    transient: Callable[[BaseException], str | None],
+    policy: RetryPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Any:
+    """Calls ``fn`` until it returns, retrying while ``transient(exc)`` names the error.
+
+    ``transient`` returns a short description for a retryable error and None for any other,
+    which is raised at once. After ``policy.budget_s`` of failures a :class:`RunnerError` says
+    what kept failing.
+    """
+    start = time.monotonic()
+    delay = policy.initial_s
+    tries = 0
+    while True:
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - classified below
+            why = transient(exc)
+            if why is None:
+                raise
+            tries += 1
+            waited = time.monotonic() - start
+            if waited + delay > policy.budget_s:
+                raise RunnerError(f"{what}: still failing after {tries} tries in {waited:.0f} s: {why}") from exc
+            pause = delay * (1 + random.random() * 0.1)
+            log.warning("%s: transient error (%s); try %d failed, retrying in %.1f s", what, why, tries, pause)
+            sleep(pause)
+            delay = min(delay * 2, policy.max_s)
+
+
+def clients_python() -> str:
+    """The interpreter of the KFP / Vertex AI clients.
+
+    ``$MLOPS_PIPELINE_CLIENTS_PYTHON`` (``self``: this interpreter, for a worker that has kfp /
+    google-cloud-aiplatform installed itself), else ``.venv-pipeline-clients`` at the repository
+    root or next to the DAGs folder.
+    """
+    explicit = os.environ.get(CLIENTS_PYTHON_ENV)
+    if explicit:
+        return sys.executable if explicit == "self" else explicit
+    for root in (REPO_ROOT, DAGS_DIR):
+        cand = root / CLIENTS_VENV / "bin" / "python"
+        if cand.exists():
+            return str(cand)
+    raise RunnerError(
+        f"the KFP / Vertex AI clients' venv {CLIENTS_VENV} is missing: run infra/scripts/setup-airflow.sh, "
+        f"or set {CLIENTS_PYTHON_ENV} to a Python that has kfp and google-cloud-aiplatform (docs/airflow.md)"
     )
-    name = job.get("name") or f"{client.parent}/pipelineJobs/{job_id}"
-    url = client.console_url(job_id)
-    log.info("Vertex: started %s: %s", name, url)
-    final = client.wait(name, poll_s=poll_s, timeout_s=timeout_s)
-    state = final.get("state")
-    ok = state == "PIPELINE_STATE_SUCCEEDED"
-    reason = None
-    if not ok:
-        reason = f"Vertex job {job_id} {state}: {(final.get('error') or {}).get('message') or 'no error message'} ({url})"
-    return RunOutcome(
-        runner="vertex", status="succeeded" if ok else "failed", reason=reason, run_id=name, links={"Vertex AI run": url}
+
+
+class TaskKilled(Exception):
+    """The task process received SIGTERM (Airflow's kill); raised where the task was waiting."""
+
+
+@contextlib.contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`TaskKilled` in the waiting code (once).
+
+    Airflow 3's task runner answers SIGTERM only with ``task.on_kill()`` (a no-op for a
+    ``@task``) and kills the process later, so the wait would never learn it should stop its
+    container or remote run. The handler calls the previous one first (Airflow's stays in
+    charge) and restores it on exit. Outside the main thread (where signals cannot be handled)
+    it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    fired = False
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal fired
+        if callable(previous):
+            previous(signum, frame)
+        if not fired:
+            fired = True
+            raise TaskKilled("the task received SIGTERM")
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_remote(request: Mapping[str, Any], *, python: str | None = None, cancel_grace_s: float = 120.0) -> RunOutcome:
+    """Runs ``python -m lib.remote_client`` in the clients' venv with ``request``; returns its outcome.
+
+    The request (JSON on stdin, so tokens never show in a process list) names the runner and all
+    it needs. The client's log lines go to the task log; its events (``run``: id and link of
+    the created or re-attached run; ``outcome``; ``error``) come back on stdout. If the wait is
+    interrupted (SIGTERM, ``execution_timeout``, any exception) the client gets SIGTERM, cancels
+    the remote run and exits; after ``cancel_grace_s`` it is killed.
+
+    Raises:
+        RunnerError: the client reported an error (API rejected the spec, bad settings...) or died.
+    """
+    py = python or clients_python()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(DAGS_DIR)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env["PYTHONUNBUFFERED"] = "1"
+    runner = str(request.get("runner"))
+    cmd = [py, "-m", "lib.remote_client"]
+    log.info("%s runner: %s (request on stdin)", runner, " ".join(cmd))
+    try:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace", env=env
+        )
+    except OSError as exc:
+        raise RunnerError(f"{runner} runner: cannot start {py}: {exc}") from exc
+    events: list[dict[str, Any]] = []
+    tail: collections.deque[str] = collections.deque(maxlen=40)
+
+    def read_events() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith(EVENT_PREFIX):
+                try:
+                    ev = json.loads(line[len(EVENT_PREFIX) :])
+                except ValueError:
+                    log.warning("unreadable client event: %s", line.strip())
+                    continue
+                events.append(ev)
+                if ev.get("event") == "run":
+                    log.info(
+                        "%s: %s run %s: %s", runner, "re-attached to" if ev.get("attached") else "started", ev.get("run_id"), ev.get("url")
+                    )
+            else:
+                log.info("[%s] %s", runner, line.rstrip())
+
+    def read_log() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            log.info("[%s] %s", runner, line.rstrip())
+            tail.append(line.rstrip("\n"))
+
+    readers = [threading.Thread(target=read_events, daemon=True), threading.Thread(target=read_log, daemon=True)]
+    for t in readers:
+        t.start()
+    try:
+        with sigterm_raises():
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps(dict(request)))
+            proc.stdin.close()
+            code = proc.wait()
+    except BaseException as exc:
+        log.error("%s runner: interrupted (%s); asking the client to cancel the remote run", runner, type(exc).__name__)
+        _stop_client(proc, cancel_grace_s)
+        raise
+    finally:
+        for t in readers:
+            t.join(timeout=10)
+    for ev in reversed(events):
+        if ev.get("event") == "outcome":
+            return RunOutcome.from_dict(ev["outcome"])
+        if ev.get("event") == "error":
+            raise RunnerError(str(ev.get("message")))
+    raise RunnerError(
+        f"{runner} runner: the client exited with code {code} without an outcome: "
+        f"{last_paragraph(list(tail)) or 'no output'}"
     )
+
+
+def _stop_client(proc: subprocess.Popen, grace_s: float) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        log.error("the client did not stop within %.0f s; killing it (the remote run may still be running)", grace_s)
+        proc.kill()
+        proc.wait()
+
+
+def remote_parameters(spec: Mapping[str, Any], data_uri: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The runtime parameters for a remote run: the validated ``data_uri`` plus ``extra``.
+
+    The compiled spec must declare ``data_uri`` (``make compile`` does): a remote run has to
+    train on exactly the data the DAG validated, and without the parameter it would read
+    whatever URI was compiled in. Extra values the spec does not declare are logged and dropped
+    (KFP and Vertex reject undeclared parameters).
+    """
+    declared = declared_parameters(spec)
+    if "data_uri" not in declared:
+        raise RunnerError(
+            "the compiled pipeline spec declares no runtime parameter 'data_uri', so the run could not be "
+            "told to train on the data this DAG validated; recompile it (make compile)"
+        )
+    offered = {**dict(extra or {}), "data_uri": data_uri}
+    sent = pick_parameters(spec, offered)
+    _log_dropped(offered, sent)
+    return sent
 
 
 # --------------------------------------------------------------------------------------------
@@ -675,19 +599,6 @@ def raise_for_outcome(outcome: RunOutcome, dataset: str, data_uri: str | None) -
         f"{outcome.runner} run {outcome.status}: {outcome.reason or ''}".strip(),
         outcome_alert(outcome, dataset, data_uri),
     )
-
-
-def _error_text(resp: Any) -> str:
-    try:
-        body = resp.json()
-    except Exception:
-        return (getattr(resp, "text", "") or "")[:500]
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict):
-            return str(err.get("message") or err)[:500]
-        return str(body.get("message") or err or body)[:500]
-    return str(body)[:500]
 
 
 def _file_url(base: Path, path: str) -> str:

@@ -6,38 +6,43 @@ Where each runner's settings come from:
   ``mlops_local_timeout_s`` (default 4 h).
 * ``kubeflow``: connection ``kfp_default`` (API URL in host, bearer token in password; extras
   ``namespace``, ``ui_url``, ``verify``, ``experiment``, ``service_account``,
-  ``poll_seconds``, ``timeout_seconds``) and the config's ``kubeflow:`` section
-  (``package_path``, ``pipeline_root``, ``parameters``, ``experiment``).
+  ``poll_seconds``, ``timeout_seconds``, ``retry_initial_seconds``, ``retry_max_seconds``,
+  ``retry_budget_seconds``) and the config's ``kubeflow:`` section (``package_path``,
+  ``pipeline_root``, ``parameters``, ``experiment``).
 * ``vertex``: Variables ``mlops_vertex_project``, ``mlops_vertex_location``,
-  ``mlops_vertex_pipeline_root`` (gs://), ``mlops_vertex_service_account``, falling back to the
-  config's ``vertex:`` section (``project``, ``location``/``region``, ``pipeline_root``,
-  ``service_account``); credentials are Application Default Credentials.
+  ``mlops_vertex_pipeline_root`` (gs://), ``mlops_vertex_service_account``,
+  ``mlops_vertex_api_endpoint``, ``mlops_vertex_poll_seconds``, falling back to the config's
+  ``vertex:`` section (``project``, ``location``/``region``, ``pipeline_root``,
+  ``service_account``, ``api_endpoint``, ``poll_seconds``, ``timeout_seconds``,
+  ``retry_*_seconds``, ``parameters``); credentials are Application Default Credentials
+  (``mlops_vertex_anonymous_credentials=true`` only for a local stand-in).
 * ``dry-run``: nothing is submitted (validation only; used by the browser test).
 
 Kubeflow and Vertex both submit the compiled spec at ``kubeflow.package_path`` (default
 ``build/<config stem>_pipeline.yaml``, what ``make compile`` writes); when it is missing it is
-compiled with ``mlops compile`` in the project image.
+compiled with ``mlops compile`` in the project image. Both send the DAG's validated data URI as
+the spec's ``data_uri`` runtime parameter, and run the real client (``kfp.Client`` /
+``aiplatform.PipelineJob``) in the clients' venv through :func:`lib.runners.run_remote`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
 from lib.connections import get_connection_or_none, url_from_connection
 from lib.runners import (
-    KfpRestClient,
     RunnerError,
     RunOutcome,
-    VertexRestClient,
     compile_pipeline,
     default_package_path,
+    load_pipeline_spec,
     raise_for_outcome,
-    run_kubeflow,
+    remote_parameters,
     run_local,
-    run_vertex,
-    vertex_job_id,
+    run_remote,
 )
 from lib.settings import PipelineSettings, load_settings, resolve_repo_path, safe_name
 
@@ -93,11 +98,22 @@ def _package(plan: Mapping[str, Any], settings: PipelineSettings) -> Path:
     return path
 
 
-def _candidates(plan: Mapping[str, Any], settings: PipelineSettings, extra: Mapping[str, Any]) -> dict[str, Any]:
-    """Runtime parameters offered to the compiled pipeline (only declared ones are sent)."""
-    out: dict[str, Any] = {"data_uri": plan["data_uri"], "data-uri": plan["data_uri"], "config": plan["config"]}
-    out.update(extra or {})
+def _retry(source: Mapping[str, Any]) -> dict[str, float]:
+    out = {}
+    for key, name in (("initial_s", "retry_initial_seconds"), ("max_s", "retry_max_seconds"), ("budget_s", "retry_budget_seconds")):
+        if source.get(name) is not None:
+            out[key] = float(source[name])
     return out
+
+
+def _warn_local_data(data_uri: str, runner: str) -> None:
+    if "://" not in data_uri:
+        log.warning(
+            "%s runner: data_uri %s is a path on this worker; the remote pipeline must see the same path "
+            "(use s3:// or gs:// data for a remote run)",
+            runner,
+            data_uri,
+        )
 
 
 def _kubeflow(plan: Mapping[str, Any], settings: PipelineSettings) -> RunOutcome:
@@ -106,51 +122,82 @@ def _kubeflow(plan: Mapping[str, Any], settings: PipelineSettings) -> RunOutcome
     if not host:
         raise RunnerError(f"kubeflow runner: connection {KFP_CONN_ID!r} with the KFP API URL is not configured")
     extra = conn.extra_dejson or {}
-    verify = extra.get("verify", True)
-    client = KfpRestClient(
-        host,
-        token=conn.password or None,
-        namespace=extra.get("namespace"),
-        ui_url=extra.get("ui_url"),
-        verify=verify if isinstance(verify, (bool, str)) else True,
-    )
     kf = settings.kubeflow
+    package = _package(plan, settings)
+    params = remote_parameters(load_pipeline_spec(package), plan["data_uri"], kf.get("parameters") or {})
+    _warn_local_data(plan["data_uri"], "kubeflow")
     root = kf.get("pipeline_root")
-    return run_kubeflow(
-        client,
-        package=_package(plan, settings),
-        pipeline_name=settings.name,
-        run_name=f"{settings.name} {plan['run_id']}",
-        parameters=_candidates(plan, settings, kf.get("parameters") or {}),
+    verify = extra.get("verify", True)
+    request = {
+        "runner": "kubeflow",
+        "package": str(package),
+        "pipeline_name": settings.name,
+        "run_name": f"{settings.name} {plan['run_id']}",
+        "parameters": params,
         # A local pipeline_root (used for compiling) means nothing to the cluster: keep the spec's.
-        pipeline_root=root if isinstance(root, str) and "://" in root else None,
-        experiment=extra.get("experiment") or kf.get("experiment"),
-        service_account=extra.get("service_account") or kf.get("service_account"),
-        poll_s=float(extra.get("poll_seconds", 15)),
-        timeout_s=float(extra.get("timeout_seconds", 6 * 3600)),
-    )
+        "pipeline_root": root if isinstance(root, str) and "://" in root else None,
+        "experiment": extra.get("experiment") or kf.get("experiment"),
+        "service_account": extra.get("service_account") or kf.get("service_account"),
+        "poll_s": float(extra.get("poll_seconds", 15)),
+        "timeout_s": float(extra.get("timeout_seconds", 6 * 3600)),
+        "retry": _retry(extra),
+        "kubeflow": {
+            "host": host,
+            "token": conn.password or None,
+            "namespace": extra.get("namespace"),
+            "ui_url": extra.get("ui_url"),
+            "verify": verify if isinstance(verify, (bool, str)) else True,
+        },
+    }
+    return run_remote(request)
 
 
-def _vertex(plan: Mapping[str, Any], settings: PipelineSettings, session: Any = None) -> RunOutcome:
+def _vertex(plan: Mapping[str, Any], settings: PipelineSettings) -> RunOutcome:
+    from lib.vertex_runner import vertex_job_id
+
     vx = settings.vertex
-    project = _variable("mlops_vertex_project") or vx.get("project")
-    location = _variable("mlops_vertex_location") or vx.get("location") or vx.get("region")
-    root = _variable("mlops_vertex_pipeline_root") or vx.get("pipeline_root")
-    sa = _variable("mlops_vertex_service_account") or vx.get("service_account")
+
+    def setting(var: str, *keys: str, default: Any = None) -> Any:
+        value = _variable(f"mlops_vertex_{var}")
+        for key in keys:
+            if value in (None, ""):
+                value = vx.get(key)
+        return default if value in (None, "") else value
+
+    project = setting("project", "project")
+    location = setting("location", "location", "region")
+    root = setting("pipeline_root", "pipeline_root")
     missing = [n for n, v in (("project", project), ("location", location), ("pipeline_root", root)) if not v]
     if missing:
         raise RunnerError(
             f"vertex runner: set {', '.join('mlops_vertex_' + m for m in missing)} (Variables) "
             "or the config's vertex: section"
         )
-    client = VertexRestClient(str(project), str(location), session=session)
-    return run_vertex(
-        client,
-        package=_package(plan, settings),
-        pipeline_name=settings.name,
-        job_id=vertex_job_id(settings.name, plan["run_id"]),
-        parameters=_candidates(plan, settings, vx.get("parameters") or {}),
-        pipeline_root=str(root),
-        service_account=str(sa) if sa else None,
-        poll_s=float(vx.get("poll_seconds", 30)),
-    )
+    if not str(root).startswith("gs://"):
+        raise RunnerError(f"vertex runner: pipeline_root must be a gs:// URI, got {root!r}")
+    package = _package(plan, settings)
+    params = remote_parameters(load_pipeline_spec(package), plan["data_uri"], vx.get("parameters") or {})
+    _warn_local_data(plan["data_uri"], "vertex")
+    anonymous = str(setting("anonymous_credentials", "anonymous_credentials", default="false")).lower() in ("1", "true", "yes")
+    sa = setting("service_account", "service_account")
+    request = {
+        "runner": "vertex",
+        "package": str(package),
+        "pipeline_name": settings.name,
+        "run_name": f"{settings.name} {plan['run_id']}",
+        "parameters": params,
+        "pipeline_root": str(root),
+        "service_account": str(sa) if sa else None,
+        "poll_s": float(setting("poll_seconds", "poll_seconds", default=30)),
+        "timeout_s": float(vx.get("timeout_seconds", 6 * 3600)),
+        "retry": _retry(vx),
+        "vertex": {
+            "project": str(project),
+            "location": str(location),
+            "job_id": vertex_job_id(settings.name, plan["run_id"]),
+            "labels": {"mlops-pipeline": re.sub(r"[^a-z0-9_-]", "-", settings.name.lower())[:63]},
+            "api_endpoint": setting("api_endpoint", "api_endpoint"),
+            "anonymous_credentials": anonymous,
+        },
+    }
+    return run_remote(request)

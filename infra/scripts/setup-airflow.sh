@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Create (or reuse) the host Airflow venv .venv-airflow from infra/airflow/requirements.txt.
+# Create (or reuse) the host Airflow venv .venv-airflow from infra/airflow/requirements.txt, and
+# the venv of the Kubeflow Pipelines / Vertex AI clients .venv-pipeline-clients from
+# infra/airflow/pipeline-clients.txt (constrained by the image's infra/docker/requirements.lock).
 #
-# Idempotent: a stamp file inside the venv holds the sha256 of the requirements file and of
-# the Python version; when both match, nothing is done. A changed pin rebuilds the venv.
+# Idempotent: a stamp file inside each venv holds the sha256 of its requirements (and lock) file
+# and the Python version; when they match, nothing is done. A changed pin rebuilds that venv.
 # Also makes sure Debian's Chromium is present for the Playwright browser test
 # (Playwright cannot download its own browsers on these machines).
 #
@@ -16,13 +18,17 @@ PYTHON=${PYTHON:-python3.11}
 VENV=.venv-airflow
 REQS=infra/airflow/requirements.txt
 STAMP="$VENV/.mlops-stamp"
+CLIENTS_VENV=.venv-pipeline-clients
+CLIENTS_REQS=infra/airflow/pipeline-clients.txt
+LOCK=infra/docker/requirements.lock
 
 if ! command -v "$PYTHON" >/dev/null 2>&1; then
   echo "[setup-airflow] $PYTHON not found: Airflow 3.3 here is tested on Python 3.11 (set PYTHON=...)" >&2
   exit 1
 fi
 
-want="$(sha256sum "$REQS" | cut -c1-64) $("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+pyver="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+want="$(sha256sum "$REQS" | cut -c1-64) $pyver"
 if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
   echo "[setup-airflow] $VENV is up to date"
 else
@@ -35,6 +41,24 @@ else
   "$VENV/bin/python" -m pip check
   printf '%s' "$want" >"$STAMP"
   echo "[setup-airflow] $VENV ready"
+fi
+
+# The KFP / Vertex AI clients: their own venv (why: infra/airflow/pipeline-clients.txt), with the
+# project image's lock file as constraints so they are the versions the image has.
+CLIENTS_STAMP="$CLIENTS_VENV/.mlops-stamp"
+want="$(cat "$CLIENTS_REQS" "$LOCK" | sha256sum | cut -c1-64) $pyver"
+if [ -x "$CLIENTS_VENV/bin/python" ] && [ -f "$CLIENTS_STAMP" ] && [ "$(cat "$CLIENTS_STAMP")" = "$want" ]; then
+  echo "[setup-airflow] $CLIENTS_VENV is up to date"
+else
+  echo "[setup-airflow] creating $CLIENTS_VENV from $CLIENTS_REQS (about 1 minute)" >&2
+  rm -rf "$CLIENTS_VENV"
+  "$PYTHON" -m venv "$CLIENTS_VENV"
+  "$CLIENTS_VENV/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+  "$CLIENTS_VENV/bin/python" -m pip install --quiet -r "$CLIENTS_REQS" -c "$LOCK" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+  "$CLIENTS_VENV/bin/python" -m pip check
+  "$CLIENTS_VENV/bin/python" -c 'import kfp, google.cloud.aiplatform, yaml' 
+  printf '%s' "$want" >"$CLIENTS_STAMP"
+  echo "[setup-airflow] $CLIENTS_VENV ready"
 fi
 
 if [ "${SKIP_CHROMIUM:-0}" != "1" ] && [ ! -x /usr/bin/chromium ]; then

@@ -1,17 +1,36 @@
-"""A STAND-IN for the Kubeflow Pipelines v2 REST API, for tests only. It is not KFP.
+"""A STAND-IN for the Kubeflow Pipelines 2.17 API server, for tests only. It is not KFP.
 
-It implements just the ``/apis/v2beta1`` endpoints that ``dags/lib/runners.KfpRestClient``
-calls, with the request/response field names of the KFP v2beta1 API (as in kfp-server-api):
+It serves the ``/apis/v2beta1`` endpoints that the kfp SDK client (``kfp.Client`` 2.17.3, through
+kfp-server-api) calls for the kubeflow runner, with the field names and JSON shapes of the v2beta1
+API (snake_case, enum names), and it checks what the OSS backend checks, as read in
+kubeflow/pipelines at tag 2.17.0:
 
-* ``GET  /pipelines?filter=``                      -> ``{"pipelines": [...]}``
-* ``POST /pipelines/upload?name=&display_name=``   (multipart ``uploadfile``) -> pipeline
-* ``GET  /pipelines/{id}/versions?filter=``        -> ``{"pipeline_versions": [...]}``
-* ``POST /pipelines/upload_version?name=&pipelineid=`` (multipart ``uploadfile``) -> version
-* ``GET/POST /experiments``
-* ``POST /runs`` (rejects parameters the uploaded spec does not declare, like KFP does)
-* ``GET  /runs/{id}``: PENDING, then RUNNING, then the configured final state and ``error``.
+* ``GET  /healthz``
+* ``POST /pipelines/upload`` and ``/pipelines/upload_version`` (multipart ``uploadfile``;
+  ``pipeline_upload_server.go``): the spec is parsed like ``template.NewV2SpecTemplate``:
+  the YAML document with ``pipelineInfo.name`` and ``root`` is the spec, a second one is
+  refused, unknown top-level fields are refused (protojson), and ``schemaVersion`` must be
+  ``2.1.0`` ("KFP only supports schema version 2.1.0..."): HTTP 400 with
+  ``{"error_message", "error_details"}``. A pipeline or version name taken: HTTP 409.
+* ``GET /pipelines``, ``GET /pipelines/{id}/versions``, ``GET/POST /experiments``,
+  ``GET /experiments/{id}``, ``GET /runs`` (``filter`` on ``display_name``/``name`` EQUALS,
+  ``sort_by=created_at desc``, ``experiment_id``).
+* ``POST /runs``: ``validatePipelineJobInputs`` (``v2_template.go``): a parameter the spec does
+  not declare, a declared one without ``parameterType``, a value of the wrong kind, or a
+  required one missing: HTTP 400 (gRPC InvalidArgument; body ``{"code": 3, "message"}``). Then
+  the Argo compile (``compiler/visitor.go``): an executor that is neither ``container`` nor
+  ``importer`` (TFX's ``resolver``) fails with HTTP **500** (the backend wraps that compile
+  error as an internal error, not a 400).
+* ``GET /runs/{id}``: PENDING, then RUNNING, then the final state. What the backend's *driver*
+  rejects only when the task starts, the stand-in plays the same way, as a FAILED run with the
+  driver's message: a task input given as ``runtimeValue.constantValue`` (the driver reads only
+  ``constant``: "param runtime value spec of type ... not implemented"), and a component input
+  parameter without ``parameterType`` ("type mismatch: expect PARAMETER_TYPE_ENUM_UNSPECIFIED").
+* ``POST /runs/{id}:terminate``: CANCELING, then CANCELED.
 
-Nothing is executed; the server only keeps state in memory. Bound to 127.0.0.1.
+Test hooks: ``final_state``/``final_error``; ``hold_running`` (never finish); ``fail_next`` a
+list of ``(method, path regex, status)`` faults served once each (``faults_served`` lists
+them); ``calls`` records every request. Nothing is executed; state is in memory. 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -20,12 +39,35 @@ import email.parser
 import email.policy
 import http.server
 import json
+import re
 import threading
+import time
 import uuid
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import yaml
+
+PIPELINE_SPEC_FIELDS = {
+    "pipelineInfo", "deploymentSpec", "sdkVersion", "schemaVersion", "components", "root", "defaultPipelineRoot",
+}  # fmt: skip
+PARAMETER_KINDS = {
+    "STRING": (str,),
+    "NUMBER_INTEGER": (int, float),
+    "NUMBER_DOUBLE": (int, float),
+    "BOOLEAN": (bool,),
+    "LIST": (list,),
+    "STRUCT": (dict,),
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, upload: bool = False):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.upload = upload
 
 
 class KfpStandIn(http.server.ThreadingHTTPServer):
@@ -39,7 +81,13 @@ class KfpStandIn(http.server.ThreadingHTTPServer):
         self.polls: dict[str, int] = {}
         self.final_state = "SUCCEEDED"
         self.final_error: str | None = None
+        self.polls_to_finish = 3
+        self.hold_running = False
+        self.fail_next: list[tuple[str, str, int]] = []
+        self.faults_served: list[tuple[str, str, int]] = []
+        self.terminated: list[str] = []
         self.calls: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
@@ -54,16 +102,148 @@ class KfpStandIn(http.server.ThreadingHTTPServer):
         self.shutdown()
         self.server_close()
 
+    def wait_for(self, predicate: Any, timeout_s: float = 30.0) -> bool:
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            with self.lock:
+                if predicate(self):
+                    return True
+            time.sleep(0.05)
+        return False
+
+
+# ------------------------------------------------------------------------------ spec checks
+
+
+def parse_pipeline_package(raw: bytes) -> dict[str, Any]:
+    """``template.NewV2SpecTemplate``: the pipeline spec document, or ApiError(400)."""
+    try:
+        docs = [d for d in yaml.safe_load_all(raw) if d is not None]
+    except yaml.YAMLError as exc:
+        raise ApiError(400, f"pipeline spec is invalid: unable to decode yaml document: {exc}", upload=True)
+    spec = None
+    for doc in docs:
+        if isinstance(doc, dict) and (doc.get("pipelineInfo") or {}).get("name") and doc.get("root"):
+            if spec is not None:
+                raise ApiError(400, "pipeline spec is invalid: multiple pipeline specs provided", upload=True)
+            unknown = sorted(set(doc) - PIPELINE_SPEC_FIELDS)
+            if unknown:
+                raise ApiError(400, f"pipeline spec is invalid: invalid v2 pipeline spec: unknown field {unknown[0]!r}", upload=True)
+            spec = doc
+    if spec is None:
+        raise ApiError(400, "pipeline spec is invalid: unknown template format", upload=True)
+    if spec.get("schemaVersion") != "2.1.0":
+        raise ApiError(
+            400,
+            "pipeline spec is invalid: KFP only supports schema version 2.1.0, but the pipeline spec has "
+            f"version {spec.get('schemaVersion', '')}",
+            upload=True,
+        )
+    return spec
+
+
+def validate_run_inputs(spec: dict[str, Any], params: dict[str, Any]) -> None:
+    """``validatePipelineJobInputs``: ApiError(400) like the backend."""
+    declared = ((spec.get("root") or {}).get("inputDefinitions") or {}).get("parameters") or {}
+    for name, pspec in declared.items():
+        if name not in params:
+            if not pspec.get("isOptional") and "defaultValue" not in pspec:
+                raise ApiError(400, f"parameter {name} is not optional, yet has neither default value nor user provided value")
+            continue
+        ptype = pspec.get("parameterType")
+        if not ptype:
+            raise ApiError(400, f"input parameter {name} has unspecified type")
+        kinds = PARAMETER_KINDS.get(ptype)
+        value = params[name]
+        if kinds is None or isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+            raise ApiError(400, f"input parameter {name} requires type {ptype}, but the parameter value is {type(value).__name__}")
+    extra = sorted(set(params) - set(declared))
+    if extra:
+        raise ApiError(400, f"parameter(s) provided are not required by pipeline: {', '.join(extra)}")
+
+
+def compile_check(spec: dict[str, Any]) -> None:
+    """The Argo compiler's walk (``compiler/visitor.go`` dfs): ApiError(500) like the backend."""
+    executors = (spec.get("deploymentSpec") or {}).get("executors") or {}
+    components = spec.get("components") or {}
+    seen: set[str] = set()
+
+    def visit(name: str, component: dict[str, Any]) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        label = component.get("executorLabel")
+        if label:
+            executor = executors.get(label)
+            if executor is None:
+                raise ApiError(500, f'error processing component name="{name}": executor(label="{label}") not found in deployment config')
+            if "container" not in executor and "importer" not in executor:
+                raise ApiError(
+                    500,
+                    f'Internal error: Failed to generate the ExecutionSpec: Failed to compile job: error processing component '
+                    f'name="{name}": executor(label="{label}"): non-container and non-importer executor not implemented',
+                )
+            return
+        for task_name in sorted((component.get("dag") or {}).get("tasks") or {}):
+            ref = ((component["dag"]["tasks"][task_name].get("componentRef") or {}).get("name")) or ""
+            if ref not in components:
+                raise ApiError(500, f'error processing component name="{name}": cannot find component ref name="{ref}"')
+            visit(ref, components[ref])
+
+    visit("root", spec.get("root") or {})
+
+
+def driver_failure(spec: dict[str, Any]) -> str | None:
+    """What the OSS driver refuses when a task starts (``driver/resolve.go``), else None."""
+    components = spec.get("components") or {}
+    for cname, comp in sorted(components.items()):
+        for pname, p in sorted(((comp.get("inputDefinitions") or {}).get("parameters") or {}).items()):
+            if not p.get("parameterType"):
+                return (
+                    f'{cname}: input parameter "{pname}" type mismatch: expect PARAMETER_TYPE_ENUM_UNSPECIFIED, '
+                    "got string"
+                )
+
+    def tasks(comp: dict[str, Any]):
+        for tname, task in sorted(((comp.get("dag") or {}).get("tasks") or {}).items()):
+            yield tname, task
+            sub = components.get((task.get("componentRef") or {}).get("name") or "")
+            if sub and sub.get("dag"):
+                yield from tasks(sub)
+
+    for tname, task in tasks(spec.get("root") or {}):
+        for pname, p in sorted(((task.get("inputs") or {}).get("parameters") or {}).items()):
+            rv = p.get("runtimeValue")
+            if rv is not None and "constant" not in rv:
+                kind = "ValueOrRuntimeParameter_ConstantValue" if "constantValue" in rv else "<nil>"
+                return (
+                    f'{tname}: resolving input parameter "{pname}": param runtime value spec of type '
+                    f"*pipelinespec.{kind} not implemented"
+                )
+    return None
+
+
+# ------------------------------------------------------------------------------ HTTP
+
 
 def _matches(filter_json: str | None, obj: dict[str, Any]) -> bool:
     if not filter_json:
         return True
     for p in json.loads(filter_json).get("predicates", []):
-        op = p.get("operation")
+        op = p.get("operation", p.get("op"))
         value = p.get("string_value", p.get("stringValue"))
-        if op not in ("EQUALS", 1) or obj.get(p.get("key")) != value:
+        key = {"name": "display_name"}.get(p.get("key"), p.get("key"))
+        if op not in ("EQUALS", 1) or obj.get(key) != value:
             return False
     return True
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _public(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if not k.startswith("_")}
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -80,109 +260,174 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _error(self, code: int, message: str) -> None:
-        self._send(code, {"error": message, "code": code, "message": message})
-
-    def _authorised(self) -> bool:
-        if self.server.token and self.headers.get("Authorization") != f"Bearer {self.server.token}":
-            self._error(401, "missing or wrong bearer token")
-            return False
-        return True
-
-    def _route(self) -> tuple[list[str], dict[str, str]]:
-        u = urlparse(self.path)
-        self.server.calls.append((self.command, u.path))
-        prefix = "/apis/v2beta1/"
-        parts = u.path[len(prefix) :].strip("/").split("/") if u.path.startswith(prefix) else []
-        return parts, {k: v[0] for k, v in parse_qs(u.query).items()}
+    def _error(self, err: ApiError) -> None:
+        if err.upload:  # pipeline_upload_server.go writeErrorToResponse
+            return self._send(err.status, {"error_message": err.message, "error_details": err.message})
+        grpc = {400: 3, 401: 16, 404: 5, 409: 6, 500: 13, 503: 14}.get(err.status, 2)
+        self._send(err.status, {"code": grpc, "message": err.message, "details": []})
 
     def _body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-    def _uploaded_spec(self) -> dict[str, Any] | None:
-        raw = (
-            b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + self._body()
+    def _uploaded_file(self, body: bytes) -> bytes:
+        ctype = self.headers.get("Content-Type") or ""
+        if "multipart/form-data" not in ctype:
+            raise ApiError(400, "Failed to read pipeline from file", upload=True)
+        msg = email.parser.BytesParser(policy=email.policy.default).parsebytes(
+            b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body
         )
-        msg = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw)
         for part in msg.iter_parts():
             if part.get_param("name", header="content-disposition") == "uploadfile":
-                return next(iter(yaml.safe_load_all(part.get_payload(decode=True))))
-        return None
+                return part.get_payload(decode=True)
+        raise ApiError(400, "Failed to read pipeline from file", upload=True)
 
-    def do_GET(self) -> None:  # noqa: N802
-        if not self._authorised():
-            return
-        parts, q = self._route()
+    def _handle(self) -> None:
+        u = urlparse(self.path)
         s = self.server
-        if parts == ["pipelines"]:
-            found = [p for p in s.pipelines.values() if _matches(q.get("filter"), p)]
-            return self._send(200, {"pipelines": found, "total_size": len(found)} if found else {})
-        if len(parts) == 3 and parts[0] == "pipelines" and parts[2] == "versions":
+        body = self._body() if self.command == "POST" else b""
+        with s.lock:
+            s.calls.append((self.command, u.path))
+            for i, (method, pattern, status) in enumerate(s.fail_next):
+                if method == self.command and re.search(pattern, u.path):
+                    del s.fail_next[i]
+                    s.faults_served.append((method, u.path, status))
+                    return self._send(status, {"code": 14, "message": f"stand-in: injected HTTP {status}", "details": []})
+        if s.token and self.headers.get("Authorization") != f"Bearer {s.token}":
+            return self._error(ApiError(401, "Unauthenticated: missing or wrong bearer token"))
+        prefix = "/apis/v2beta1/"
+        if not u.path.startswith(prefix):
+            return self._error(ApiError(404, f"stand-in does not serve {u.path}"))
+        parts = u.path[len(prefix) :].strip("/").split("/")
+        q = {k: v[0] for k, v in parse_qs(u.query).items()}
+        try:
+            with s.lock:
+                code, out = self._dispatch(parts, q, body)
+        except ApiError as err:
+            return self._error(err)
+        self._send(code, out)
+
+    do_GET = do_POST = do_DELETE = _handle  # noqa: N815
+
+    def _dispatch(self, parts: list[str], q: dict[str, str], body: bytes) -> tuple[int, Any]:
+        s = self.server
+        m = self.command
+        if m == "GET" and parts == ["healthz"]:
+            return 200, {"commit_sha": "stand-in", "tag_name": "2.17.0", "multi_user": False}
+        if m == "GET" and parts == ["pipelines"]:
+            found = [_public(p) for p in s.pipelines.values() if _matches(q.get("filter"), p)]
+            return 200, ({"pipelines": found, "total_size": len(found)} if found else {})
+        if m == "POST" and parts == ["pipelines", "upload"]:
+            spec = parse_pipeline_package(self._uploaded_file(body))
+            name = q.get("name") or q.get("display_name") or "pipeline"
+            if any(p["name"] == name for p in s.pipelines.values()):
+                raise ApiError(409, "Failed to create a pipeline and a pipeline version", upload=True)
+            pid = str(uuid.uuid4())
+            s.pipelines[pid] = {
+                "pipeline_id": pid, "name": name, "display_name": q.get("display_name") or name,
+                "description": q.get("description") or "", "namespace": q.get("namespace") or "", "created_at": _now(),
+            }  # fmt: skip
+            vid = str(uuid.uuid4())  # the backend creates a first version named like the pipeline
+            s.versions[vid] = {
+                "pipeline_id": pid, "pipeline_version_id": vid, "name": name, "display_name": name,
+                "created_at": _now(), "_spec": spec,
+            }  # fmt: skip
+            return 200, _public(s.pipelines[pid])
+        if m == "POST" and parts == ["pipelines", "upload_version"]:
+            pid = q.get("pipelineid") or ""
+            if pid not in s.pipelines:
+                raise ApiError(400, f"Failed to create a pipeline version: pipeline {pid!r} not found", upload=True)
+            spec = parse_pipeline_package(self._uploaded_file(body))
+            name = q.get("name") or q.get("display_name") or ""
+            if any(v["pipeline_id"] == pid and v["name"] == name for v in s.versions.values()):
+                raise ApiError(409, "Failed to create a pipeline version", upload=True)
+            vid = str(uuid.uuid4())
+            s.versions[vid] = {
+                "pipeline_id": pid, "pipeline_version_id": vid, "name": name,
+                "display_name": q.get("display_name") or name, "created_at": _now(), "_spec": spec,
+            }  # fmt: skip
+            return 200, _public(s.versions[vid])
+        if m == "GET" and len(parts) == 3 and parts[0] == "pipelines" and parts[2] == "versions":
             found = [
-                {k: v for k, v in ver.items() if not k.startswith("_")}
-                for ver in s.versions.values()
-                if ver["pipeline_id"] == parts[1] and _matches(q.get("filter"), ver)
+                _public(v) for v in s.versions.values() if v["pipeline_id"] == parts[1] and _matches(q.get("filter"), v)
             ]
-            return self._send(200, {"pipeline_versions": found, "total_size": len(found)} if found else {})
-        if parts == ["experiments"]:
+            return 200, ({"pipeline_versions": found, "total_size": len(found)} if found else {})
+        if m == "GET" and parts == ["experiments"]:
             found = [e for e in s.experiments.values() if _matches(q.get("filter"), e)]
-            return self._send(200, {"experiments": found} if found else {})
-        if len(parts) == 2 and parts[0] == "runs":
-            run = s.runs.get(parts[1])
+            return 200, ({"experiments": found, "total_size": len(found)} if found else {})
+        if m == "GET" and len(parts) == 2 and parts[0] == "experiments":
+            if parts[1] not in s.experiments:
+                raise ApiError(404, f"experiment {parts[1]} not found")
+            return 200, s.experiments[parts[1]]
+        if m == "POST" and parts == ["experiments"]:
+            req = json.loads(body or b"{}")
+            if not req.get("display_name"):
+                raise ApiError(400, "Experiment name is empty. Please specify a valid experiment name")
+            eid = str(uuid.uuid4())
+            s.experiments[eid] = {
+                "experiment_id": eid, "display_name": req["display_name"], "namespace": req.get("namespace") or "",
+                "created_at": _now(), "storage_state": "AVAILABLE",
+            }  # fmt: skip
+            return 200, s.experiments[eid]
+        if m == "GET" and parts == ["runs"]:
+            found = [
+                _public(r)
+                for r in s.runs.values()
+                if _matches(q.get("filter"), r) and (not q.get("experiment_id") or r.get("experiment_id") == q["experiment_id"])
+            ]
+            found.sort(key=lambda r: s.runs[r["run_id"]]["_seq"], reverse="desc" in (q.get("sort_by") or ""))
+            return 200, ({"runs": found, "total_size": len(found)} if found else {})
+        if m == "POST" and parts == ["runs"]:
+            return 200, self._create_run(json.loads(body or b"{}"))
+        if len(parts) == 2 and parts[0] == "runs" and m == "GET":
+            return 200, self._poll(parts[1])
+        if len(parts) == 2 and parts[0] == "runs" and m == "POST" and parts[1].endswith(":terminate"):
+            rid = parts[1][: -len(":terminate")]
+            run = s.runs.get(rid)
             if run is None:
-                return self._error(404, f"run {parts[1]} not found")
-            n = s.polls[parts[1]] = s.polls.get(parts[1], 0) + 1
-            if n == 1:
-                run["state"] = "PENDING"
-            elif n == 2:
+                raise ApiError(404, f"run {rid} not found")
+            s.terminated.append(rid)
+            if run["state"] not in ("SUCCEEDED", "FAILED", "CANCELED", "SKIPPED"):
+                run["state"] = "CANCELING"
+            return 200, {}
+        raise ApiError(404, f"stand-in does not implement {m} {self.path}")
+
+    def _create_run(self, req: dict[str, Any]) -> dict[str, Any]:
+        s = self.server
+        ref = req.get("pipeline_version_reference") or {}
+        ver = s.versions.get(ref.get("pipeline_version_id") or "")
+        if ver is None or ver["pipeline_id"] != ref.get("pipeline_id"):
+            raise ApiError(500, "Failed to create a run due to error fetching manifest: pipeline version not found")
+        if req.get("experiment_id") and req["experiment_id"] not in s.experiments:
+            raise ApiError(404, f"experiment {req['experiment_id']} not found")
+        spec = ver["_spec"]
+        params = (req.get("runtime_config") or {}).get("parameters") or {}
+        validate_run_inputs(spec, params)
+        compile_check(spec)
+        rid = str(uuid.uuid4())
+        s.runs[rid] = {
+            **req, "run_id": rid, "state": "PENDING", "created_at": _now(), "storage_state": "AVAILABLE",
+            "_seq": len(s.runs), "_driver_failure": driver_failure(spec),
+        }  # fmt: skip
+        return _public(s.runs[rid])
+
+    def _poll(self, rid: str) -> dict[str, Any]:
+        s = self.server
+        run = s.runs.get(rid)
+        if run is None:
+            raise ApiError(404, f"run {rid} not found")
+        n = s.polls[rid] = s.polls.get(rid, 0) + 1
+        if run["state"] == "CANCELING":
+            run["state"] = "CANCELED"
+        elif run["state"] in ("PENDING", "RUNNING"):
+            if n >= 2:
                 run["state"] = "RUNNING"
-            else:
+            if run["_driver_failure"] and n >= 2:
+                run["state"] = "FAILED"
+                run["error"] = {"code": 2, "message": run["_driver_failure"], "details": []}
+            elif n >= s.polls_to_finish and not s.hold_running:
                 run["state"] = s.final_state
                 if s.final_error:
-                    run["error"] = {"code": 2, "message": s.final_error}
-            return self._send(200, run)
-        self._error(404, f"stand-in does not implement GET {self.path}")
-
-    def do_POST(self) -> None:  # noqa: N802
-        if not self._authorised():
-            return
-        parts, q = self._route()
-        s = self.server
-        if parts == ["pipelines", "upload"]:
-            spec = self._uploaded_spec()
-            if not spec or "root" not in spec:
-                return self._error(400, "uploadfile is not a pipeline spec")
-            pid = str(uuid.uuid4())
-            pipeline = {"pipeline_id": pid, "display_name": q.get("display_name") or q["name"], "name": q["name"]}
-            s.pipelines[pid] = pipeline
-            vid = str(uuid.uuid4())  # KFP creates a first version named like the pipeline
-            s.versions[vid] = {"pipeline_id": pid, "pipeline_version_id": vid, "display_name": q["name"], "_spec": spec}
-            return self._send(200, pipeline)
-        if parts == ["pipelines", "upload_version"]:
-            pid = q.get("pipelineid")
-            if pid not in s.pipelines:
-                return self._error(404, f"pipeline {pid} not found")
-            spec = self._uploaded_spec()
-            vid = str(uuid.uuid4())
-            s.versions[vid] = {"pipeline_id": pid, "pipeline_version_id": vid, "display_name": q.get("display_name") or q["name"], "_spec": spec}
-            return self._send(200, {k: v for k, v in s.versions[vid].items() if not k.startswith("_")})
-        if parts == ["experiments"]:
-            body = json.loads(self._body())
-            eid = str(uuid.uuid4())
-            s.experiments[eid] = {"experiment_id": eid, "display_name": body["display_name"]}
-            return self._send(200, s.experiments[eid])
-        if parts == ["runs"]:
-            body = json.loads(self._body())
-            ref = body.get("pipeline_version_reference") or {}
-            ver = s.versions.get(ref.get("pipeline_version_id"))
-            if ver is None or ver["pipeline_id"] != ref.get("pipeline_id"):
-                return self._error(400, "unknown pipeline_version_reference")
-            declared = set(ver["_spec"]["root"].get("inputDefinitions", {}).get("parameters", {}))
-            params = (body.get("runtime_config") or {}).get("parameters") or {}
-            unknown = set(params) - declared
-            if unknown:
-                return self._error(400, f"parameters not declared by the pipeline: {sorted(unknown)}")
-            rid = str(uuid.uuid4())
-            s.runs[rid] = {**body, "run_id": rid, "state": "PENDING"}
-            return self._send(200, s.runs[rid])
-        self._error(404, f"stand-in does not implement POST {self.path}")
+                    run["error"] = {"code": 2, "message": s.final_error, "details": []}
+            if run["state"] in ("SUCCEEDED", "FAILED", "SKIPPED"):
+                run["finished_at"] = _now()
+        return _public(run)

@@ -1,0 +1,220 @@
+"""The ``kubeflow`` runner's client side: ``kfp.Client`` (kfp 2.17.3) against a KFP v2 API.
+
+Runs inside :mod:`lib.remote_client` in the clients' venv, never in the Airflow venv. Steps:
+
+1. find the pipeline (named after the config's ``name``) or upload it;
+2. reuse the pipeline version named ``<name>-<sha256 of the spec>[:12]`` or upload it;
+3. get or create the experiment, if one is configured;
+4. re-attach to the newest run whose display name is ``<name> <airflow run id>`` unless it ended
+   FAILED/CANCELED, else create the run with the runtime parameters;
+5. (:func:`lib.remote_client.drive`) poll it; cancel = ``terminate_run``.
+
+Request section ``kubeflow``: ``host``, ``token``, ``namespace``, ``ui_url``, ``verify``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any, Mapping
+
+from lib.remote_client import RemoteRun, RunStatus
+from lib.runners import RetryPolicy, RunnerError, call_with_retry
+
+log = logging.getLogger("mlops.kubeflow")
+
+SUCCEEDED = {"SUCCEEDED", "SKIPPED"}
+ENDED = SUCCEEDED | {"FAILED", "CANCELED"}
+NOT_REATTACHED = {"FAILED", "CANCELED"}
+
+
+def _state(run: Any) -> str:
+    state = getattr(run, "state", None)
+    return str(state) if state else "PENDING"
+
+
+def api_error_message(exc: Any) -> str:
+    """The server's own message from a ``kfp_server_api.ApiException``."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if body:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return str(body).strip()[:500]
+        if isinstance(data, dict):
+            for key in ("error_message", "message", "error"):
+                if data.get(key):
+                    return str(data[key])[:500]
+        return str(data)[:500]
+    return str(getattr(exc, "reason", None) or exc)[:500]
+
+
+def _name_filter(name: str) -> str:
+    return json.dumps({"predicates": [{"key": "display_name", "operation": "EQUALS", "string_value": name}]})
+
+
+class KubeflowBackend:
+    runner = "kubeflow"
+    label = "KFP run"
+
+    def __init__(self, req: Mapping[str, Any], policy: RetryPolicy):
+        import kfp
+
+        k = dict(req.get("kubeflow") or {})
+        if not k.get("host"):
+            raise RunnerError("kubeflow runner: no KFP API host in the request")
+        self.req = req
+        self.policy = policy
+        self.namespace = k.get("namespace") or None
+        self.package = Path(req["package"])
+        self.pipeline_name = str(req["pipeline_name"])
+        self.run_name = str(req["run_name"])
+        self.parameters = dict(req.get("parameters") or {})
+        verify = k.get("verify", True)
+        kwargs: dict[str, Any] = {
+            "host": str(k["host"]),
+            "existing_token": k.get("token") or None,
+            "ui_host": k.get("ui_url") or None,
+        }
+        if self.namespace:
+            kwargs["namespace"] = self.namespace
+        if isinstance(verify, str):
+            kwargs["ssl_ca_cert"] = verify
+        elif verify is False:
+            kwargs["verify_ssl"] = False
+        # kfp.Client asks /healthz when it has no namespace: retry that like any call.
+        self.client = self._call("connect", lambda: kfp.Client(**kwargs))
+        self.ui = self.client._get_url_prefix().rstrip("/")  # the UI base kfp.Client links to
+        self.experiment_id: str | None = None
+
+    # -- plumbing --
+    def transient(self, exc: BaseException, creating: bool = False) -> str | None:
+        import kfp_server_api
+        import urllib3
+
+        if isinstance(exc, kfp_server_api.ApiException):
+            status = int(exc.status or 0)
+            # KFP answers 500 when it cannot compile a spec it accepted: not worth retrying a create.
+            if status == 429 or status in (502, 503, 504) or (status >= 500 and not creating):
+                return f"HTTP {status}: {api_error_message(exc)}"
+            return None
+        if isinstance(exc, (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)):
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    def _call(self, what: str, fn: Any, creating: bool = False) -> Any:
+        import kfp_server_api
+
+        try:
+            return call_with_retry(
+                fn,
+                what=f"KFP {what}",
+                transient=lambda e: self.transient(e, creating=creating),
+                policy=self.policy,
+            )
+        except kfp_server_api.ApiException as exc:
+            raise RunnerError(f"KFP {what} -> HTTP {exc.status}: {api_error_message(exc)}") from exc
+
+    def run_url(self, run_id: str) -> str:
+        return f"{self.ui}/#/runs/details/{run_id}"
+
+    # -- pipeline and version --
+    def ensure_version(self) -> tuple[str, str]:
+        digest = hashlib.sha256(self.package.read_bytes()).hexdigest()[:12]
+        version_name = f"{self.pipeline_name}-{digest}"
+
+        def find_or_upload_pipeline() -> str:
+            found = self.client.list_pipelines(filter=_name_filter(self.pipeline_name), namespace=self.namespace)
+            for p in found.pipelines or []:
+                if p.display_name == self.pipeline_name:
+                    return p.pipeline_id
+            p = self.client.upload_pipeline(str(self.package), pipeline_name=self.pipeline_name, namespace=self.namespace)
+            log.info("uploaded pipeline %s (%s)", self.pipeline_name, p.pipeline_id)
+            return p.pipeline_id
+
+        pipeline_id = self._call(f"upload pipeline {self.package.name}", find_or_upload_pipeline, creating=True)
+
+        def find_or_upload_version() -> str:
+            found = self.client.list_pipeline_versions(pipeline_id, filter=_name_filter(version_name))
+            for v in found.pipeline_versions or []:
+                if v.display_name == version_name:
+                    log.info("reusing pipeline version %s (%s)", version_name, v.pipeline_version_id)
+                    return v.pipeline_version_id
+            v = self.client.upload_pipeline_version(str(self.package), version_name, pipeline_id=pipeline_id)
+            log.info("uploaded pipeline version %s (%s)", version_name, v.pipeline_version_id)
+            return v.pipeline_version_id
+
+        version_id = self._call(f"upload pipeline version {version_name}", find_or_upload_version, creating=True)
+        return pipeline_id, version_id
+
+    # -- runs --
+    def find_run(self) -> Any | None:
+        kwargs: dict[str, Any] = {"filter": _name_filter(self.run_name), "sort_by": "created_at desc", "page_size": 10}
+        if self.experiment_id:
+            kwargs["experiment_id"] = self.experiment_id
+        elif self.namespace:
+            kwargs["namespace"] = self.namespace
+        runs = [r for r in (self.client.list_runs(**kwargs).runs or []) if r.display_name == self.run_name]
+        runs.sort(key=lambda r: str(r.created_at or ""), reverse=True)
+        return runs[0] if runs else None
+
+    def start(self) -> RemoteRun:
+        pipeline_id, version_id = self.ensure_version()
+        experiment = self.req.get("experiment")
+        if experiment:
+            exp = self._call(
+                f"experiment {experiment}",
+                lambda: self.client.create_experiment(experiment, namespace=self.namespace),  # get or create
+                creating=True,
+            )
+            self.experiment_id = exp.experiment_id
+
+        def find_or_create() -> tuple[Any, bool]:
+            # Looked up again before every try: a create whose answer was lost is found, not repeated.
+            existing = self.find_run()
+            if existing is not None and _state(existing) not in NOT_REATTACHED:
+                return existing, True
+            if existing is not None:
+                log.info("run %s of %r ended %s; starting a new one", existing.run_id, self.run_name, _state(existing))
+            run = self.client.run_pipeline(
+                self.experiment_id,
+                self.run_name,
+                params=self.parameters,
+                pipeline_id=pipeline_id,
+                version_id=version_id,
+                pipeline_root=self.req.get("pipeline_root") or None,
+                service_account=self.req.get("service_account") or None,
+            )
+            log.info("created run %s with parameters %s", run.run_id, self.parameters)
+            return run, False
+
+        run, attached = self._call(f"create run {self.run_name!r}", find_or_create, creating=True)
+        return RemoteRun(run_id=run.run_id, url=self.run_url(run.run_id), attached=attached, name=self.run_name)
+
+    def status(self, run: RemoteRun) -> RunStatus:
+        import kfp_server_api
+
+        try:
+            r = self.client.get_run(run.run_id)
+        except kfp_server_api.ApiException as exc:
+            if self.transient(exc):
+                raise
+            raise RunnerError(f"KFP get run {run.run_id} -> HTTP {exc.status}: {api_error_message(exc)}") from exc
+        state = _state(r)
+        message = getattr(getattr(r, "error", None), "message", None)
+        return RunStatus(state=state, done=state in ENDED, ok=state in SUCCEEDED, message=message)
+
+    def cancel(self, run: RemoteRun | None) -> str | None:
+        if run is None:
+            found = self.find_run()
+            if found is None or _state(found) in ENDED:
+                return None
+            run_id = found.run_id
+        else:
+            run_id = run.run_id
+        self.client.terminate_run(run_id)
+        return run_id
