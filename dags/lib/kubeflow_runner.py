@@ -102,6 +102,8 @@ class KubeflowBackend:
             if status == 429 or status in (502, 503, 504) or (status >= 500 and not creating):
                 return f"HTTP {status}: {api_error_message(exc)}"
             return None
+        if isinstance(exc, TimeoutError) and str(exc).startswith("Failed getting healthz"):
+            return None  # kfp.Client already tried /healthz 5 times
         if isinstance(exc, (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)):
             return f"{type(exc).__name__}: {exc}"
         return None
@@ -136,7 +138,7 @@ class KubeflowBackend:
             log.info("uploaded pipeline %s (%s)", self.pipeline_name, p.pipeline_id)
             return p.pipeline_id
 
-        pipeline_id = self._call(f"upload pipeline {self.package.name}", find_or_upload_pipeline, creating=True)
+        pipeline_id = self._call(f"find/upload pipeline {self.pipeline_name}", find_or_upload_pipeline, creating=True)
 
         def find_or_upload_version() -> str:
             found = self.client.list_pipeline_versions(pipeline_id, filter=_name_filter(version_name))
@@ -148,7 +150,7 @@ class KubeflowBackend:
             log.info("uploaded pipeline version %s (%s)", version_name, v.pipeline_version_id)
             return v.pipeline_version_id
 
-        version_id = self._call(f"upload pipeline version {version_name}", find_or_upload_version, creating=True)
+        version_id = self._call(f"find/upload pipeline version {version_name}", find_or_upload_version, creating=True)
         return pipeline_id, version_id
 
     # -- runs --
@@ -192,7 +194,7 @@ class KubeflowBackend:
             log.info("created run %s with parameters %s", run.run_id, self.parameters)
             return run, False
 
-        run, attached = self._call(f"create run {self.run_name!r}", find_or_create, creating=True)
+        run, attached = self._call(f"find/create run {self.run_name!r}", find_or_create, creating=True)
         return RemoteRun(run_id=run.run_id, url=self.run_url(run.run_id), attached=attached, name=self.run_name)
 
     def status(self, run: RemoteRun) -> RunStatus:

@@ -265,3 +265,30 @@ def fake_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         return [json.loads(line) for line in calls.read_text().splitlines()] if calls.exists() else []
 
     return read
+
+
+# ------------------------------------------------------------------------------------------ remote clients
+
+
+@pytest.fixture(scope="session")
+def clients_python() -> str:
+    """The KFP / Vertex AI clients' venv that the kubeflow and vertex runners start."""
+    py = REPO_ROOT / ".venv-pipeline-clients" / "bin" / "python"
+    if not py.exists():
+        pytest.fail(f"{py} is missing: run infra/scripts/setup-airflow.sh (test-airflow.sh does)")
+    return str(py)
+
+
+@pytest.fixture()
+def no_external_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any HTTPS/gRPC call that is not to a stand-in fails fast at a dead local proxy port.
+
+    The stand-ins speak plain http on 127.0.0.1 (exempt); the cloud libraries' own defaults
+    (e.g. aiplatform's Resource Manager look-up) would otherwise try to leave the machine.
+    """
+    dead = "http://127.0.0.1:9"
+    for var in ("https_proxy", "HTTPS_PROXY", "grpc_proxy"):
+        monkeypatch.setenv(var, dead)
+    for var in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(var, "127.0.0.1,localhost")
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)

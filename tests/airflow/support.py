@@ -85,3 +85,69 @@ if mode == "gate_failed":
 print("something broke", file=sys.stderr)
 sys.exit(1)
 '''
+
+
+# ------------------------------------------------------------------------------ remote runners
+
+GOLDEN_SPEC = "tests/golden/penguins_pipeline.yaml"
+
+
+def golden_spec_path():
+    """The real compiled spec (``make golden`` / ``make compile`` output), as the runners upload it."""
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[2] / GOLDEN_SPEC
+
+
+def load_spec(path) -> dict[str, Any]:
+    import yaml
+
+    return next(d for d in yaml.safe_load_all(open(path)) if d)
+
+
+def mutated_spec(tmp_path, change) -> str:
+    """A copy of the real compiled spec with ``change(spec)`` applied (rejection cases only)."""
+    import yaml
+
+    spec = load_spec(golden_spec_path())
+    change(spec)
+    out = tmp_path / "mutated_pipeline.yaml"
+    out.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return str(out)
+
+
+def config_with(tmp_path, pipeline_config: str, package: str, **sections: dict[str, Any]) -> str:
+    """The real pipeline config, with ``kubeflow.package_path`` = ``package`` and extra sections merged."""
+    import yaml
+
+    from lib.settings import resolve_repo_path
+
+    cfg = yaml.safe_load(resolve_repo_path(pipeline_config).read_text())
+    cfg.setdefault("kubeflow", {})["package_path"] = str(package)
+    for name, values in sections.items():
+        cfg.setdefault(name, {}).update(values)
+    cfg["validation"]["expectation_suite"] = str(resolve_repo_path(cfg["validation"]["expectation_suite"]))
+    path = tmp_path / "penguins-remote.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return str(path)
+
+
+def remote_client_pids() -> list[int]:
+    """Pids of this process's ``python -m lib.remote_client`` children."""
+    import os
+    from pathlib import Path
+
+    me = os.getpid()
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            cmd = (d / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == me and b"lib.remote_client" in cmd:
+            out.append(int(d.name))
+    return out
