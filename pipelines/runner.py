@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -198,10 +199,11 @@ def run_local(
     from components.drift.component import DriftDetected
 
     paths = run_paths(output_dir)
-    os.makedirs(paths.report_dir, exist_ok=True)
+    # Every report under it is this run's: copied from this run's artifacts after the run, or
+    # written by a component that stopped the run on purpose.
+    shutil.rmtree(paths.report_dir, ignore_errors=True)
+    os.makedirs(paths.report_dir)
     gate_file = Path(paths.report_dir) / "gate.json"
-    for stale in (gate_file, Path(paths.report_dir) / "pushed.json"):
-        stale.unlink(missing_ok=True)
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     os.environ["MLOPS_RUN_ID"] = run_id
     summary = RunSummary(run_id=run_id, config=cfg.source_path)
@@ -216,7 +218,6 @@ def run_local(
     tracker = _Progress(len(pipeline.components), progress)
     restore = _quiet_logs(verbose)
     started = time.monotonic()
-    started_wall = time.time()
     error: BaseException | None = None
     try:
         with tracker.hooked():
@@ -234,6 +235,10 @@ def run_local(
             summary.components.setdefault(name, {"seconds": 0.0})["state"] = state
     except Exception as exc:  # MLMD unreadable: keep the log-derived states
         logging.getLogger(__name__).warning("could not read component states from MLMD: %s", exc)
+    try:
+        copy_reports(run_artifacts(paths.metadata_path, run_id), paths.report_dir)
+    except Exception as exc:  # MLMD unreadable: keep what the components wrote themselves
+        logging.getLogger(__name__).warning("could not read this run's report artifacts from MLMD: %s", exc)
     if gate_file.exists():
         gate = json.loads(gate_file.read_text())
         summary.gate = {"failures": gate.get("failures", []), "passed": gate.get("passed")}
@@ -255,7 +260,7 @@ def run_local(
         else:
             summary.status = "failed"
             summary.reason = f"{type(error).__name__}: {error}"
-    _collect_outputs(summary, paths.report_dir, started_wall)
+    _collect_outputs(summary, paths.report_dir)
     if summary.pushed is None and summary.components.get("VersionedPusher", {}).get("state") == "cached":
         summary.pushed = _pushed_from_mlmd(paths.metadata_path, run_id)
     if summary.status == "succeeded" and not summary.pushed:
@@ -338,72 +343,108 @@ def display_path(path: str) -> str:
     return os.path.relpath(absolute, cwd) if absolute.startswith(cwd + os.sep) else absolute
 
 
-# Which component writes each report folder under the report dir.
-_REPORT_OWNERS = {
-    "evaluation": "EvaluationReport",
-    "fairness": "FairnessGate",
-    "explain": "ModelExplanation",
-    "compress": "ModelCompression",
-    "data_docs": "GreatExpectationsValidation",
-    "drift": "DriftCheck",
-}
+# The reports components leave in their output artifacts: (component, output key, path inside
+# the artifact ('' for all of it), path under <output-dir>/reports/).
+REPORT_ARTIFACTS: tuple[tuple[str, str, str, str], ...] = (
+    ("GreatExpectationsValidation", "result", "data_docs", "data_docs"),
+    ("DataGate", "gate", "gate.json", "gate.json"),
+    ("DriftCheck", "drift", "", "drift"),
+    ("EvaluationReport", "report", "", "evaluation"),
+    ("ModelExplanation", "explanation", "", "explain"),
+    ("FairnessGate", "result", "", "fairness"),
+    ("ModelCompression", "compressed", "index.html", "compress/index.html"),
+    ("ModelCompression", "compressed", "report.json", "compress/report.json"),
+)
 
 
-def _produced_this_run(components: dict[str, dict[str, Any]]) -> set[str]:
-    """Components whose outputs belong to this run: executed or cached.
+def run_artifacts(metadata_path: str, run_id: str) -> list[tuple[str, str, str]]:
+    """``(component id, output key, uri)`` of every output artifact of this run, from MLMD.
 
-    A cached component writes no report, so its copy is the last one written to this report
-    dir: normally by the execution the cache reuses. (One output dir fed data A, then B, then A
-    again shows B's reports for the cached A run; Airflow gives every run its own output dir.)
+    A cached component's outputs belong to the run too (its CACHED execution outputs them).
     """
-    states = {name: c.get("state") for name, c in components.items()}
-    if not any(states.values()):  # MLMD unreadable: every component launched this run
-        return set(states)
-    return {name for name, state in states.items() if state in ("executed", "cached")}
+    from ml_metadata.metadata_store import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+
+    conn = metadata_store_pb2.ConnectionConfig()
+    conn.sqlite.filename_uri = metadata_path
+    store = metadata_store.MetadataStore(conn)
+    ctx = store.get_context_by_type_and_name("pipeline_run", run_id)
+    if ctx is None:
+        return []
+    executions = store.get_executions_by_context(ctx.id)
+    node_of = {}
+    for ex in executions:
+        for c in store.get_contexts_by_execution(ex.id):
+            if c.type_id != ctx.type_id and "." in c.name:
+                node_of[ex.id] = c.name.split(".", 1)[1]
+    events = store.get_events_by_execution_ids([ex.id for ex in executions])
+    outputs = [e for e in events if e.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)]
+    uris = {a.id: a.uri for a in store.get_artifacts_by_id(list({e.artifact_id for e in outputs}))}
+    out = []
+    for e in outputs:
+        key = e.path.steps[0].key if e.path.steps else ""
+        if e.execution_id in node_of and e.artifact_id in uris:
+            out.append((node_of[e.execution_id], key, uris[e.artifact_id]))
+    return sorted(set(out))
 
 
-def _collect_outputs(summary: RunSummary, report_dir: str, started_at: float = 0.0) -> None:
-    """Fills pushed/metrics/reports from what this run's components left in the report dir.
+def copy_reports(artifacts: list[tuple[str, str, str]], report_dir: str) -> list[str]:
+    """Copies the reports held by this run's artifacts under ``report_dir``; returns what it wrote."""
+    import tensorflow as tf
 
-    The report dir is shared by every run with the same output dir, so a folder is read only
-    when its component executed or was cached in this run, or wrote it after ``started_at``
-    (a component that failed on purpose, like a drift hold, leaves its report): a report left by
-    an earlier run of a component that is now switched off, or that this run never reached, is
-    ignored.
+    written = []
+    for node, key, uri in artifacts:
+        for owner, out_key, inside, target in REPORT_ARTIFACTS:
+            if (owner, out_key) != (node, key):
+                continue
+            src = f"{uri.rstrip('/')}/{inside}" if inside else uri
+            dst = os.path.join(report_dir, target)
+            if not tf.io.gfile.exists(src):
+                continue
+            if tf.io.gfile.isdir(src):
+                for folder, _, files in tf.io.gfile.walk(src):
+                    rel = folder[len(src):].strip("/")
+                    os.makedirs(os.path.join(dst, rel), exist_ok=True)
+                    for name in files:
+                        tf.io.gfile.copy(os.path.join(folder, name), os.path.join(dst, rel, name), overwrite=True)
+            else:
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
+                tf.io.gfile.copy(src, dst, overwrite=True)
+            written.append(target)
+    return written
+
+
+def _collect_outputs(summary: RunSummary, report_dir: str) -> None:
+    """Fills pushed/metrics/reports from the report dir.
+
+    ``run_local`` empties the report dir when a run starts and then fills it from this run's own
+    artifacts (``copy_reports``, executed and cached components alike), so everything here is
+    this run's: those copies, plus what a component that failed on purpose wrote before it
+    stopped (the gate's ``gate.json``, a drift hold's report).
     """
     rd = Path(report_dir)
-    produced = _produced_this_run(summary.components)
-
-    def written_now(folder: str) -> bool:
-        # A second of slack for filesystems with coarse timestamps; runs take longer to start.
-        return started_at > 0 and any(p.stat().st_mtime >= started_at - 1.0 for p in (rd / folder).rglob("*") if p.is_file())
-
-    stale = {
-        folder for folder, owner in _REPORT_OWNERS.items()
-        if owner not in produced and not written_now(folder)
-    }
     eval_metrics = rd / "evaluation" / "metrics.json"
-    if "evaluation" not in stale and eval_metrics.exists():
+    if eval_metrics.exists():
         data = json.loads(eval_metrics.read_text())
         summary.metrics = {k: round(v, 6) for k, v in data.get("overall", {}).items()}
         summary.metrics["_failures"] = data.get("failures", [])
         summary.reports["evaluation"] = str(rd / "evaluation" / "index.html")
     fairness = rd / "fairness" / "result.json"
-    if "fairness" not in stale and fairness.exists():
+    if fairness.exists():
         data = json.loads(fairness.read_text())
         if data.get("passed") is False:
             reasons = [f"fairness: {r}" for r in data.get("reasons", [])] or ["fairness gate failed"]
             summary.metrics["_failures"] = [*reasons, *summary.metrics.get("_failures", [])]
     for split in ("train", "eval"):
         docs = rd / "data_docs" / split / "index.html"
-        if "data_docs" not in stale and docs.exists():
+        if docs.exists():
             summary.reports[f"data_docs_{split}"] = str(docs)
     for name in ("explain", "fairness", "compress", "drift"):
         page = rd / name / ("drift.html" if name == "drift" else "index.html")
-        if name not in stale and page.exists():
+        if page.exists():
             summary.reports[name] = str(page)
     drift = rd / "drift" / "drift.json"
-    if "drift" not in stale and drift.exists():
+    if drift.exists():
         data = json.loads(drift.read_text())
         summary.drift = {
             k: data.get(k) for k in ("drifted", "drifted_features", "max_score", "threshold", "baseline_uri", "reason")

@@ -34,13 +34,18 @@ def GreatExpectationsValidation(
     per_split, failures = {}, 0
     for split in splits:
         frame = examples_io.numeric_like(examples_io.read_split(examples.uri, split), numeric)
-        docs = gfile_io.join(report_dir or result.uri, "data_docs", split)
+        # The Data Docs are part of the artifact (the KFP/Vertex run page and `mlops run` read them
+        # there); a local run also gets them in report_dir, which failure messages point at.
+        docs = gfile_io.join(result.uri, "data_docs", split)
         # GE writes Data Docs with plain file I/O: render them locally, then ship the folder.
         with tempfile.TemporaryDirectory(prefix="gx-docs-") as tmp:
             report = validate.validate_dataframe(
                 frame, suite, os.path.join(tmp, "docs"), dataset_name=f"{dataset}-{split}", max_examples=max_examples
             )
             gfile_io.copy_dir_to(os.path.join(tmp, "docs"), docs)
+            if report_dir:
+                docs = gfile_io.join(report_dir, "data_docs", split)
+                gfile_io.copy_dir_to(os.path.join(tmp, "docs"), docs)
         report.data_docs = gfile_io.join(docs, "index.html")
         report.failures = [dataclasses.replace(f, detail=f"[{split}] {f.detail}".strip()) for f in report.failures]
         per_split[split] = report.to_dict()

@@ -36,7 +36,8 @@ from tests.conftest import PENGUINS_CONFIG
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
-_STATUS = re.compile(r"Task '?([\w-]+)'? finished with status (?:\x1b\[\d+m)?([A-Z]+)")
+_STATUS = re.compile(r"Task '([\w-]+)' finished with status ([A-Z]+)")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # kfp.local names a task after its component minus a "comp-" prefix it assumes; TFX writes no
 # such prefix, so five characters are cut ("DataIngest" -> "ngest"). Only the logged name is
 # affected.
@@ -67,7 +68,7 @@ def compiled(host_root):
 
 
 def _run(spec_path: Path, host_root: Path, capsys, **arguments):
-    """Runs the compiled file as compiled; returns ({logged task name: status}, error or None)."""
+    """Runs the compiled file as compiled; returns ({logged task name: status}, error or None, log)."""
     from kfp import components, local
 
     local.init(runner=local.DockerRunner(), pipeline_root=str(host_root), raise_on_error=True)
@@ -78,8 +79,8 @@ def _run(spec_path: Path, host_root: Path, capsys, **arguments):
     except Exception as exc:  # noqa: BLE001 - the caller asserts on it
         error = exc
     out = capsys.readouterr()
-    statuses = dict(_STATUS.findall(out.out + out.err))
-    return statuses, error, out.out + out.err
+    log = _ANSI.sub("", out.out + out.err)
+    return dict(_STATUS.findall(log)), error, log
 
 
 def _task_names(spec_path: Path) -> set[str]:

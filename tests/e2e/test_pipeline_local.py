@@ -102,6 +102,8 @@ def test_cached_rerun_executes_nothing_new(trained_pipeline):
     # The first push makes the model the serving baseline, so the baseline and the Evaluator run once more;
     # the pusher sees identical bytes and creates no version.
     assert second.pushed == {"version": 1, "path": second.pushed["path"], "created": False}
+    # The reports come from the run's own artifacts (MLMD), cached ones included.
+    assert set(second.reports) == set(trained_pipeline["summary"].reports), (second.reports, trained_pipeline["summary"].reports)
     third = run_local(cfg, out)
     executed = [n for n, c in third.components.items() if c["state"] == "executed"]
     assert executed == [], third.components

@@ -1,73 +1,81 @@
-"""pipelines.runner: a run's summary reads only the reports its own components produced."""
+"""pipelines.runner: a run's reports come from its own artifacts, whatever an earlier run left.
+
+``run_artifacts`` reads the artifacts from MLMD (exercised end to end in
+tests/e2e/test_pipeline_local.py); here the artifact folders are laid out as the components
+write them and fed to ``copy_reports`` and ``_collect_outputs``.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from pipelines.runner import RunSummary, _collect_outputs
+from pipelines.runner import RunSummary, _collect_outputs, copy_reports
 
 
-def _reports(rd: Path) -> None:
-    """What an earlier run with every extra switched on left in the shared report dir."""
-    (rd / "evaluation").mkdir(parents=True)
-    (rd / "evaluation" / "metrics.json").write_text(json.dumps({"overall": {"accuracy": 0.91}, "failures": []}))
-    (rd / "evaluation" / "index.html").write_text("<html>")
-    for name in ("fairness", "explain", "compress"):
-        (rd / name).mkdir()
-        (rd / name / "index.html").write_text("<html>")
-    (rd / "fairness" / "result.json").write_text(json.dumps({"passed": False, "reasons": ["accuracy gap 0.4 > 0.25"]}))
-    for f in rd.rglob("*"):
-        if f.is_file():
-            os.utime(f, (1_000_000_000, 1_000_000_000))  # written by a run long ago
+def _artifacts(root: Path) -> list[tuple[str, str, str]]:
+    """Output artifacts of one run: an evaluation, a failed fairness verdict, data docs, a gate."""
+    ev = root / "EvaluationReport" / "report" / "7"
+    ev.mkdir(parents=True)
+    (ev / "metrics.json").write_text(json.dumps({"overall": {"accuracy": 0.91}, "failures": []}))
+    (ev / "index.html").write_text("<html>evaluation")
+    fair = root / "FairnessGate" / "result" / "9"
+    fair.mkdir(parents=True)
+    (fair / "index.html").write_text("<html>")
+    (fair / "result.json").write_text(json.dumps({"passed": False, "reasons": ["accuracy gap 0.4 > 0.25"]}))
+    ge = root / "GreatExpectationsValidation" / "result" / "3"
+    (ge / "data_docs" / "train").mkdir(parents=True)
+    (ge / "data_docs" / "train" / "index.html").write_text("<html>docs")
+    (ge / "result.json").write_text("{}")
+    gate = root / "DataGate" / "gate" / "4"
+    gate.mkdir(parents=True)
+    (gate / "gate.json").write_text(json.dumps({"passed": True, "failures": []}))
+    comp = root / "ModelCompression" / "compressed" / "5"
+    (comp / "variants").mkdir(parents=True)
+    (comp / "variants" / "float16.tflite").write_bytes(b"\0" * 10)
+    (comp / "index.html").write_text("<html>")
+    return [
+        ("EvaluationReport", "report", str(ev)), ("FairnessGate", "result", str(fair)),
+        ("GreatExpectationsValidation", "result", str(ge)), ("DataGate", "gate", str(gate)),
+        ("ModelCompression", "compressed", str(comp)), ("Trainer", "model", str(root / "Trainer" / "model" / "6")),
+    ]
 
 
-def test_reports_of_components_not_in_this_run_are_ignored(tmp_path):
-    _reports(tmp_path)
-    # This run: fairness, explanation and compression switched off; the evaluation was cached.
-    summary = RunSummary(components={
-        "EvaluationReport": {"seconds": 0.1, "state": "cached"},
-        "VersionedPusher": {"seconds": 0.2, "state": "executed"},
-    })
-    _collect_outputs(summary, str(tmp_path))
+def test_reports_are_copied_from_the_run_artifacts(tmp_path):
+    reports = tmp_path / "reports"
+    written = copy_reports(_artifacts(tmp_path / "root"), str(reports))
+    assert sorted(written) == ["compress/index.html", "data_docs", "evaluation", "fairness", "gate.json"]
+    assert (reports / "evaluation" / "index.html").read_text() == "<html>evaluation"
+    assert (reports / "data_docs" / "train" / "index.html").read_text() == "<html>docs"
+    assert not (reports / "compress" / "variants").exists()  # models are not reports
+    summary = RunSummary()
+    _collect_outputs(summary, str(reports))
     assert summary.metrics["accuracy"] == 0.91
-    assert summary.metrics["_failures"] == []  # the old fairness failure is not this run's
-    assert set(summary.reports) == {"evaluation"}
-
-
-def test_failed_component_reports_are_ignored_and_produced_ones_read(tmp_path):
-    _reports(tmp_path)
-    summary = RunSummary(components={
-        "EvaluationReport": {"state": "executed"},
-        "FairnessGate": {"state": "executed"},
-        "ModelExplanation": {"state": "failed"},
-    })
-    _collect_outputs(summary, str(tmp_path))
     assert summary.metrics["_failures"] == ["fairness: accuracy gap 0.4 > 0.25"]
-    assert set(summary.reports) == {"evaluation", "fairness"}
+    assert set(summary.reports) == {"evaluation", "fairness", "compress", "data_docs_train", "gate"}
 
 
-def test_without_mlmd_states_the_launched_components_count(tmp_path):
-    _reports(tmp_path)
-    summary = RunSummary(components={"EvaluationReport": {"seconds": 1.0}, "ModelCompression": {"seconds": 2.0}})
-    _collect_outputs(summary, str(tmp_path))
-    assert set(summary.reports) == {"evaluation", "compress"}
+def test_only_this_runs_artifacts_are_reported(tmp_path):
+    """A run without the extras reports no fairness/compress page, however many exist on disk."""
+    artifacts = [a for a in _artifacts(tmp_path / "root") if a[0] in ("EvaluationReport", "DataGate")]
+    reports = tmp_path / "reports"
+    copy_reports(artifacts, str(reports))
+    summary = RunSummary()
+    _collect_outputs(summary, str(reports))
+    assert set(summary.reports) == {"evaluation", "gate"}
+    assert summary.metrics["_failures"] == []
 
 
-def test_a_report_written_during_this_run_by_a_failed_component_is_read(tmp_path):
-    """A drift hold fails DriftCheck on purpose; its report (written this run) is the reason."""
-    import time
-
-    _reports(tmp_path)
-    started = time.time()
-    (tmp_path / "drift").mkdir()
-    (tmp_path / "drift" / "drift.html").write_text("<html>")
-    (tmp_path / "drift" / "drift.json").write_text(json.dumps(
+def test_a_report_written_by_a_component_that_stopped_the_run_is_read(tmp_path):
+    """A drift hold fails DriftCheck on purpose: no artifact, but its report is the reason."""
+    reports = tmp_path / "reports"
+    (reports / "drift").mkdir(parents=True)
+    (reports / "drift" / "drift.html").write_text("<html>")
+    (reports / "drift" / "drift.json").write_text(json.dumps(
         {"drifted": True, "drifted_features": ["island"], "max_score": 0.5, "threshold": 0.2, "baseline_uri": "/x"}
     ))
-    summary = RunSummary(components={"DriftCheck": {"state": "failed"}, "ModelExplanation": {"state": "failed"}})
-    _collect_outputs(summary, str(tmp_path), started)
-    assert set(summary.reports) == {"drift"}  # explain's page predates the run
+    summary = RunSummary()
+    _collect_outputs(summary, str(reports))
+    assert set(summary.reports) == {"drift"}
     assert summary.drift == {"drifted": True, "drifted_features": ["island"], "max_score": 0.5, "threshold": 0.2,
                              "baseline_uri": "/x"}
