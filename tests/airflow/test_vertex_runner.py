@@ -1,135 +1,209 @@
-"""The vertex runner with a fake transport (no Google Cloud here).
+"""The vertex runner: the real ``aiplatform.PipelineJob`` (google-cloud-aiplatform 1.165.1, REST
+transport, anonymous credentials, .venv-pipeline-clients) against a local STAND-IN of the
+Vertex AI v1 REST API (vertex_standin.py), submitting the real compiled spec.
 
-The fake stands in for google-auth's AuthorizedSession: it checks the request shapes of the
-Vertex AI v1 ``projects.locations.pipelineJobs`` API and plays job states.
+There is no Vertex emulator and nothing here reaches Google Cloud: the stand-in answers
+``pipelineJobs`` create/get/cancel and the pipeline root's Cloud Storage bucket calls, and it
+checks the job the way Vertex does where that is cheap (job id, schema version, executors,
+gs:// output directory, declared and typed parameter values, labels, service account). It does
+not run the pipeline, check images, IAM or quotas.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
+import os
+import signal
+import threading
 
 import pytest
-import yaml
 
-SPEC = {
-    "pipelineInfo": {"name": "penguins"},
-    "root": {"inputDefinitions": {"parameters": {"data_uri": {"parameterType": "STRING"}}}, "dag": {"tasks": {}}},
-    "schemaVersion": "2.1.0",
-}
+from support import config_with, golden_spec_path, load_spec, mutated_spec, remote_client_pids, run_dag, xcom
+from vertex_standin import VertexStandIn
 
-
-class FakeResponse:
-    def __init__(self, status: int, body: dict[str, Any]):
-        self.status_code = status
-        self._body = body
-        self.text = json.dumps(body)
-        self.content = self.text.encode()
-
-    def json(self) -> dict[str, Any]:
-        return self._body
-
-
-class FakeVertexSession:
-    def __init__(self, final_state: str = "PIPELINE_STATE_SUCCEEDED", error: str | None = None):
-        self.requests: list[tuple[str, str, dict[str, Any]]] = []
-        self.final_state = final_state
-        self.error = error
-        self.gets = 0
-
-    def request(self, method: str, url: str, timeout: float = 0, **kw: Any) -> FakeResponse:
-        self.requests.append((method, url, kw))
-        base = "https://europe-west4-aiplatform.googleapis.com/v1/projects/proj-1/locations/europe-west4/pipelineJobs"
-        if method == "POST":
-            assert url == base
-            job_id = kw["params"]["pipelineJobId"]
-            body = kw["json"]
-            assert body["pipelineSpec"]["root"] and body["runtimeConfig"]["gcsOutputDirectory"].startswith("gs://")
-            return FakeResponse(200, {"name": f"projects/123/locations/europe-west4/pipelineJobs/{job_id}", "state": "PIPELINE_STATE_QUEUED"})
-        assert method == "GET" and "/pipelineJobs/" in url
-        self.gets += 1
-        if self.gets < 3:
-            return FakeResponse(200, {"state": "PIPELINE_STATE_RUNNING"})
-        body: dict[str, Any] = {"state": self.final_state}
-        if self.error:
-            body["error"] = {"code": 9, "message": self.error}
-        return FakeResponse(200, body)
+JOB_GET = r"/pipelineJobs/[^/:]+$"
+SA = "trainer@proj-1.iam.gserviceaccount.com"
 
 
 @pytest.fixture()
-def package(tmp_path: Path) -> Path:
-    p = tmp_path / "penguins_pipeline.yaml"
-    p.write_text(yaml.safe_dump(SPEC) + "---\nplatforms: {}\n")  # KFP may append a platform spec
-    return p
+def vertex(monkeypatch, clients_python, no_external_network):
+    server = VertexStandIn(project="proj-1", location="europe-west4").start()
+    for key, value in {
+        "PROJECT": "proj-1",
+        "LOCATION": "europe-west4",
+        "PIPELINE_ROOT": "gs://mlops-root/pipelines",
+        "SERVICE_ACCOUNT": SA,
+        "API_ENDPOINT": server.url,
+        "ANONYMOUS_CREDENTIALS": "true",
+        "POLL_SECONDS": "0.05",
+    }.items():
+        monkeypatch.setenv(f"AIRFLOW_VAR_MLOPS_VERTEX_{key}", value)
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", server.url)
+    monkeypatch.delenv("MLOPS_PIPELINE_CLIENTS_PYTHON", raising=False)
+    yield server
+    server.stop()
 
 
-def test_vertex_job_is_created_from_the_compiled_spec_and_polled(package):
-    from lib.runners import VertexRestClient, run_vertex, vertex_job_id
+RETRY = {"retry_initial_seconds": 0.05, "retry_max_seconds": 0.2, "retry_budget_seconds": 20}
 
-    session = FakeVertexSession()
-    client = VertexRestClient("proj-1", "europe-west4", session=session)
+
+@pytest.fixture()
+def vertex_config(tmp_path, pipeline_config) -> str:
+    return config_with(tmp_path, pipeline_config, str(golden_spec_path()), vertex=RETRY)
+
+
+def _plan(config: str, data_uri: str, run_id: str = "manual__2026-01-01T00:00:00+00:00") -> dict:
+    return {"config": config, "run_id": run_id, "data_uri": data_uri, "dataset": "penguins", "runner": "vertex"}
+
+
+def test_dag_submits_the_compiled_spec_as_a_pipeline_job_on_the_validated_data_and_survives_a_503(
+    dagbag, vertex, vertex_config, good_csv, webhook
+):
+    vertex.fail_next.append(("GET", JOB_GET, 503))
+    dr, states = run_dag(dagbag.dags["training_pipeline"], {"config": vertex_config, "data_uri": str(good_csv), "runner": "vertex"})
+    assert set(states.values()) == {"success"}, states
+
+    (job_id,) = vertex.jobs
+    job = vertex.jobs[job_id]
+    assert job_id.startswith("penguins-manual-")
+    assert job["pipelineSpec"] == load_spec(golden_spec_path())  # the real compiled spec
+    assert job["runtimeConfig"] == {"gcsOutputDirectory": "gs://mlops-root/pipelines", "parameterValues": {"data_uri": str(good_csv)}}
+    assert job["serviceAccount"] == SA and job["labels"] == {"mlops-pipeline": "penguins"}
+    assert job["displayName"] == f"penguins {dr.run_id}"
+    assert [(m, status) for m, _, status in vertex.faults_served] == [("GET", 503)]
+    assert job["state"] == "PIPELINE_STATE_SUCCEEDED"
+    report = xcom(dr, "report_outcome")
+    assert report["links"]["Vertex AI run"] == (
+        f"https://console.cloud.google.com/vertex-ai/locations/europe-west4/pipelines/runs/{job_id}?project=proj-1"
+    )
+    assert webhook == []
+
+
+def test_failed_job_fails_the_task_with_the_jobs_error_and_console_link(dagbag, vertex, vertex_config, good_csv, webhook):
+    vertex.final_state = "PIPELINE_STATE_FAILED"
+    vertex.final_error = "The replica workerpool0-0 exited with a non-zero status of 137."
+    dr, states = run_dag(dagbag.dags["training_pipeline"], {"config": vertex_config, "data_uri": str(good_csv), "runner": "vertex"})
+    assert states["submit_pipeline"] == "failed" and states["report_outcome"] == "upstream_failed"
+    (job_id,) = vertex.jobs
+    text = webhook[0]["json"]["text"]
+    assert "non-zero status of 137" in text and "PIPELINE_STATE_FAILED" in text
+    assert f"/pipelines/runs/{job_id}?project=proj-1" in text
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda s: s.update(schemaVersion="2.2.0"), "Unsupported PipelineSpec schemaVersion '2.2.0'"),
+        (lambda s: s["deploymentSpec"]["executors"].pop("Trainer_executor"), "executor 'Trainer_executor' not found"),
+    ],
+    ids=["unknown-schema-version", "missing-executor"],
+)
+def test_specs_vertex_refuses_fail_the_task_without_retrying(
+    dagbag, vertex, tmp_path, pipeline_config, good_csv, webhook, change, expected
+):
+    config = config_with(tmp_path, pipeline_config, mutated_spec(tmp_path, change), vertex=RETRY)
+    dr, states = run_dag(dagbag.dags["training_pipeline"], {"config": config, "data_uri": str(good_csv), "runner": "vertex"})
+    assert states["submit_pipeline"] == "failed"
+    assert expected in webhook[0]["json"]["text"] and "HTTP 400" in webhook[0]["json"]["text"]
+    assert vertex.jobs == {} and len(vertex.rejections) == 1 and expected in vertex.rejections[0]
+    assert len([c for c in vertex.calls if c[0] == "POST" and c[1].endswith("/pipelineJobs")]) == 1
+
+
+def test_standin_refuses_what_vertex_refuses():
+    """The stand-in's own checks, on the real spec (the runner never sends these)."""
+    from vertex_standin import VertexError, check_job
+
+    spec = load_spec(golden_spec_path())
+    ok = {"pipelineSpec": spec, "runtimeConfig": {"gcsOutputDirectory": "gs://b/r", "parameterValues": {"data_uri": "gs://b/p.csv"}}}
+    check_job("penguins-1", ok)
+    bad = [
+        ("Penguins_1", ok, "Invalid pipeline job id"),
+        ("p", {**ok, "runtimeConfig": {"gcsOutputDirectory": "s3://b/r"}}, "must be a gs:// URI"),
+        ("p", {**ok, "runtimeConfig": {"gcsOutputDirectory": "gs://b", "parameterValues": {"config": "x"}}}, "not found in the pipeline job input"),
+        ("p", {**ok, "runtimeConfig": {"gcsOutputDirectory": "gs://b", "parameterValues": {"data_uri": 3}}}, "is not of type STRING"),
+        ("p", {**ok, "labels": {"Team": "ml"}}, "invalid label"),
+        ("p", {**ok, "serviceAccount": "trainer"}, "is not a service account e-mail"),
+    ]
+    for job_id, job, message in bad:
+        with pytest.raises(VertexError, match=message):
+            check_job(job_id, job)
+
+
+def test_a_task_retry_reattaches_to_its_job_and_a_failed_job_gets_a_new_id(airflow_db, vertex, vertex_config, good_csv):
+    from lib import submit
+    from lib.runners import RunnerError
+    from lib.settings import load_settings
+
+    plan, settings = _plan(vertex_config, str(good_csv)), load_settings(vertex_config)
+    vertex.hold_running = True
+    errors: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            submit._vertex(plan, settings)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    t = threading.Thread(target=attempt)
+    t.start()
+    assert vertex.wait_for(lambda s: any(j["state"] == "PIPELINE_STATE_RUNNING" for j in s.jobs.values()))
+    (pid,) = remote_client_pids()
+    os.kill(pid, signal.SIGKILL)
+    t.join(30)
+    assert isinstance(errors[0], RunnerError)
+    (job_id,) = vertex.jobs
+
+    # (For an existing bucket aiplatform asks the Resource Manager API for the project number,
+    # which no stand-in serves: let each attempt find the pipeline root's bucket missing.)
+    vertex.buckets.clear()
+    vertex.hold_running = False
+    outcome = submit._vertex(plan, settings)
+    assert outcome.status == "succeeded" and outcome.run_id.endswith(f"/pipelineJobs/{job_id}")
+    assert list(vertex.jobs) == [job_id] and vertex.cancelled == []
+
+    vertex.jobs[job_id]["state"] = "PIPELINE_STATE_FAILED"
+    vertex.buckets.clear()
+    outcome = submit._vertex(plan, settings)
+    assert outcome.status == "succeeded" and list(vertex.jobs) == [job_id, f"{job_id}-r2"]
+
+
+def test_killing_the_task_cancels_the_pipeline_job(airflow_db, vertex, vertex_config, good_csv):
+    from lib import submit
+    from lib.runners import TaskKilled
+    from lib.settings import load_settings
+
+    vertex.hold_running = True
+
+    def kill_when_running() -> None:
+        if vertex.wait_for(lambda s: any(j["state"] == "PIPELINE_STATE_RUNNING" for j in s.jobs.values())):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=kill_when_running, daemon=True).start()
+    with pytest.raises(TaskKilled):
+        submit._vertex(_plan(vertex_config, str(good_csv)), load_settings(vertex_config))
+    (job_id,) = vertex.jobs
+    assert vertex.cancelled == [job_id]
+    assert remote_client_pids() == []
+
+
+def test_vertex_settings_are_checked_before_anything_is_sent(airflow_db, vertex, vertex_config, good_csv, monkeypatch):
+    from lib import submit
+    from lib.runners import RunnerError
+    from lib.settings import load_settings
+
+    plan, settings = _plan(vertex_config, str(good_csv)), load_settings(vertex_config)
+    monkeypatch.setenv("AIRFLOW_VAR_MLOPS_VERTEX_PIPELINE_ROOT", "runs/root")
+    with pytest.raises(RunnerError, match="must be a gs:// URI"):
+        submit._vertex(plan, settings)
+    monkeypatch.delenv("AIRFLOW_VAR_MLOPS_VERTEX_PROJECT")
+    with pytest.raises(RunnerError, match="mlops_vertex_project"):
+        submit._vertex(plan, settings)
+    assert vertex.calls == []
+
+
+def test_job_ids_are_valid_and_deterministic():
+    from lib.vertex_runner import JOB_ID, vertex_job_id
+
     job_id = vertex_job_id("penguins", "manual__2026-01-01T00:00:00+00:00")
     assert job_id == "penguins-manual-2026-01-01t00-00-00-00-00"
-    outcome = run_vertex(
-        client,
-        package=package,
-        pipeline_name="penguins",
-        job_id=job_id,
-        parameters={"data_uri": "gs://bucket/penguins.csv", "config": "not-declared"},
-        pipeline_root="gs://bucket/root",
-        service_account="trainer@proj-1.iam.gserviceaccount.com",
-        poll_s=0,
-    )
-    assert outcome.status == "succeeded"
-    method, url, kw = session.requests[0]
-    body = kw["json"]
-    assert body["pipelineSpec"] == SPEC  # first YAML document only
-    assert body["runtimeConfig"]["parameterValues"] == {"data_uri": "gs://bucket/penguins.csv"}
-    assert body["serviceAccount"] == "trainer@proj-1.iam.gserviceaccount.com"
-    assert body["labels"] == {"mlops-pipeline": "penguins"}
-    assert outcome.links["Vertex AI run"].endswith(f"/runs/{job_id}?project=proj-1")
-
-
-def test_failed_vertex_job_reports_its_error(package):
-    from lib.runners import VertexRestClient, raise_for_outcome, run_vertex
-    from lib.alerts import AlertingFailure
-
-    session = FakeVertexSession("PIPELINE_STATE_FAILED", "The replica workerpool0-0 exited with a non-zero status of 137.")
-    client = VertexRestClient("proj-1", "europe-west4", session=session)
-    outcome = run_vertex(client, package=package, pipeline_name="penguins", job_id="j1", parameters={}, pipeline_root="gs://b/r", poll_s=0)
-    assert outcome.status == "failed" and "status of 137" in outcome.reason
-    with pytest.raises(AlertingFailure) as err:
-        raise_for_outcome(outcome, "penguins", "gs://b/penguins.csv")
-    assert err.value.alert["kind"] == "pipeline_failed" and "Vertex AI run" in err.value.alert["links"]
-
-
-def test_vertex_needs_a_gcs_pipeline_root(package):
-    from lib.runners import RunnerError, VertexRestClient, run_vertex
-
-    client = VertexRestClient("proj-1", "europe-west4", session=FakeVertexSession())
-    with pytest.raises(RunnerError, match="gs://"):
-        run_vertex(client, package=package, pipeline_name="p", job_id="j", parameters={}, pipeline_root="runs/root")
-
-
-def test_vertex_settings_come_from_variables(airflow_db, package, monkeypatch):
-    """Project/location/root from AIRFLOW_VAR_*; the dispatch builds the client from them."""
-    from lib import submit
-    from lib.settings import settings_from_mapping
-
-    monkeypatch.setenv("AIRFLOW_VAR_MLOPS_VERTEX_PROJECT", "proj-1")
-    monkeypatch.setenv("AIRFLOW_VAR_MLOPS_VERTEX_LOCATION", "europe-west4")
-    monkeypatch.setenv("AIRFLOW_VAR_MLOPS_VERTEX_PIPELINE_ROOT", "gs://bucket/root")
-    settings = settings_from_mapping(
-        {"name": "penguins", "data": {"uri": "gs://b/p.csv"}, "kubeflow": {"package_path": str(package)}, "vertex": {"poll_seconds": 0}},
-        "x.yaml",
-    )
-    session = FakeVertexSession()
-    plan = {"config": "x.yaml", "run_id": "scheduled__2026", "data_uri": "gs://b/p.csv", "dataset": "penguins"}
-    outcome = submit._vertex(plan, settings, session=session)
-    assert outcome.status == "succeeded"
-    assert session.requests[0][2]["json"]["runtimeConfig"]["gcsOutputDirectory"] == "gs://bucket/root"
-
-    monkeypatch.delenv("AIRFLOW_VAR_MLOPS_VERTEX_PROJECT")
-    with pytest.raises(submit.RunnerError, match="mlops_vertex_project"):
-        submit._vertex(plan, settings, session=session)
+    assert vertex_job_id("penguins", "manual__2026-01-01T00:00:00+00:00") == job_id
+    assert JOB_ID.match(vertex_job_id("9lives", "x" * 300))
