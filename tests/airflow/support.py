@@ -47,14 +47,29 @@ FAKE_DOCKER = r'''#!/usr/bin/env python3
 """Stand-in for the `docker` CLI (tests only): records its argv and plays `mlops run`.
 
 FAKE_DOCKER_MODE: succeeded (exit 0, run.json with a pushed model), gate_failed (exit 3),
-crash (exit 1, no run.json). FAKE_DOCKER_LOG: file that receives one JSON argv per call.
+crash (exit 1, no run.json), hang (runs until `docker kill <name>` kills it, like a container).
+FAKE_DOCKER_LOG: file that receives one JSON argv per call.
 """
-import json, os, sys
+import json, os, signal, sys, time
 from pathlib import Path
 
 argv = sys.argv[1:]
-with open(os.environ["FAKE_DOCKER_LOG"], "a") as fh:
+log = os.environ["FAKE_DOCKER_LOG"]
+with open(log, "a") as fh:
     fh.write(json.dumps(argv) + "\n")
+if argv[:1] == ["kill"]:
+    pidfile = Path(f"{log}.{argv[-1]}.pid")
+    if not pidfile.exists():
+        print(f"Error response from daemon: No such container: {argv[-1]}", file=sys.stderr)
+        sys.exit(1)
+    os.kill(int(pidfile.read_text()), signal.SIGKILL)
+    pidfile.unlink()
+    sys.exit(0)
+if argv[:1] == ["run"] and os.environ.get("FAKE_DOCKER_MODE") == "hang":
+    Path(f"{log}.{argv[argv.index('--name') + 1]}.pid").write_text(str(os.getpid()))
+    print("Trainer ... running", flush=True)
+    time.sleep(600)
+    sys.exit(0)
 if argv[:1] != ["run"] or "mlops" not in argv:
     sys.exit(0)
 mode = os.environ.get("FAKE_DOCKER_MODE", "succeeded")
