@@ -8,7 +8,7 @@ Trigger parameters (UI "Trigger" form, ``airflow dags trigger --conf``, or the R
 
 * ``config``: pipeline config path (relative to the repo root);
 * ``data_uri``: data to train on instead of the config's ``data.uri`` (local, s3://, gs://);
-* ``runner``: ``local`` (``mlops run`` in the project image), ``kubeflow`` (KFP v2 REST,
+* ``runner``: ``local`` (``mlops run`` in the project image), ``kubeflow`` (kfp.Client,
   connection ``kfp_default``), ``vertex`` (Vertex AI Pipelines), ``dry-run`` (validate only),
   or ``auto`` (Variable ``mlops_runner``, else the config's ``runner``, else ``local``);
 * ``only_if_new_data``: skip manual runs too when the data is unchanged.
