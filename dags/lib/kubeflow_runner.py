@@ -6,7 +6,7 @@ Runs inside :mod:`lib.remote_client` in the clients' venv, never in the Airflow 
 2. reuse the pipeline version named ``<name>-<sha256 of the spec>[:12]`` or upload it;
 3. get or create the experiment, if one is configured;
 4. re-attach to the newest run whose display name is ``<name> <airflow run id>`` unless it ended
-   FAILED/CANCELED, else create the run with the runtime parameters;
+   FAILED/CANCELED (or is CANCELING), else create the run with the runtime parameters;
 5. (:func:`lib.remote_client.drive`) poll it; cancel = ``terminate_run``.
 
 Request section ``kubeflow``: ``host``, ``token``, ``namespace``, ``ui_url``, ``verify``.
@@ -27,7 +27,7 @@ log = logging.getLogger("mlops.kubeflow")
 
 SUCCEEDED = {"SUCCEEDED", "SKIPPED"}
 ENDED = SUCCEEDED | {"FAILED", "CANCELED"}
-NOT_REATTACHED = {"FAILED", "CANCELED"}
+NOT_REATTACHED = {"FAILED", "CANCELED", "CANCELING"}
 
 
 def _state(run: Any) -> str:

@@ -3,7 +3,7 @@
 Runs inside :mod:`lib.remote_client` in the clients' venv. The compiled spec is submitted as a
 PipelineJob with the runtime parameters, over the REST transport (``api_transport="rest"``, here
 and in tests alike). Job ids are deterministic: ``<name>-<airflow run id>`` slugged; a retry
-gets the job of that id and re-attaches unless it ended FAILED/CANCELLED, in which case the next
+gets the job of that id and re-attaches unless it ended FAILED/CANCELLED (or is CANCELLING): then the next
 free id ``<id>-r2``, ``-r3``... is used. Cancel = ``PipelineJob.cancel()``.
 
 Request section ``vertex``: ``project``, ``location``, ``job_id``, ``labels``,
@@ -25,7 +25,7 @@ log = logging.getLogger("mlops.vertex")
 JOB_ID = re.compile(r"^[a-z][-a-z0-9]{0,127}$")
 SUCCEEDED = {"PIPELINE_STATE_SUCCEEDED"}
 ENDED = SUCCEEDED | {"PIPELINE_STATE_FAILED", "PIPELINE_STATE_CANCELLED"}
-NOT_REATTACHED = {"PIPELINE_STATE_FAILED", "PIPELINE_STATE_CANCELLED"}
+NOT_REATTACHED = {"PIPELINE_STATE_FAILED", "PIPELINE_STATE_CANCELLED", "PIPELINE_STATE_CANCELLING"}
 MAX_JOBS_PER_RUN = 20
 
 
