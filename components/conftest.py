@@ -5,19 +5,12 @@ from __future__ import annotations
 
 import fnmatch
 import io
-import os
-import shutil
-import socket
-import subprocess
-import time
 import types
-import urllib.error
-import urllib.request
 import uuid
 
 import pytest
 
-from tests.conftest import penguins_csv, penguins_df, raw_config  # noqa: F401
+from tests.conftest import object_store_servers, object_stores, penguins_csv, penguins_df, raw_config  # noqa: F401
 
 EMULATOR_BUCKET = "mlops-artifacts"
 
@@ -161,51 +154,13 @@ class _EmulatorFile:
         self.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture(scope="module")
+def gcs_emulator(object_stores):
+    """The shared gcp-storage-emulator (tests/conftest.py) with the ``mlops-artifacts`` bucket."""
+    from tests.object_stores import bucket
 
-
-def _wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except urllib.error.HTTPError:
-            return  # the server answers
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
-
-
-@pytest.fixture(scope="session")
-def gcs_emulator():
-    """gcp-storage-emulator on 127.0.0.1 (started as tests/e2e/test_object_storage.py does), with
-    ``STORAGE_EMULATOR_HOST`` set and the ``mlops-artifacts`` bucket created; yields the bucket."""
-    exe = shutil.which("gcp-storage-emulator")
-    if not exe:
-        pytest.skip("gcp-storage-emulator not installed")
-    from components.common import storage
-
-    port = _free_port()
-    proc = subprocess.Popen([exe, "start", "-H", "127.0.0.1", "--port", str(port), "--in-memory"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    env = {"STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{port}", "GOOGLE_CLOUD_PROJECT": "test-project"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    storage.reset_clients()
-    try:
-        _wait_http(env["STORAGE_EMULATOR_HOST"])
-        storage._gcs().create_bucket(EMULATOR_BUCKET)
-        yield EMULATOR_BUCKET
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        for k, v in saved.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-        storage.reset_clients()
+    bucket(f"gs://{EMULATOR_BUCKET}")
+    return EMULATOR_BUCKET
 
 
 @pytest.fixture

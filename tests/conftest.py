@@ -17,6 +17,25 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 
 @pytest.fixture(scope="session")
+def object_store_servers():
+    """moto_server and gcp-storage-emulator on 127.0.0.1, started once per session."""
+    from tests import object_stores
+
+    with object_stores.servers() as env:
+        yield env
+
+
+@pytest.fixture(scope="module")
+def object_stores(object_store_servers):
+    """The storage clients point at the emulators for one test module; create buckets with
+    ``tests.object_stores.bucket``."""
+    from tests import object_stores as stores
+
+    with stores.environment(object_store_servers) as env:
+        yield env
+
+
+@pytest.fixture(scope="session")
 def penguins_csv() -> Path:
     """The CSV shipped by the palmerpenguins package."""
     from components.common import storage

@@ -1,12 +1,6 @@
 """S3 and GCS ingest and push over real HTTP: moto_server and gcp-storage-emulator on 127.0.0.1."""
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import time
-import urllib.request
 
 import pandas as pd
 import pytest
@@ -17,63 +11,16 @@ from components.versioned_pusher import logic as push_logic
 from pipelines.config import load_config
 from pipelines.runner import run_local
 from tests.conftest import fast_config
+from tests.object_stores import bucket
 
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except urllib.error.HTTPError:
-            return  # the server answers
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
-
-
-@pytest.fixture(scope="module")
-def object_stores(tmp_path_factory):
-    """moto_server (S3) and gcp-storage-emulator (GCS), loopback only, with buckets created."""
-    s3_port, gcs_port = _free_port(), _free_port()
-    procs = [
-        subprocess.Popen([shutil.which("moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        subprocess.Popen([shutil.which("gcp-storage-emulator"), "start", "-H", "127.0.0.1", "--port", str(gcs_port),
-                          "--in-memory"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-    ]
-    env = {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{s3_port}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{gcs_port}",
-        "GOOGLE_CLOUD_PROJECT": "test-project",
-    }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    storage.reset_clients()
-    try:
-        _wait_http(env["AWS_ENDPOINT_URL"])
-        _wait_http(env["STORAGE_EMULATOR_HOST"])
-        storage._s3().create_bucket(Bucket="mlops-data")
-        storage._gcs().create_bucket("mlops-models")
-        yield env
-    finally:
-        for p in procs:
-            p.terminate()
-            p.wait(timeout=10)
-        for k, v in saved.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-        storage.reset_clients()
+@pytest.fixture(scope="module", autouse=True)
+def buckets(object_stores):
+    """The shared emulators (tests/conftest.py), with this module's buckets."""
+    bucket("s3://mlops-data")
+    bucket("gs://mlops-models")
 
 
 def test_storage_round_trip_and_versions(object_stores, penguins_csv):

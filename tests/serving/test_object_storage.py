@@ -6,18 +6,10 @@ from the 2009 season against a 2007 baseline must raise the flipper-length drift
 threshold; the log objects must be readable by ``mlops drift``'s reader.
 """
 
-import os
-import shutil
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
 
 import httpx
 import pytest
 
-from components.common import storage
 from components.drift import data as drift_data
 from components.drift.logic import DriftSettings
 from components.versioned_pusher import logic as push_logic
@@ -26,63 +18,16 @@ from serving.model import PushDestinationSource
 from serving.monitor import DriftMonitor
 from serving.prediction_log import PredictionLogger
 from serving.server import BackgroundServer
+from tests.object_stores import bucket
 from tests.serving.helpers import instances_from_df, metric, metric_samples, wait_for, wait_ready
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
-
-
 @pytest.fixture(scope="module")
-def stores():
-    if not shutil.which("moto_server") or not shutil.which("gcp-storage-emulator"):
-        pytest.skip("moto_server / gcp-storage-emulator not installed")
-    s3_port, gcs_port = _free_port(), _free_port()
-    procs = [
-        subprocess.Popen([shutil.which("moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        subprocess.Popen([shutil.which("gcp-storage-emulator"), "start", "-H", "127.0.0.1", "--port", str(gcs_port),
-                          "--in-memory"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-    ]
-    env = {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{s3_port}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{gcs_port}",
-        "GOOGLE_CLOUD_PROJECT": "test-project",
-    }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    storage.reset_clients()
-    try:
-        _wait_http(env["AWS_ENDPOINT_URL"])
-        _wait_http(env["STORAGE_EMULATOR_HOST"])
-        storage._s3().create_bucket(Bucket="serving-models")
-        storage._gcs().create_bucket("serving-logs")
-        yield env
-    finally:
-        for p in procs:
-            p.terminate()
-            p.wait(timeout=10)
-        for k, v in saved.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-        storage.reset_clients()
+def stores(object_stores):
+    """The shared emulators (tests/conftest.py), with this module's buckets."""
+    bucket("s3://serving-models")
+    bucket("gs://serving-logs")
+    return object_stores
 
 
 def test_s3_model_gcs_log_and_online_drift(stores, pushed_model, penguins_df):
