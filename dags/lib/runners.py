@@ -176,6 +176,9 @@ def run_local(
     )
     out_dir = repo_root / output_rel
     out_dir.mkdir(parents=True, exist_ok=True)
+    # A task retry reuses the name: a container an earlier try left behind (its worker died
+    # before it could stop it) would block `docker run --name`, and must not keep writing there.
+    subprocess.run([docker, "rm", "-f", name], capture_output=True)
     log.info("local runner: %s", " ".join(cmd))
     tail: collections.deque[str] = collections.deque(maxlen=60)
     try:

@@ -116,6 +116,10 @@ def _warn_local_data(data_uri: str, runner: str) -> None:
         )
 
 
+# Pipeline roots TF's gfile in the project image cannot open (pipelines/kubeflow/conformance.py).
+UNSUPPORTED_ROOTS = ("s3://", "minio://", "s3a://")
+
+
 def _kubeflow(plan: Mapping[str, Any], settings: PipelineSettings) -> RunOutcome:
     conn = get_connection_or_none(KFP_CONN_ID)
     host = url_from_connection(conn) if conn is not None else None
@@ -127,6 +131,14 @@ def _kubeflow(plan: Mapping[str, Any], settings: PipelineSettings) -> RunOutcome
     params = remote_parameters(load_pipeline_spec(package), plan["data_uri"], kf.get("parameters") or {})
     _warn_local_data(plan["data_uri"], "kubeflow")
     root = kf.get("pipeline_root")
+    spec_root = load_pipeline_spec(package).get("defaultPipelineRoot") or ""
+    for candidate in (root, spec_root):
+        if isinstance(candidate, str) and candidate.startswith(UNSUPPORTED_ROOTS):
+            raise RunnerError(
+                f"kubeflow runner: pipeline root {candidate!r}: TFX and TensorFlow in the project image cannot "
+                "open s3:// or minio:// URIs (OSS KFP's default MinIO root included). Set kubeflow.pipeline_root "
+                "to a gs:// bucket (or compile with --pipeline-root gs://...); see docs/kubeflow.md"
+            )
     verify = extra.get("verify", True)
     request = {
         "runner": "kubeflow",

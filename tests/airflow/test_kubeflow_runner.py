@@ -257,3 +257,16 @@ def test_missing_connection_is_a_clear_error(dagbag, kfp_config, good_csv, webho
     )
     assert states["submit_pipeline"] == "failed"
     assert "connection 'kfp_default'" in webhook[0]["json"]["text"]
+
+
+@pytest.mark.parametrize("root", ["minio://mlpipeline/v2/artifacts", "s3://bucket/root"])
+def test_object_store_root_tf_cannot_open_is_refused_before_any_call(
+    dagbag, kfp, tmp_path, pipeline_config, good_csv, webhook, root
+):
+    """OSS KFP's default MinIO root (or S3) would fail in the first TFX task: refused at submit."""
+    config = config_with(tmp_path, pipeline_config, str(golden_spec_path()), kubeflow={"pipeline_root": root})
+    dr, states = run_dag(dagbag.dags["training_pipeline"], {"config": config, "data_uri": str(good_csv), "runner": "kubeflow"})
+    assert states["submit_pipeline"] == "failed"
+    text = webhook[0]["json"]["text"]
+    assert root in text and "gs://" in text
+    assert kfp.calls == []

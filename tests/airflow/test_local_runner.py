@@ -34,7 +34,9 @@ def test_timeout_kills_the_named_container(tmp_path, fake_docker, monkeypatch, p
     )
     assert time.monotonic() - start < 30
     calls = fake_docker()
-    assert calls[0][0] == "run" and calls[0][calls[0].index("--name") + 1] == "mlops-airflow-t1"
+    # A container a previous try left under the same name is removed first, then run by name.
+    assert calls[0] == ["rm", "-f", "mlops-airflow-t1"]
+    assert calls[1][0] == "run" and calls[1][calls[1].index("--name") + 1] == "mlops-airflow-t1"
     assert ["kill", "mlops-airflow-t1"] in calls
     assert outcome.status == "failed"
     assert outcome.reason == "local runner: timed out after 2 s; container mlops-airflow-t1 was stopped"
@@ -55,6 +57,7 @@ def test_a_killed_task_kills_its_container(tmp_path, fake_docker, monkeypatch, p
     with pytest.raises(TaskKilled):
         run_local(config_rel=pipeline_config, output_rel="runs/airflow-test/local-killed", timeout_s=120)
     calls = fake_docker()
-    name = calls[0][calls[0].index("--name") + 1]
+    run = next(c for c in calls if c[0] == "run")
+    name = run[run.index("--name") + 1]
     assert name.startswith("mlops-run-")  # always named, even when the caller gave no name
     assert ["kill", name] in calls and ["rm", "-f", name] in calls

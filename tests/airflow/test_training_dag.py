@@ -60,7 +60,8 @@ def test_local_runner_contract_report_and_skip_unchanged(dagbag, pipeline_config
     dr, states = run_dag(dagbag.dags[DAG_ID], conf)
     assert set(states.values()) == {"success"}, states
 
-    (argv,) = fake_docker()
+    rm, argv = fake_docker()
+    assert rm[:2] == ["rm", "-f"]  # a container a crashed earlier try left under this name goes first
     plan = xcom(dr, "resolve_run")
     # The host contract of the project image.
     assert argv[:9] == ["run", "--rm", "--network", "host", "-v", f"{REPO_ROOT}:/src", "-w", "/src", "-e"]
@@ -84,7 +85,7 @@ def test_local_runner_contract_report_and_skip_unchanged(dagbag, pipeline_config
     dr2, states2 = run_dag(dagbag.dags[DAG_ID], {**conf, "only_if_new_data": True})
     assert states2["detect_new_data"] == "success"
     assert {states2[t] for t in ("validate_data", "submit_pipeline", "report_outcome")} == {"skipped"}
-    assert len(fake_docker()) == 1
+    assert [c[0] for c in fake_docker()] == ["rm", "run"]  # still only the first run's calls
 
 
 def test_local_runner_gate_failure_alerts_with_pipeline_reason(dagbag, pipeline_config, good_csv, webhook, fake_docker, monkeypatch):
