@@ -71,7 +71,7 @@ def test_checker_rejects_what_the_backend_rejects():
     broken["components"]["DataIngest"]["inputDefinitions"]["parameters"]["label"].pop("parameterType")
     broken["deploymentSpec"]["executors"]["Trainer_executor"]["container"]["command"] = [
         "python", "-m", "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"]
-    broken["components"]["DataGate"]["outputDefinitions"]["artifacts"]["result"]["artifactType"] = {
+    broken["components"]["DataGate"]["outputDefinitions"]["artifacts"]["gate"]["artifactType"] = {
         "instanceSchema": "title: nosuchmodule.Thing\ntype: object\n"}
     broken["defaultPipelineRoot"] = "minio://mlpipeline/v2/artifacts"
     found = "\n".join(conformance.problems(broken, conformance.tfx_importable))
