@@ -102,16 +102,25 @@ def _assert_loopback_only(pgid: int, port: int) -> None:
     assert f"0100007F:{port:04X}" in listeners
 
 
-def _api(base: str, password: str, path: str) -> dict:
-    token_req = urllib.request.Request(
-        f"{base}/auth/token",
-        data=json.dumps({"username": "admin", "password": password}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    token = json.load(urllib.request.urlopen(token_req, timeout=10))["access_token"]
-    req = urllib.request.Request(f"{base}{path}", headers={"Authorization": f"Bearer {token}"})
-    return json.load(urllib.request.urlopen(req, timeout=10))
+def _api(base: str, password: str, path: str, attempts: int = 3) -> dict:
+    """GET an API path with a fresh token. The api-server, scheduler and a task all share two
+    cores here, so one slow answer is retried (twice) before it counts as a failure."""
+    for attempt in range(1, attempts + 1):
+        try:
+            token_req = urllib.request.Request(
+                f"{base}/auth/token",
+                data=json.dumps({"username": "admin", "password": password}).encode(),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
+            token = json.load(urllib.request.urlopen(token_req, timeout=30))["access_token"]
+            req = urllib.request.Request(f"{base}{path}", headers={"Authorization": f"Bearer {token}"})
+            return json.load(urllib.request.urlopen(req, timeout=30))
+        except (TimeoutError, ConnectionError) as exc:
+            if attempt == attempts:
+                raise
+            print(f"_api {path}: {exc!r}, retrying ({attempt}/{attempts})")
+            time.sleep(2)
 
 
 def test_trigger_training_pipeline_from_the_ui(local_airflow, good_csv):
