@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -192,6 +193,7 @@ class TerraformJudge(Judge):
         self._copies: dict[Path, _Copy] = {}
         self._cache: dict[tuple[Path, str], Verdict] = {}
         self._lock = threading.Lock()
+        self._serial = itertools.count()
 
     # -- preparing a directory ---------------------------------------------------------
 
@@ -281,10 +283,14 @@ class TerraformJudge(Judge):
         values_file = None
         if inputs.values:
             digest = hashlib.sha256(inputs.key().encode()).hexdigest()[:16]
-            values_file = copy.path / f"judge-{digest}.tfvars.json"
+            values_file = copy.path / f"judge-{digest}-{next(self._serial)}.tfvars.json"
             values_file.write_text(json.dumps(dict(inputs.values)))
             args.append(f"-var-file={values_file.name}")
-        result = self._run(args, copy.path)
+        try:
+            result = self._run(args, copy.path)
+        finally:
+            if values_file is not None:
+                values_file.unlink()
         verdict = self._parse(directory, copy, result)
         with self._lock:
             self._cache[cache_key] = verdict
@@ -294,8 +300,10 @@ class TerraformJudge(Judge):
         requests = list(requests)
         for d in {d.resolve() for d, _ in requests}:
             self._copy(d)  # one init per directory, before the parallel plans
+        unique = list({(d.resolve(), i.key()): (d, i) for d, i in requests}.values())
         with ThreadPoolExecutor(max_workers=PLAN_WORKERS) as pool:
-            return list(pool.map(lambda r: self.verdict(*r), requests))
+            list(pool.map(lambda r: self.verdict(*r), unique))
+        return [self.verdict(d, i) for d, i in requests]  # from the cache
 
     def _parse(self, directory: Path, copy: _Copy, result: subprocess.CompletedProcess) -> Verdict:
         diagnostics = []
