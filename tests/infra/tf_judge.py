@@ -170,7 +170,6 @@ class _Copy:
     validation_at: dict[tuple[str, int], tuple[str, int]]
     # file name -> sorted [(first line, variable, validation index or None)]
     blocks: dict[str, list[tuple[int, str, int | None]]]
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def block_at(self, filename: str, line: int) -> tuple[str, int | None] | None:
         found = None
