@@ -1,7 +1,9 @@
-"""A small evaluator for the HCL expressions used in this repo's `validation` conditions.
+r"""A small evaluator for the HCL expressions used in this repo's `validation` conditions.
 
-Terraform cannot run here (no provider downloads), so the tests evaluate each variable's
-validation condition themselves. This covers the subset the conditions use:
+The variable validations are judged by Terraform itself wherever a ``terraform`` binary is on
+PATH (tests/infra/tf_judge.py). This evaluator is the fallback for machines without one, and
+still evaluates the plain expressions of the static tests (merged tags/labels). It covers the
+subset the conditions use:
 
 - literals: numbers, strings (with HCL escapes), true/false/null, lists, objects
 - references: ``var.NAME`` with ``.attr`` / ``[index]`` access, for-expression variables
@@ -11,11 +13,15 @@ validation condition themselves. This covers the subset the conditions use:
   floor, ceil, max, min, lower, upper, trimspace, keys, values, tostring, tonumber, merge,
   coalesce
 
-Semantics follow Terraform where it matters for validations: ``&&`` and ``||`` do not
-short-circuit (both sides are evaluated, so ``var.x == null || length(var.x) > 0`` errors on
-null exactly as in Terraform), arithmetic/comparison on null is an error, and ``regex`` fails
-when nothing matches. Anything outside the subset raises :class:`UnsupportedExpression`, so a
-new condition form cannot be silently mis-evaluated.
+Semantics follow Terraform where it matters for validations: arithmetic/comparison on null is
+an error, and ``regex`` fails when nothing matches. ``&&`` and ``||`` do not short-circuit by
+default (both sides are evaluated, so ``var.x == null || length(var.x) > 0`` errors on null),
+as in Terraform < 1.12; ``short_circuit=True`` gives the Terraform >= 1.12 behaviour (the
+right side is not evaluated when the left decides). Known differences from Terraform: regular
+expressions use Python's ``re``, not RE2 (``$`` also matches before a final newline, ``\d``
+matches non-ASCII digits); values are not converted to the variables' types. Anything outside
+the subset raises :class:`UnsupportedExpression`, so a new condition form cannot be silently
+mis-evaluated.
 """
 
 from __future__ import annotations
@@ -355,7 +361,10 @@ def _equal(a: Any, b: Any) -> bool:
     return a == b
 
 
-def evaluate(node, scope: Mapping[str, Any]) -> Any:
+def evaluate(node, scope: Mapping[str, Any], short_circuit: bool = False) -> Any:
+    def ev(n, s=None):
+        return evaluate(n, scope if s is None else s, short_circuit)
+
     kind = node[0]
     if kind == "lit":
         return node[1]
@@ -364,32 +373,37 @@ def evaluate(node, scope: Mapping[str, Any]) -> Any:
             raise UnsupportedExpression(f"unknown name {node[1]!r}")
         return scope[node[1]]
     if kind == "attr":
-        base = evaluate(node[1], scope)
+        base = ev(node[1])
         if not isinstance(base, dict):
             raise EvalError(f"cannot read .{node[2]} of {_type_name(base)}")
         if node[2] not in base:
             raise EvalError(f"no attribute {node[2]!r}")
         return base[node[2]]
     if kind == "index":
-        base, idx = evaluate(node[1], scope), evaluate(node[2], scope)
+        base, idx = ev(node[1]), ev(node[2])
         try:
             return base[idx]
         except (KeyError, IndexError, TypeError) as exc:
             raise EvalError(f"invalid index {idx!r}") from exc
     if kind == "list":
-        return [evaluate(n, scope) for n in node[1]]
+        return [ev(n) for n in node[1]]
     if kind == "object":
-        return {_tostring(evaluate(k, scope)): evaluate(v, scope) for k, v in node[1]}
+        return {_tostring(ev(k)): ev(v) for k, v in node[1]}
     if kind == "not":
-        return not _need(evaluate(node[1], scope), "bool", "operand of !")
+        return not _need(ev(node[1]), "bool", "operand of !")
     if kind == "neg":
-        return -_need(evaluate(node[1], scope), "number", "operand of -")
+        return -_need(ev(node[1]), "number", "operand of -")
     if kind == "cond":
-        c = _need(evaluate(node[1], scope), "bool", "condition of ?:")
-        return evaluate(node[2] if c else node[3], scope)
+        c = _need(ev(node[1]), "bool", "condition of ?:")
+        return ev(node[2] if c else node[3])
     if kind == "bin":
         op = node[1]
-        a, b = evaluate(node[2], scope), evaluate(node[3], scope)  # no short-circuit, as in Terraform
+        if short_circuit and op in ("&&", "||"):  # Terraform >= 1.12
+            a = _need(ev(node[2]), "bool", f"left of {op}")
+            if a == (op == "||"):
+                return a
+            return _need(ev(node[3]), "bool", f"right of {op}")
+        a, b = ev(node[2]), ev(node[3])  # both sides, as Terraform < 1.12
         if op == "&&":
             return _need(a, "bool", "left of &&") and _need(b, "bool", "right of &&")
         if op == "||":
@@ -405,20 +419,20 @@ def evaluate(node, scope: Mapping[str, Any]) -> Any:
         name, args = node[1], node[2]
         if name == "can":
             try:
-                evaluate(args[0], scope)
+                ev(args[0])
                 return True
             except EvalError:
                 return False
         if name == "try":
             for arg in args:
                 try:
-                    return evaluate(arg, scope)
+                    return ev(arg)
                 except EvalError:
                     continue
             raise EvalError("try: no argument succeeded")
         if name not in FUNCTIONS:
             raise UnsupportedExpression(f"function {name}() is not supported by the test evaluator")
-        values = [evaluate(a, scope) for a in args]
+        values = [ev(a) for a in args]
         try:
             return FUNCTIONS[name](*values)
         except EvalError:
@@ -427,7 +441,7 @@ def evaluate(node, scope: Mapping[str, Any]) -> Any:
             raise EvalError(f"{name}(): {exc}") from exc
     if kind == "for":
         _, first, second, coll_node, body, cond = node
-        coll = evaluate(coll_node, scope)
+        coll = ev(coll_node)
         if isinstance(coll, dict):
             pairs = sorted(coll.items())
         elif isinstance(coll, (list, tuple)):
@@ -441,9 +455,9 @@ def evaluate(node, scope: Mapping[str, Any]) -> Any:
                 inner[first] = v
             else:
                 inner[first], inner[second] = k, v
-            if cond is not None and not _need(evaluate(cond, inner), "bool", "for ... if"):
+            if cond is not None and not _need(ev(cond, inner), "bool", "for ... if"):
                 continue
-            out.append(evaluate(body, inner))
+            out.append(ev(body, inner))
         return out
     raise UnsupportedExpression(f"node {kind}")
 
@@ -465,15 +479,15 @@ def eval_expression(expr: str, scope: Mapping[str, Any]) -> Any:
     return evaluate(Parser(strip_interpolation(expr)).parse(), scope)
 
 
-def eval_condition(condition: str, variables: Mapping[str, Any]) -> bool:
+def eval_condition(condition: str, variables: Mapping[str, Any], short_circuit: bool = False) -> bool:
     """Evaluates a validation condition with ``var.*`` bound to ``variables``.
 
     Returns False when the condition is false *or* fails to evaluate: Terraform rejects the
-    value in both cases.
+    value in both cases. ``short_circuit``: ``&&``/``||`` as in Terraform >= 1.12.
     """
     tree = Parser(strip_interpolation(condition)).parse()
     try:
-        result = evaluate(tree, {"var": dict(variables)})
+        result = evaluate(tree, {"var": dict(variables)}, short_circuit)
     except EvalError:
         return False
     if not isinstance(result, bool):

@@ -1,9 +1,14 @@
-"""Bad input is rejected by the variables' `validation` blocks.
+"""Bad input is rejected by the variables' `validation` blocks; good input is accepted.
 
-Each case names a directory, the variable under test and the values to set; the test
-evaluates that variable's parsed validation conditions (with tests/infra/hcl_expr.py) and
-checks the value is accepted or rejected. A coverage test makes sure every validation
-block of every module and environment is shown rejecting at least one bad value.
+Each case names a directory, the variable under test and the values to set. Terraform itself
+judges each case where a `terraform` binary is on PATH: a variables-only copy of the module or
+environment, `terraform init` once, then `terraform plan -var-file=...` per case
+(tests/infra/tf_judge.py). Without a binary, the fallback evaluates the parsed conditions
+with tests/infra/hcl_expr.py; the report header, the test ids (`terraform:` or `hcl_expr:`)
+and the junit property `validation_judge` say which one judged. A good case must be accepted
+as a whole (no error at all); a bad case must be rejected by the variable under test. A
+coverage test makes sure every validation block of every module and environment is shown
+rejecting at least one bad value.
 """
 
 from __future__ import annotations
@@ -14,8 +19,11 @@ from typing import Any
 
 import pytest
 
-from hcl_expr import eval_condition, strip_interpolation
+from hcl_expr import strip_interpolation
+from tf_judge import Inputs, judge_name, terraform_judge
 from tfparse import REPO_ROOT, env_dirs, locals_of, module_dirs, named, parse_hcl, rel
+
+JUDGE = judge_name()
 
 AWS_MOD = "terraform/modules/aws_gpu_training"
 GCP_MOD = "terraform/modules/gcp_gpu_training"
@@ -173,52 +181,51 @@ def _dirs(spec: str) -> list[Path]:
     return sorted(REPO_ROOT.glob(spec)) if "*" in spec else [REPO_ROOT / spec]
 
 
-def base_values(directory: Path) -> dict[str, Any]:
-    """Defaults, plus module samples or the environment's terraform.tfvars.example."""
-    values = {n: b.get("default") for n, b in named(directory, "variable").items()}
-    key = rel(directory)
-    if key in MODULE_SAMPLES:
-        values.update(MODULE_SAMPLES[key])
+def inputs(directory: Path, setting: dict[str, Any] | None = None) -> Inputs:
+    """The environment's terraform.tfvars.example (as a var-file), or the module samples, plus the setting."""
     example = directory / "terraform.tfvars.example"
-    if example.is_file():
-        values.update({k: v for k, v in parse_hcl(example).items() if not k.startswith("__")})
-    return values
-
-
-def failing_validations(directory: Path, variable: str, values: dict[str, Any]) -> list[int]:
-    """Indices of the variable's validation blocks that reject these values."""
-    body = named(directory, "variable")[variable]
-    return [i for i, v in enumerate(body.get("validation", [])) if not eval_condition(v["condition"], values)]
+    values = dict(MODULE_SAMPLES.get(rel(directory), {}))
+    values.update(setting or {})
+    return Inputs((example,) if example.is_file() else (), values)
 
 
 EXPANDED = [(d, var, setting, ok) for spec, var, setting, ok in CASES for d in _dirs(spec)]
+CASE_IDS = [f"{JUDGE}:{rel(d).split('terraform/')[1]}:{v}={s[v] if v in s else s}:{'ok' if ok else 'bad'}" for d, v, s, ok in EXPANDED]
 
 
-@pytest.mark.parametrize(
-    "directory,variable,setting,accepted",
-    EXPANDED,
-    ids=[f"{rel(d).split('terraform/')[1]}:{v}={s[v] if v in s else s}:{'ok' if ok else 'bad'}" for d, v, s, ok in EXPANDED],
-)
-def test_validation_accepts_good_and_rejects_bad_values(directory, variable, setting, accepted):
+@pytest.fixture(scope="module")
+def judge():
+    return terraform_judge()
+
+
+@pytest.fixture(scope="module")
+def case_verdicts(judge):
+    """All cases judged at once (Terraform: parallel plans, one init per directory)."""
+    return judge.verdicts([(d, inputs(d, setting)) for d, _, setting, _ in EXPANDED])
+
+
+@pytest.mark.parametrize("case", range(len(EXPANDED)), ids=CASE_IDS)
+def test_validation_accepts_good_and_rejects_bad_values(case, case_verdicts, judge):
+    directory, variable, setting, accepted = EXPANDED[case]
     assert variable in named(directory, "variable"), f"{rel(directory)} has no variable {variable!r}"
-    values = dict(base_values(directory), **setting)
-    failed = failing_validations(directory, variable, values)
+    verdict = case_verdicts[case]
     if accepted:
-        assert not failed, f"{variable}={setting} should be accepted but validation {failed} rejects it"
+        assert verdict.accepted, f"[{judge.name}] {variable}={setting} should be accepted, but: {verdict.describe()}"
     else:
-        assert failed, f"{variable}={setting} should be rejected but every validation accepts it"
+        assert verdict.rejects(variable), (
+            f"[{judge.name}] {variable}={setting} should be rejected by {variable}, but: {verdict.describe()}"
+        )
 
 
 ALL_DIRS = module_dirs() + env_dirs()
 
 
-def test_every_validation_block_is_shown_rejecting_something():
+def test_every_validation_block_is_shown_rejecting_something(case_verdicts, judge):
     """Coverage: each validation block has a bad-value case that it alone or jointly rejects."""
     covered: set[tuple[str, str, int]] = set()
-    for d, var, setting, ok in EXPANDED:
+    for (d, _, _, ok), verdict in zip(EXPANDED, case_verdicts):
         if not ok:
-            for i in failing_validations(d, var, dict(base_values(d), **setting)):
-                covered.add((rel(d), var, i))
+            covered |= {(rel(d), var, i) for var, idx in verdict.validations.items() for i in idx}
     missing = [
         f"{rel(d)}: variable {name!r} validation {i}"
         for d in ALL_DIRS
@@ -226,18 +233,13 @@ def test_every_validation_block_is_shown_rejecting_something():
         for i, _ in enumerate(body.get("validation", []))
         if (rel(d), name, i) not in covered
     ]
-    assert not missing, "validation blocks with no rejecting test case:\n" + "\n".join(missing)
+    assert not missing, f"[{judge.name}] validation blocks with no rejecting test case:\n" + "\n".join(missing)
 
 
-@pytest.mark.parametrize("directory", ALL_DIRS, ids=[rel(d) for d in ALL_DIRS])
-def test_defaults_and_examples_pass_every_validation(directory):
-    values = base_values(directory)
-    problems = [
-        f"{name} (validation {i})"
-        for name in named(directory, "variable")
-        for i in failing_validations(directory, name, values)
-    ]
-    assert not problems, f"{rel(directory)}: defaults/examples rejected: {problems}"
+@pytest.mark.parametrize("directory", ALL_DIRS, ids=[f"{JUDGE}:{rel(d)}" for d in ALL_DIRS])
+def test_defaults_and_examples_pass_every_validation(directory, judge):
+    verdict = judge.verdict(directory, inputs(directory))
+    assert verdict.accepted, f"[{judge.name}] {rel(directory)}: defaults/examples rejected: {verdict.describe()}"
 
 
 @pytest.mark.parametrize("directory", env_dirs(), ids=[rel(d) for d in env_dirs()])
@@ -271,39 +273,42 @@ def _render(template: Any, env_values: dict[str, Any], env_locals: dict[str, Any
 _UNRESOLVED = object()
 
 
-@pytest.mark.parametrize("directory", env_dirs(), ids=[rel(d) for d in env_dirs()])
-def test_environment_inputs_pass_the_module_validations(directory):
+@pytest.mark.parametrize("directory", env_dirs(), ids=[f"{JUDGE}:{rel(d)}" for d in env_dirs()])
+def test_environment_inputs_pass_the_module_validations(directory, judge):
     """The values an environment hands its module (from its defaults and tfvars example) are valid there."""
-    env_values = base_values(directory)
+    env_values = {n: b.get("default") for n, b in named(directory, "variable").items()}
+    env_values.update({k: v for k, v in parse_hcl(directory / "terraform.tfvars.example").items() if not k.startswith("__")})
     env_locals = locals_of(directory)
-    for call in named(directory, "module").values():
+    calls = named(directory, "module")
+    assert calls, f"{rel(directory)} calls no module"
+    for call in calls.values():
         mod_dir = (directory / call["source"]).resolve()
-        values = base_values(mod_dir)
+        values = dict(MODULE_SAMPLES.get(rel(mod_dir), {}))
         for arg, expr in call.items():
             if arg.startswith("__") or arg == "source":
                 continue
             resolved = _render(expr, env_values, env_locals)
             if resolved is not _UNRESOLVED:
                 values[arg] = resolved
-        problems = [
-            f"{name}={values.get(name)!r} (validation {i})"
-            for name in named(mod_dir, "variable")
-            for i in failing_validations(mod_dir, name, values)
-        ]
-        assert not problems, f"{rel(directory)} passes values its module rejects: {problems}"
+        verdict = judge.verdict(mod_dir, Inputs((), values))
+        assert verdict.accepted, f"[{judge.name}] {rel(directory)} passes values its module rejects: {verdict.describe()}"
 
 
-@pytest.mark.parametrize("directory", env_dirs(), ids=[rel(d) for d in env_dirs()])
-def test_longest_valid_name_prefix_still_fits_the_module(directory):
+@pytest.mark.parametrize("directory", env_dirs(), ids=[f"{JUDGE}:{rel(d)}" for d in env_dirs()])
+def test_longest_valid_name_prefix_still_fits_the_module(directory, judge):
     """The environment's name_prefix limit guarantees a valid module name ("<prefix>-<env>")."""
     env_var = named(directory, "variable")["name_prefix"]
     cond = strip_interpolation(env_var["validation"][0]["condition"])
     longest = int(re.search(r"\{1,(\d+)\}", cond).group(1)) + 1
     prefix = "m" * longest
-    assert not failing_validations(directory, "name_prefix", dict(base_values(directory), name_prefix=prefix))
-    assert failing_validations(directory, "name_prefix", dict(base_values(directory), name_prefix=prefix + "m"))
+    fits = judge.verdict(directory, inputs(directory, {"name_prefix": prefix}))
+    assert fits.accepted, f"[{judge.name}] name_prefix {prefix!r}: {fits.describe()}"
+    too_long = judge.verdict(directory, inputs(directory, {"name_prefix": prefix + "m"}))
+    assert too_long.rejects("name_prefix"), f"[{judge.name}] name_prefix {prefix + 'm'!r}: {too_long.describe()}"
     mod_dir = (directory / next(iter(named(directory, "module").values()))["source"]).resolve()
     name = f"{prefix}-{locals_of(directory)['environment']}"
-    assert not failing_validations(mod_dir, "name", dict(base_values(mod_dir), name=name)), (
-        f"{rel(directory)}: name_prefix {prefix!r} is valid but the module rejects name {name!r}"
+    module_verdict = judge.verdict(mod_dir, Inputs((), dict(MODULE_SAMPLES[rel(mod_dir)], name=name)))
+    assert module_verdict.accepted, (
+        f"[{judge.name}] {rel(directory)}: name_prefix {prefix!r} is valid but the module rejects name {name!r}: "
+        f"{module_verdict.describe()}"
     )
