@@ -18,11 +18,19 @@ Example:
     )
     msg.text()                 # plain text, one line per failing check
     msg.to_webhook_payload()   # {"text": ..., "blocks": [...]} (Slack incoming-webhook format)
+    msg.to_email_html()        # (subject, HTML body), every value HTML-escaped
+
+Values in a message come from data (column names, example values, exception texts), so each
+rendering escapes them for its format: ``to_webhook_payload`` escapes Slack's control
+characters ``&``, ``<`` and ``>`` (:func:`escape_mrkdwn`), so ``<!channel>``, ``<script>`` or
+``a&b`` are shown literally instead of pinging a channel or becoming a link; ``to_email_html``
+HTML-escapes. ``text()`` and ``to_email()`` stay plain text.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import html
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 # kind -> (severity, title template). The title names the dataset so a subject line alone is useful.
@@ -120,34 +128,101 @@ class AlertMessage:
 
         Other chat tools that accept Slack-compatible webhooks (Mattermost, Rocket.Chat) read
         ``text``; Slack shows the blocks.
+
+        Every piece of text that goes into a ``mrkdwn`` field (and the ``text`` fallback, which
+        Slack also parses) is escaped with :func:`escape_mrkdwn`; the header is ``plain_text``,
+        which Slack does not parse.
         """
+        esc = escape_mrkdwn
         blocks: list[dict[str, Any]] = [
             {"type": "header", "text": {"type": "plain_text", "text": self.title[:150]}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": self.summary}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": esc(self.summary)}},
         ]
         if self.checks:
-            body = "\n".join(f"• {c.line()}" for c in self.checks)
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}})
+            body = "\n".join(f"• {esc(c.line())}" for c in self.checks)
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip_escaped(body, 2900)}})
         if self.facts:
             blocks.append(
                 {
                     "type": "section",
-                    "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in self.facts[:10]],
+                    "fields": [{"type": "mrkdwn", "text": f"*{esc(k)}*\n{esc(v)}"} for k, v in self.facts[:10]],
                 }
             )
         if self.links:
             blocks.append(
                 {
                     "type": "context",
-                    "elements": [{"type": "mrkdwn", "text": f"<{url}|{name}>"} for name, url in self.links[:10]],
+                    "elements": [
+                        {"type": "mrkdwn", "text": f"<{_mrkdwn_url(url)}|{esc(name)}>"} for name, url in self.links[:10]
+                    ],
                 }
             )
         icon = _SEVERITY_ICON.get(self.severity, "")
-        return {"text": f"{icon} {self.text()}".strip(), "blocks": blocks}
+        return {"text": f"{icon} {esc(self.text())}".strip(), "blocks": blocks}
 
     def to_email(self) -> tuple[str, str]:
         """(subject, plain-text body)."""
-        return f"[mlops][{self.severity}] {self.title}", self.text()
+        return self.email_subject(), self.text()
+
+    def email_subject(self) -> str:
+        return f"[mlops][{self.severity}] {self.title}"
+
+    def to_email_html(self) -> tuple[str, str]:
+        """(subject, HTML body): the same content as :meth:`text`, every value HTML-escaped.
+
+        Links become ``<a href>`` only for ``http(s)://`` and ``file://`` URLs; others are text.
+        """
+        e = _html_text
+        parts = [
+            f"<h2>{e(self.title)}</h2>",
+            "<p>" + "<br>\n".join(e(line) for line in self.summary.split("\n")) + "</p>",
+        ]
+        if self.checks:
+            parts.append(f"<p><b>Failing checks ({len(self.checks)}):</b></p>")
+            parts.append("<ul>\n" + "\n".join(f"<li>{e(c.line())}</li>" for c in self.checks) + "\n</ul>")
+        if self.facts:
+            rows = "\n".join(f'<tr><th align="left">{e(k)}</th><td>{e(v)}</td></tr>' for k, v in self.facts)
+            parts.append(f"<table>\n{rows}\n</table>")
+        if self.links:
+            items = []
+            for name, url in self.links:
+                if url.lower().startswith(("http://", "https://", "file://")):
+                    items.append(f'<li>{e(name)}: <a href="{html.escape(url, quote=True)}">{e(url)}</a></li>')
+                else:
+                    items.append(f"<li>{e(name)}: {e(url)}</li>")
+            parts.append("<p><b>Links:</b></p>\n<ul>\n" + "\n".join(items) + "\n</ul>")
+        return self.email_subject(), "<html><body>\n" + "\n".join(parts) + "\n</body></html>\n"
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escapes Slack's control characters ``&``, ``<``, ``>`` (and only those) as HTML entities.
+
+    Slack's formatting rules: these three characters start entities, links (``<url|name>``),
+    mentions (``<@U123>``, ``<!channel>``) and dates, so text that is not meant as markup must
+    carry them as ``&amp;``, ``&lt;``, ``&gt;``; Slack then shows them literally. Other mrkdwn
+    characters (``*``, ``_``, ``~``, backticks) have no escape in Slack and are left alone.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _mrkdwn_url(url: str) -> str:
+    """A URL inside ``<url|name>``: control characters escaped, ``|`` (the separator) encoded."""
+    return escape_mrkdwn(url.replace("|", "%7C"))
+
+
+def _clip_escaped(s: str, n: int) -> str:
+    """Clips escaped mrkdwn without cutting an ``&amp;``/``&lt;``/``&gt;`` entity in half."""
+    if len(s) <= n:
+        return s
+    cut = n - 1
+    amp = s.rfind("&", max(0, cut - 4), cut)
+    if amp != -1 and ";" not in s[amp:cut]:
+        cut = amp
+    return s[:cut] + "…"
+
+
+def _html_text(text: str) -> str:
+    return html.escape(text, quote=False)
 
 
 def normalise_failure(failure: Any, max_examples: int = 5) -> FailedCheck:

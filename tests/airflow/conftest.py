@@ -2,7 +2,7 @@
 
 Airflow reads its settings when first imported, so the environment is set here, at import
 time, before any test module imports airflow: a throw-away AIRFLOW_HOME with a SQLite DB, the
-repo's dags/ folder, examples off. Local servers (webhook receiver, SMTP sink, KFP stand-in)
+repo's dags/ folder, examples off. Local servers (webhook receiver, SMTP sinks, KFP stand-in)
 bind 127.0.0.1 on free ports and are stopped by their fixtures.
 """
 
@@ -148,13 +148,14 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
 @contextlib.contextmanager
 def webhook_receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
-    """A Slack-compatible webhook receiver on 127.0.0.1, wired in as connection mlops_alert_webhook."""
+    """A Slack-compatible webhook receiver on 127.0.0.1, wired in as connection slack_webhook_default
+    (the Slack provider's ``slackwebhook`` type, the whole URL in ``password``)."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     server.received = []  # type: ignore[attr-defined]
     t = threading.Thread(target=server.serve_forever, daemon=True)
     t.start()
     url = f"http://127.0.0.1:{server.server_port}/services/T000/B000/XXXX"
-    monkeypatch.setenv("AIRFLOW_CONN_MLOPS_ALERT_WEBHOOK", json.dumps({"conn_type": "http", "host": url}))
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_WEBHOOK_DEFAULT", json.dumps({"conn_type": "slackwebhook", "password": url}))
     try:
         yield server.received  # type: ignore[attr-defined]
     finally:
@@ -184,30 +185,94 @@ def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
 
 
 class _SmtpHandler(socketserver.StreamRequestHandler):
-    """Just enough SMTP (RFC 5321) to accept one message per session; no TLS, no auth."""
+    """Just enough SMTP (RFC 5321) to accept messages, with STARTTLS (RFC 3207), implicit TLS
+    (RFC 8314) and AUTH PLAIN/LOGIN when the server is set up for them (:class:`SmtpSink`).
+
+    Each message is recorded with the transport it came over (``tls``: ``none``, ``starttls``
+    or ``implicit``) and the login user, if any, and whether that login was under TLS.
+    """
+
+    def setup(self) -> None:
+        self.request.settimeout(10)
+        self.tls = "none"
+        super().setup()
+
+    def _send(self, line: str) -> None:
+        self.wfile.write((line + "\r\n").encode())
+
+    def _wrap_tls(self, kind: str) -> None:
+        sink: SmtpSink = self.server.sink  # type: ignore[attr-defined]
+        self.connection = sink.tls_context.wrap_socket(self.connection, server_side=True)
+        self.rfile = self.connection.makefile("rb")
+        self.wfile = socketserver._SocketWriter(self.connection)  # type: ignore[attr-defined]
+        self.tls = kind
+
+    def _auth(self, args: list[str]) -> str | None:
+        import base64
+
+        mech = args[0].upper() if args else ""
+        if mech == "PLAIN":
+            resp = args[1] if len(args) > 1 else self._ask("")
+            return base64.b64decode(resp).split(b"\0")[1].decode()
+        if mech == "LOGIN":
+            user = base64.b64decode(self._ask(base64.b64encode(b"Username:").decode())).decode()
+            self._ask(base64.b64encode(b"Password:").decode())
+            return user
+        return None
+
+    def _ask(self, challenge: str) -> str:
+        self._send(f"334 {challenge}")
+        return self.rfile.readline().decode().strip()
 
     def handle(self) -> None:
-        def send(line: str) -> None:
-            self.wfile.write((line + "\r\n").encode())
+        try:
+            self._session()
+        except (OSError, ValueError) as exc:  # a client that speaks TLS to a plain port, or hangs up
+            self.server.sink.errors.append(f"{type(exc).__name__}: {exc}")  # type: ignore[attr-defined]
 
-        send("220 127.0.0.1 test SMTP sink")
-        mail_from, rcpts = "", []
+    def _session(self) -> None:
+        sink: SmtpSink = self.server.sink  # type: ignore[attr-defined]
+        if sink.mode == "implicit_tls":
+            self._wrap_tls("implicit")
+        self._send("220 127.0.0.1 test SMTP sink")
+        mail_from, rcpts, login = "", [], None
         while True:
             raw = self.rfile.readline()
             if not raw:
                 return
             cmd = raw.decode(errors="replace").strip()
-            verb = cmd.split(" ", 1)[0].upper()
-            if verb in ("EHLO", "HELO"):
-                send("250 127.0.0.1")
+            parts = cmd.split(" ")
+            verb = parts[0].upper()
+            if verb == "EHLO":
+                caps = ["127.0.0.1", "8BITMIME"]
+                if sink.mode == "starttls" and self.tls == "none":
+                    caps.append("STARTTLS")
+                if sink.auth:
+                    caps.append("AUTH PLAIN LOGIN")
+                for cap in caps[:-1]:
+                    self._send(f"250-{cap}")
+                self._send(f"250 {caps[-1]}")
+            elif verb == "HELO":
+                self._send("250 127.0.0.1")
+            elif verb == "STARTTLS":
+                if sink.mode != "starttls" or self.tls != "none":
+                    self._send("502 5.5.1 STARTTLS not offered")
+                    continue
+                self._send("220 2.0.0 Ready to start TLS")
+                self._wrap_tls("starttls")
+                mail_from, rcpts, login = "", [], None  # RFC 3207: the session starts anew
+            elif verb == "AUTH" and sink.auth:
+                user = self._auth(parts[1:])
+                login = {"user": user, "tls": self.tls}
+                self._send("235 2.7.0 Authentication successful")
             elif verb == "MAIL":
                 mail_from = cmd.split(":", 1)[1].strip()
-                send("250 OK")
+                self._send("250 OK")
             elif verb == "RCPT":
                 rcpts.append(cmd.split(":", 1)[1].strip().strip("<>"))
-                send("250 OK")
+                self._send("250 OK")
             elif verb == "DATA":
-                send("354 End data with <CR><LF>.<CR><LF>")
+                self._send("354 End data with <CR><LF>.<CR><LF>")
                 lines = []
                 while True:
                     line = self.rfile.readline()
@@ -215,35 +280,146 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
                         break
                     lines.append(line[1:] if line.startswith(b"..") else line)
                 msg = email.message_from_bytes(b"".join(lines), policy=email.policy.default)
-                self.server.received.append({"from": mail_from, "to": rcpts, "message": msg})  # type: ignore[attr-defined]
-                send("250 OK queued")
+                sink.received.append({"from": mail_from, "to": rcpts, "message": msg, "tls": self.tls, "login": login})
+                rcpts = []
+                self._send("250 OK queued")
             elif verb == "QUIT":
-                send("221 Bye")
+                self._send("221 Bye")
                 return
             else:
-                send("250 OK")
+                self._send("250 OK")
+
+
+class SmtpSink:
+    """A local SMTP server on 127.0.0.1 (a free port) that keeps what it receives.
+
+    mode: ``plain`` (no TLS offered), ``starttls`` (offers STARTTLS) or ``implicit_tls`` (TLS
+    from the first byte, as on port 465). The certificate is for IP 127.0.0.1, issued by a
+    throw-away CA (``ca_file``): trust it with ``SSL_CERT_FILE`` and verification stays on.
+    """
+
+    def __init__(self, mode: str = "plain", auth: bool = False, tls_files: dict[str, Path] | None = None):
+        import ssl
+
+        self.mode, self.auth = mode, auth
+        self.received: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        self.tls_context = None
+        self.ca_file = tls_files["ca"] if tls_files else None
+        if mode != "plain":
+            assert tls_files, "a TLS sink needs the smtp_tls_files certificate"
+            self.tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls_context.load_cert_chain(tls_files["cert"], tls_files["key"])
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SmtpHandler)
+        self._server.daemon_threads = True
+        self._server.sink = self  # type: ignore[attr-defined]
+        self.port: int = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture(scope="session")
+def smtp_tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A throw-away CA and a server certificate for IP 127.0.0.1 it signed (PEM files)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    out = tmp_path_factory.mktemp("smtp-tls")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mlops test SMTP CA")])
+    ca = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                                     key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert = (
+        x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    files = {"ca": out / "ca.pem", "cert": out / "cert.pem", "key": out / "key.pem"}
+    files["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    files["cert"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    files["key"].write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return files
 
 
 @pytest.fixture()
-def smtp_sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
-    """An SMTP sink on 127.0.0.1 wired in as smtp_default, recipients in mlops_alert_emails."""
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SmtpHandler)
-    server.daemon_threads = True
-    server.received = []  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    conn = {
-        "conn_type": "smtp",
-        "host": "127.0.0.1",
-        "port": server.server_address[1],
-        "extra": {"from_email": "airflow@example.test", "disable_ssl": True, "disable_tls": True},
-    }
+def smtp_server(monkeypatch: pytest.MonkeyPatch, smtp_tls_files: dict[str, Path]):
+    """Starts :class:`SmtpSink` servers: ``smtp_server(mode="starttls", auth=True)``; stopped after the test.
+
+    For a TLS sink, ``SSL_CERT_FILE`` is pointed at its CA, so the client verifies the
+    certificate as it would a real server's (no verification is switched off).
+    """
+    started: list[SmtpSink] = []
+
+    def start(mode: str = "plain", auth: bool = False) -> SmtpSink:
+        sink = SmtpSink(mode, auth, smtp_tls_files)
+        if mode != "plain":
+            monkeypatch.setenv("SSL_CERT_FILE", str(sink.ca_file))
+        started.append(sink)
+        return sink
+
+    yield start
+    for sink in started:
+        sink.close()
+
+
+@pytest.fixture()
+def smtp_port_alias(monkeypatch: pytest.MonkeyPatch):
+    """``alias(25, sink.port)``: in this process, connecting to 127.0.0.1:25 reaches the sink.
+
+    Lets a test use a connection on the well-known ports (25, 465, 587), whose number decides
+    the transport, without binding privileged ports. Only that exact address is redirected.
+    """
+    real = socket.create_connection
+    aliases: dict[int, int] = {}
+
+    def create_connection(address, *args, **kwargs):
+        host, port = address[0], address[1]
+        if host == "127.0.0.1" and port in aliases:
+            address = (host, aliases[port])
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+
+    def alias(port: int, target: int) -> None:
+        aliases[port] = target
+
+    return alias
+
+
+@pytest.fixture()
+def smtp_sink(monkeypatch: pytest.MonkeyPatch, smtp_server) -> Iterator[list[dict[str, Any]]]:
+    """A plain SMTP sink on 127.0.0.1 wired in as smtp_default with the provider's default extras
+    (only ``from_email``), recipients in mlops_alert_emails."""
+    sink = smtp_server("plain")
+    conn = {"conn_type": "smtp", "host": "127.0.0.1", "port": sink.port, "extra": {"from_email": "airflow@example.test"}}
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(conn))
     monkeypatch.setenv("AIRFLOW_VAR_MLOPS_ALERT_EMAILS", "ml-team@example.test, oncall@example.test")
-    try:
-        yield server.received  # type: ignore[attr-defined]
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield sink.received
 
 
 @pytest.fixture()

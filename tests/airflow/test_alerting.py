@@ -1,14 +1,18 @@
-"""One message builder, several channels that only deliver it (webhook, e-mail)."""
+"""One message builder, two channels that only deliver it: Slack (the Slack provider's
+SlackWebhookNotifier) and e-mail (the smtp provider's SmtpNotifier), against a webhook receiver
+and SMTP sinks on 127.0.0.1."""
 
 from __future__ import annotations
 
+import html
 import json
+import os
 from types import SimpleNamespace
 
 import pytest
 
-from components.alerting.channels import DeliveryError, post_webhook, send_email
-from components.alerting.message import build_alert
+from components.alerting.channels import DeliveryError, smtp_transport
+from components.alerting.message import build_alert, escape_mrkdwn
 
 GE_FAILURES = [
     # Shape of components.ge_validation CheckFailure.to_dict()
@@ -65,36 +69,223 @@ def test_examples_are_truncated_and_unknown_kind_is_generic():
     assert msg.checks[0].examples == (0, 1, 2)
 
 
-def test_webhook_channel_delivers_the_built_message(webhook):
-    import os
+def test_webhook_channel_delivers_the_built_message(airflow_db, webhook):
+    from lib.alerts import WebhookAlertNotifier
 
-    url = json.loads(os.environ["AIRFLOW_CONN_MLOPS_ALERT_WEBHOOK"])["host"]
     msg = build_alert(kind="pipeline_failed", dataset="penguins", reason="Trainer ran out of memory.")
-    assert post_webhook(url, msg) == 200
+    assert WebhookAlertNotifier().deliver(msg) is True
+    assert webhook[0]["path"] == "/services/T000/B000/XXXX"
     assert webhook[0]["json"] == msg.to_webhook_payload()
 
 
-def test_webhook_channel_error_is_a_delivery_error():
+def test_webhook_channel_error_is_a_delivery_error(airflow_db, monkeypatch):
     from support import free_port
 
+    from lib.alerts import WebhookAlertNotifier
+
+    url = f"http://127.0.0.1:{free_port()}/services/T/B/secret-token"
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_WEBHOOK_DEFAULT", json.dumps({"conn_type": "slackwebhook", "password": url}))
     msg = build_alert(kind="pipeline_failed", dataset="penguins")
-    with pytest.raises(DeliveryError):
-        post_webhook(f"http://127.0.0.1:{free_port()}/nothing-listens", msg, timeout=2)
+    with pytest.raises(DeliveryError) as err:
+        WebhookAlertNotifier().deliver(msg)
+    assert "slack_webhook_default" in str(err.value) and "secret-token" not in str(err.value)
 
 
-def test_email_channel_delivers_the_built_message(smtp_sink):
-    msg = build_alert(kind="data_validation_failed", dataset="penguins", failures=GE_FAILURES)
-    send_email(msg, to=["a@example.test"], sender="airflow@example.test", host="127.0.0.1", port=_smtp_port())
+@pytest.mark.parametrize(
+    "conn",
+    [
+        {"conn_type": "slackwebhook", "host": "http://127.0.0.1:{port}/services", "password": "T000/B000/XXXX"},
+        {"conn_type": "slackwebhook", "host": "http://127.0.0.1:{port}/services/T000/B000/XXXX"},
+    ],
+    ids=["host-plus-token", "url-in-host"],
+)
+def test_webhook_connection_forms(airflow_db, webhook, monkeypatch, conn):
+    from lib.alerts import WebhookAlertNotifier
+
+    port = json.loads(os.environ["AIRFLOW_CONN_SLACK_WEBHOOK_DEFAULT"])["password"].split(":")[2].split("/")[0]
+    conn = {k: v.format(port=port) for k, v in conn.items()}
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_WEBHOOK_DEFAULT", json.dumps(conn))
+    assert WebhookAlertNotifier().deliver(build_alert(kind="pipeline_failed", dataset="penguins")) is True
+    assert webhook[0]["path"] == "/services/T000/B000/XXXX"
+
+
+def test_the_older_webhook_connection_is_still_read(airflow_db, webhook, monkeypatch):
+    """mlops_alert_webhook (an http connection with the URL in host) is used when
+    slack_webhook_default does not exist."""
+    from lib.alerts import WebhookAlertNotifier
+
+    url = json.loads(os.environ["AIRFLOW_CONN_SLACK_WEBHOOK_DEFAULT"])["password"]
+    monkeypatch.delenv("AIRFLOW_CONN_SLACK_WEBHOOK_DEFAULT", raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_MLOPS_ALERT_WEBHOOK", json.dumps({"conn_type": "http", "host": url}))
+    notifier = WebhookAlertNotifier()
+    assert notifier.configured_conn_id() == "mlops_alert_webhook"
+    assert notifier.deliver(build_alert(kind="pipeline_failed", dataset="penguins")) is True
+    assert len(webhook) == 1
+
+
+def test_slack_control_characters_in_values_are_escaped(airflow_db, webhook):
+    """Bug: column names, example values and reasons went into mrkdwn raw, so `<!channel>`
+    pinged the channel, `<http://x|y>` became a link and `a&b` could start an entity."""
+    from lib.alerts import WebhookAlertNotifier
+
+    msg = build_alert(
+        kind="data_validation_failed",
+        dataset="penguins",
+        failures=[{"column": "<script>", "check": "expect_column_values_to_be_in_set",
+                   "detail": "1 unexpected value(s) > 0", "examples": ["a&b", "<!channel>", "<http://evil.test|click>"]}],
+        reason="upstream said: <@U123> & <!here>",
+        facts={"Note": "x < y & y > z"},
+        links={"Data Docs": "http://127.0.0.1:8080/docs?a=1&b=2"},
+    )
+    payload = msg.to_webhook_payload()
+    mrkdwn = [payload["text"]] + [
+        t["text"]
+        for b in payload["blocks"]
+        for t in ([b["text"]] if "text" in b else []) + b.get("fields", []) + b.get("elements", [])
+        if t["type"] == "mrkdwn"
+    ]
+    for text in mrkdwn:
+        for raw in ("<script>", "<!channel>", "<!here>", "<@U123>", "<http://evil.test|click>", "a&b", "& <!"):
+            assert raw not in text, (raw, text)
+    section = payload["blocks"][2]["text"]["text"]
+    assert "`&lt;script&gt;`" in section and "'a&amp;b'" in section and "'&lt;!channel&gt;'" in section
+    # Unescaped by Slack's rules, the section is exactly the plain-text line: shown literally.
+    assert html.unescape(section) == f"• {msg.checks[0].line()}"
+    assert html.unescape(payload["text"]) == f":red_circle: {msg.text()}".strip()
+    # Our own link stays a link, with its & escaped as Slack asks.
+    assert payload["blocks"][-1]["elements"][0]["text"] == "<http://127.0.0.1:8080/docs?a=1&amp;b=2|Data Docs>"
+    assert escape_mrkdwn("a&b <c>") == "a&amp;b &lt;c&gt;"
+
+    assert WebhookAlertNotifier().deliver(msg) is True
+    assert webhook[0]["json"] == payload
+
+
+def test_alert_text_is_never_rendered_as_a_template(airflow_db, webhook, smtp_sink):
+    """A data value that looks like Jinja stays text through the full callback path."""
+    from lib.alerts import AlertingFailure, EmailAlertNotifier, WebhookAlertNotifier
+
+    exc = AlertingFailure("bad data", {"kind": "data_validation_failed", "dataset": "penguins",
+                                       "failures": [{"column": "island", "check": "in_set", "examples": ["{{ 7 * 7 }}"]}]})
+    ti = SimpleNamespace(task_id="validate_data", dag_id="training_pipeline", log_url=None)
+    context = {"exception": exc, "ti": ti, "run_id": "manual__1", "params": {}}
+    WebhookAlertNotifier()(context)  # BaseNotifier.__call__: renders template_fields, then notify()
+    EmailAlertNotifier()(context)
+    assert "{{ 7 * 7 }}" in webhook[0]["json"]["text"] and "49" not in webhook[0]["json"]["text"]
+    assert "{{ 7 * 7 }}" in _html_body(smtp_sink[0]["message"])
+
+
+def test_email_channel_delivers_the_built_message(airflow_db, smtp_sink):
+    from lib.alerts import EmailAlertNotifier
+
+    failures = GE_FAILURES + [{"column": "<b>col</b>", "check": "x", "examples": ["a&b"]}]
+    msg = build_alert(kind="data_validation_failed", dataset="penguins", failures=failures)
+    assert EmailAlertNotifier().deliver(msg) is True
     assert len(smtp_sink) == 1
     mail = smtp_sink[0]["message"]
     assert str(mail["Subject"]).strip() == msg.to_email()[0]
-    assert "Atlantis" in mail.get_content()
+    assert smtp_sink[0]["from"] == "<airflow@example.test>"
+    body = _html_body(mail)
+    assert "Atlantis" in body and "'forty-two'" in body
+    assert "<b>col</b>" not in body and "&lt;b&gt;col&lt;/b&gt;" in body and "a&amp;b" in body
+    assert smtp_sink[0]["tls"] == "none"  # the plain sink offers no STARTTLS: sent without TLS
 
 
-def _smtp_port() -> int:
-    import os
+def _html_body(mail) -> str:
+    return mail.get_body(preferencelist=("html",)).get_content()
 
-    return int(json.loads(os.environ["AIRFLOW_CONN_SMTP_DEFAULT"])["port"])
+
+@pytest.mark.parametrize(
+    "port, sink_mode, extra, login, tls",
+    [
+        (25, "starttls", {}, False, "starttls"),
+        (25, "plain", {}, False, "none"),
+        (25, "starttls", {"disable_ssl": False}, False, "starttls"),
+        (587, "starttls", {}, True, "starttls"),
+        (465, "implicit_tls", {}, True, "implicit"),
+        (25, "starttls", {"disable_tls": True}, False, "none"),
+    ],
+    ids=["25-starttls-offered", "25-plain", "25-explicit-disable_ssl-false", "587-starttls-login", "465-implicit-tls", "25-disable_tls"],
+)
+def test_the_port_decides_smtp_tls(airflow_db, smtp_server, smtp_port_alias, monkeypatch, port, sink_mode, extra, login, tls):
+    """Bug: with the smtp provider's default extras (disable_ssl/disable_tls false) the e-mail
+    channel opened an SSL socket on port 25, where servers speak plain SMTP first. Now 465 is
+    implicit TLS and 25/587 use STARTTLS when the server offers it, else plain. The certificate
+    is verified (the sink's CA is trusted through SSL_CERT_FILE)."""
+    from lib.alerts import EmailAlertNotifier
+
+    sink = smtp_server(sink_mode, auth=login)
+    smtp_port_alias(port, sink.port)
+    conn = {"conn_type": "smtp", "host": "127.0.0.1", "port": port, "extra": {"from_email": "airflow@example.test", **extra}}
+    if login:
+        conn.update(login="mlops", password="s3cret")
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("AIRFLOW_VAR_MLOPS_ALERT_EMAILS", "ml-team@example.test")
+    msg = build_alert(kind="pipeline_failed", dataset="penguins", reason="Trainer ran out of memory.")
+    assert EmailAlertNotifier().deliver(msg) is True, sink.errors
+    assert len(sink.received) == 1 and sink.received[0]["tls"] == tls
+    assert sink.received[0]["to"] == ["ml-team@example.test"]
+    if login:
+        assert sink.received[0]["login"] == {"user": "mlops", "tls": tls}
+
+
+@pytest.mark.parametrize(
+    "extra, login, expected",
+    [
+        ({}, True, "does not offer STARTTLS; not sending the login in clear text"),
+        ({"disable_tls": False}, False, "STARTTLS extension not supported by server"),
+    ],
+    ids=["login-without-starttls-refused", "starttls-required-but-not-offered"],
+)
+def test_smtp_without_starttls_where_it_is_needed_is_a_delivery_error(
+    airflow_db, smtp_server, smtp_port_alias, monkeypatch, extra, login, expected
+):
+    from lib.alerts import EmailAlertNotifier
+
+    sink = smtp_server("plain", auth=True)
+    smtp_port_alias(587, sink.port)
+    conn = {"conn_type": "smtp", "host": "127.0.0.1", "port": 587, "extra": {"from_email": "a@example.test", **extra}}
+    if login:
+        conn.update(login="mlops", password="s3cret")
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("AIRFLOW_VAR_MLOPS_ALERT_EMAILS", "ml-team@example.test")
+    with pytest.raises(DeliveryError, match=expected):
+        EmailAlertNotifier().deliver(build_alert(kind="pipeline_failed", dataset="penguins"))
+    assert sink.received == []
+
+
+@pytest.mark.parametrize("port, sink_mode", [(465, "implicit_tls"), (587, "starttls")])
+def test_smtp_tls_verifies_the_server_certificate(airflow_db, smtp_server, smtp_port_alias, monkeypatch, port, sink_mode):
+    """Without its CA trusted, the sink's certificate is refused: TLS is never unverified."""
+    from lib.alerts import EmailAlertNotifier
+
+    sink = smtp_server(sink_mode)
+    monkeypatch.delenv("SSL_CERT_FILE")
+    smtp_port_alias(port, sink.port)
+    conn = {"conn_type": "smtp", "host": "127.0.0.1", "port": port, "extra": {"from_email": "a@example.test"}}
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("AIRFLOW_VAR_MLOPS_ALERT_EMAILS", "ml-team@example.test")
+    with pytest.raises(DeliveryError, match="CERTIFICATE_VERIFY_FAILED"):
+        EmailAlertNotifier().deliver(build_alert(kind="pipeline_failed", dataset="penguins"))
+    assert sink.received == []
+
+
+@pytest.mark.parametrize(
+    "port, extra, implicit, starttls",
+    [
+        (25, {}, False, "if_offered"),
+        (25, {"disable_ssl": False, "disable_tls": False}, False, "required"),  # the provider's defaults, explicit
+        (587, {}, False, "if_offered"),
+        (587, {"disable_tls": True}, False, "off"),
+        (465, {}, True, "off"),
+        (465, {"disable_ssl": "true"}, False, "if_offered"),
+        (None, {}, False, "if_offered"),
+        (2525, {}, False, "if_offered"),
+        (2465, {"disable_ssl": False}, True, "off"),
+    ],
+)
+def test_smtp_transport_rule(port, extra, implicit, starttls):
+    t = smtp_transport(port, extra)
+    assert (t.implicit_tls, t.starttls) == (implicit, starttls)
 
 
 def test_notifiers_read_connections_and_variables(airflow_db, webhook, smtp_sink):
@@ -123,8 +314,8 @@ def test_generic_task_failure_alert():
 def test_unconfigured_channels_are_skipped(airflow_db, monkeypatch):
     from lib.alerts import EmailAlertNotifier, WebhookAlertNotifier, send_alert
 
-    monkeypatch.delenv("AIRFLOW_CONN_MLOPS_ALERT_WEBHOOK", raising=False)
-    monkeypatch.delenv("AIRFLOW_VAR_MLOPS_ALERT_EMAILS", raising=False)
+    for var in ("AIRFLOW_CONN_SLACK_WEBHOOK_DEFAULT", "AIRFLOW_CONN_MLOPS_ALERT_WEBHOOK", "AIRFLOW_VAR_MLOPS_ALERT_EMAILS"):
+        monkeypatch.delenv(var, raising=False)
     msg = build_alert(kind="drift_detected", dataset="penguins")
     assert WebhookAlertNotifier().deliver(msg) is False
     assert EmailAlertNotifier().deliver(msg) is False

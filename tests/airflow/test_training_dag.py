@@ -41,7 +41,7 @@ def test_corrupted_data_alerts_and_submits_nothing(dagbag, pipeline_config, corr
     assert Path(docs).is_file(), "the Data Docs linked from the alert exist"
     # E-mail: the same message, through the other channel.
     assert len(smtp_sink) == 1
-    assert "Atlantis" in smtp_sink[0]["message"].get_content()
+    assert "Atlantis" in smtp_sink[0]["message"].get_body(preferencelist=("html",)).get_content()
 
 
 def test_good_data_dry_run_validates_and_submits_nothing(dagbag, pipeline_config, good_csv, webhook, fake_docker):
