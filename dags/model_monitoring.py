@@ -25,6 +25,10 @@
   since the last training). A window already alerted on, or the same drifted features within
   ``monitoring.realert_after_hours``, is not alerted again (Variable
   ``mlops_last_drift_alert_<name>``), so persistent drift does not retrain every hour.
+
+The config is loaded by ``pipelines.config`` (``lib.pipeline_config``), the schema of the
+pipeline, ``mlops serve`` and ``mlops drift``: an unknown or mistyped key fails ``compute_drift``
+at once (no retry) with the loader's message naming the key.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ def _local(uri: str) -> str:
     return path + "/" if uri.endswith("/") and not path.endswith("/") else path
 
 
-def _current_data(params: Any, settings: Any) -> tuple[str, str]:
+def _current_data(params: Any, cfg: Any) -> tuple[str, str]:
     """(uri, source) of the data to check, first that is set: the ``current_uri`` param (source
     ``given``); the ``prediction_log_uri`` param; Variable ``mlops_monitoring_prediction_log_uri``;
     Variable ``mlops_monitoring_snapshots_uri`` (newest snapshot under it); the config's
@@ -75,8 +79,8 @@ def _current_data(params: Any, settings: Any) -> tuple[str, str]:
         (params.get("prediction_log_uri"), "prediction_log"),
         (Variable.get("mlops_monitoring_prediction_log_uri", default=None), "prediction_log"),
         (Variable.get("mlops_monitoring_snapshots_uri", default=None), "snapshot"),
-        (settings.monitoring.get("prediction_log_uri"), "prediction_log"),
-        (settings.monitoring.get("snapshots_uri"), "snapshot"),
+        (cfg.monitoring.prediction_log_uri, "prediction_log"),
+        (cfg.monitoring.snapshots_uri, "snapshot"),
     ]
     uri, source = next(((u, s) for u, s in candidates if u), (None, None))
     if not uri:
@@ -142,25 +146,26 @@ def model_monitoring() -> None:
         from components.drift import data as drift_data
         from components.drift import logic as drift
         from components.drift.logic import DriftSettings
-        from lib.settings import load_settings, resolve_repo_path, runs_dir, safe_name
+        from lib.pipeline_config import load_pipeline_config
+        from lib.settings import resolve_repo_path, runs_dir, safe_name
         from lib.tracking import last_trained
 
         ctx = get_current_context()
         params = ctx["params"]
-        settings = load_settings(params.get("config"))
-        reference = params.get("reference_uri") or last_trained(settings.name).get("data_uri") or settings.data_uri
-        current, source = _current_data(params, settings)
+        cfg = load_pipeline_config(params.get("config"))
+        reference = params.get("reference_uri") or last_trained(cfg.name).get("data_uri") or cfg.data.uri
+        current, source = _current_data(params, cfg)
         # The same scores, metrics and window as the serving monitor and `mlops drift`.
-        drift_settings = DriftSettings.from_monitoring(settings.monitoring, threshold=settings.drift_threshold)
+        drift_settings = DriftSettings.from_monitoring(cfg.monitoring)
         try:
             if source == "prediction_log":
                 cur_df = drift_data.read_prediction_log(
                     _local(current), window_size=drift_settings.window_size,
-                    lookback_days=int(settings.monitoring.get("lookback_days", 7)),
+                    lookback_days=cfg.monitoring.lookback_days,
                 )
             else:
                 named = drift_data.has_known_suffix(current) or drift_data.is_folder(_local(current))
-                cur_df = drift_data.read_table(_local(current), None if named else settings.data_format)
+                cur_df = drift_data.read_table(_local(current), None if named else cfg.data.format)
         except drift.NoDataError as exc:
             raise AirflowSkipException(f"nothing to check yet: {exc}") from exc
         except drift.DriftInputError as exc:
@@ -168,30 +173,30 @@ def model_monitoring() -> None:
             raise AirflowFailException(f"cannot read {current}: {exc}") from exc
         if source == "given":
             source = "prediction_log" if drift.PREDICTION_COLUMN in cur_df.columns else "snapshot"
-        ref_df = ingest.read_table(_local(reference), settings.data_format)
+        ref_df = ingest.read_table(_local(reference), cfg.data.format)
         report = drift.compute_drift(
-            ref_df, cur_df, {f.name: f.type for f in settings.features}, drift_settings,
-            label=settings.label, baseline_uri=reference, current_uri=current,
+            ref_df, cur_df, {f.name: f.type for f in cfg.features}, drift_settings,
+            label=cfg.label, baseline_uri=reference, current_uri=current,
         )
-        report_dir = Path(runs_dir()) / "monitoring" / safe_name(settings.name) / safe_name(ctx["run_id"])
+        report_dir = Path(runs_dir()) / "monitoring" / safe_name(cfg.name) / safe_name(ctx["run_id"])
         report_path = resolve_repo_path(report_dir)
         report_path.mkdir(parents=True, exist_ok=True)
         (report_path / "index.html").write_text(drift.render_html(report))
         (report_path / "drift.json").write_text(json.dumps(report.to_dict(), indent=2))
         scored = [f for f in report.features if f.score is not None]
         result = {
-            "config": settings.config_path,
-            "dataset": settings.name,
+            "config": cfg.source_path,
+            "dataset": cfg.name,
             "reference_uri": reference,
             "current_uri": current,
             "source": source,
             "window_end": _window_end(cur_df),
             # Served inputs carry no labels: retraining after drift in them uses the config's data
             # (where fresh labelled data lands); a drifted snapshot is itself the new training data.
-            "retrain_data_uri": settings.data_uri if source == "prediction_log" else current,
+            "retrain_data_uri": cfg.data.uri if source == "prediction_log" else current,
             "rows": report.current_rows,
             "threshold": drift_settings.threshold,
-            "realert_after_hours": float(settings.monitoring.get("realert_after_hours", 24.0)),
+            "realert_after_hours": cfg.monitoring.realert_after_hours,
             "scores": {f.name: round(f.score, 6) for f in scored},
             "metrics": {f.name: f.metric for f in scored},
             "max_score": report.max_score,

@@ -13,6 +13,10 @@ Trigger parameters (UI "Trigger" form, ``airflow dags trigger --conf``, or the R
   or ``auto`` (Variable ``mlops_runner``, else the config's ``runner``, else ``local``);
 * ``only_if_new_data``: skip manual runs too when the data is unchanged.
 
+The config is loaded by ``pipelines.config`` (``lib.pipeline_config``), the schema ``mlops run``
+uses: an unknown or mistyped key fails ``resolve_run`` at once (no retry) with the loader's
+message naming the key, and nothing runs.
+
 Failure alerts go through the notifiers in ``lib.alerts`` (webhook + e-mail). Bad data fails
 ``validate_data`` with the failing columns and example values, and nothing is submitted.
 
@@ -29,7 +33,8 @@ from typing import Any
 from airflow.sdk import Param, dag, get_current_context, task
 
 from lib.alerts import AlertingFailure, default_notifiers
-from lib.settings import RUNNERS, default_config_path, schedule_of
+from lib.pipeline_config import RUNNERS, schedule_of
+from lib.settings import default_config_path
 
 log = logging.getLogger(__name__)
 
@@ -59,24 +64,25 @@ def training_pipeline() -> None:
         """Reads the config and the trigger params into one small plan (XCom)."""
         from airflow.sdk import Variable
 
-        from lib.settings import load_settings, runs_dir, safe_name
+        from lib.pipeline_config import load_pipeline_config
+        from lib.settings import runs_dir, safe_name
 
         ctx = get_current_context()
         params = ctx["params"]
-        settings = load_settings(params.get("config"))
+        cfg = load_pipeline_config(params.get("config"))
         runner = params.get("runner") or "auto"
         if runner == "auto":
-            runner = Variable.get("mlops_runner", default=None) or settings.runner or "local"
+            runner = Variable.get("mlops_runner", default=None) or cfg.runner or "local"
         if runner not in RUNNERS:
             raise ValueError(f"unknown runner {runner!r}; use one of {', '.join(RUNNERS)}")
         dag_run = ctx["dag_run"]
         run_type = str(getattr(dag_run, "run_type", "manual")).lower()
         plan = {
-            "config": settings.config_path,
-            "dataset": settings.name,
-            "data_uri": params.get("data_uri") or settings.data_uri,
+            "config": cfg.source_path,
+            "dataset": cfg.name,
+            "data_uri": params.get("data_uri") or cfg.data.uri,
             "runner": runner,
-            "output_dir": f"{runs_dir()}/{settings.name}/{safe_name(ctx['run_id'])}",
+            "output_dir": f"{runs_dir()}/{cfg.name}/{safe_name(ctx['run_id'])}",
             "run_id": ctx["run_id"],
             "skip_unchanged": "scheduled" in run_type or bool(params.get("only_if_new_data")),
         }
@@ -103,12 +109,13 @@ def training_pipeline() -> None:
     @task
     def validate_data(plan: dict[str, Any]) -> dict[str, Any]:
         """Runs the pipeline's GE suite on the data; bad data fails here and alerts."""
-        from lib.settings import load_settings, resolve_repo_path
+        from lib.pipeline_config import load_pipeline_config
+        from lib.settings import resolve_repo_path
         from lib.validation import validate_data as run_validation
 
-        settings = load_settings(plan["config"])
+        cfg = load_pipeline_config(plan["config"])
         docs_dir = resolve_repo_path(plan["output_dir"]) / "data_docs"
-        summary = run_validation(settings, plan["data_uri"], docs_dir)
+        summary = run_validation(cfg, plan["data_uri"], docs_dir)
         if not summary.success:
             links = {"Data Docs": Path(summary.data_docs).resolve().as_uri()} if summary.data_docs else {}
             cols = sorted({f["column"] for f in summary.failures if f.get("column")})
@@ -123,7 +130,7 @@ def training_pipeline() -> None:
                     "runner": plan["runner"],
                     "facts": {"Rows checked": summary.rows, "Rows dropped (incomplete)": summary.dropped_rows},
                     "links": links,
-                    "max_examples": settings.max_example_values,
+                    "max_examples": cfg.validation.max_example_values,
                 },
             )
         return summary.to_dict()

@@ -1,8 +1,15 @@
 """Pipeline configuration: one YAML per pipeline, loaded into frozen dataclasses.
 
 Validation happens at load time so that a typo fails in milliseconds with a message naming the
-key, instead of twenty minutes into a run. Nothing here imports TensorFlow or TFX: the CLI, the
-Airflow DAGs and the tests all read configs cheaply.
+key, instead of twenty minutes into a run. This is the one schema of the config: the pipeline
+(``mlops run``/``compile``), the Airflow DAGs (``dags/lib/pipeline_config.py``), serving
+(``mlops serve``) and monitoring (``mlops drift``, the ``model_monitoring`` DAG) all load it
+here, so every key any of them reads is declared below, and a key that is not declared is
+rejected by all of them with the same message.
+
+This module must stay importable in the Airflow venv (Python 3.11, no TensorFlow): standard
+library and PyYAML only at import; a check that needs TensorFlow must import it lazily and
+tolerate ``ImportError``.
 
 Example:
     cfg = load_config("pipelines/configs/penguins.yaml")
@@ -24,6 +31,12 @@ import yaml
 
 FeatureType = Literal["float", "int", "categorical"]
 DataFormat = Literal["csv", "parquet"]
+#: Where the ``training_pipeline`` DAG runs the pipeline (``dry-run``: validate the data only).
+Runner = Literal["local", "kubeflow", "vertex", "dry-run"]
+RUNNERS: tuple[str, ...] = typing.get_args(Runner)
+#: A runtime parameter value sent to a KFP run / Vertex job (STRING, NUMBER_INTEGER,
+#: NUMBER_DOUBLE or BOOLEAN in the compiled spec).
+ParameterValue = bool | int | float | str
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MODEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-_]{0,62}$")
@@ -173,11 +186,81 @@ class GpuConfig:
 
 @dataclass(frozen=True)
 class KubeflowConfig:
-    """Settings for the compiled KFP v2 / Vertex spec."""
+    """Settings for the compiled KFP v2 / Vertex spec, and for submitting it to Kubeflow.
+
+    Attributes:
+        image: Image every compiled task runs (``mlops compile --image`` overrides it).
+        pipeline_root: Pipeline root compiled into the spec (``--pipeline-root`` overrides it).
+            The ``kubeflow`` DAG runner sends it with the run only when it is a URI (``gs://``);
+            a local path is for local compiles and the spec's own root applies.
+        gpu: GPU request of the Trainer task (used when ``model.gpus > 0``).
+        package_path: The compiled spec the DAGs submit (``kubeflow`` and ``vertex`` runners),
+            repo-relative or absolute. Empty: ``build/<config file stem>_pipeline.yaml``, what
+            ``make compile`` writes; when the file is missing the DAG compiles it.
+        experiment: KFP experiment of the DAG's runs (the ``kfp_default`` connection's extra
+            ``experiment`` wins). Empty: KFP's default experiment.
+        service_account: Kubernetes service account of the DAG's KFP runs (the connection's
+            extra ``service_account`` wins). Empty: the cluster's default.
+        parameters: Extra runtime parameters for the DAG's KFP runs, sent only when the compiled
+            spec declares them (``data_uri`` is always the DAG's validated URI).
+    """
 
     image: str = "mlops-pipelines:latest"
     pipeline_root: str = "runs/kfp-root"
     gpu: GpuConfig = GpuConfig()
+    package_path: str | None = None
+    experiment: str | None = None
+    service_account: str | None = None
+    parameters: Mapping[str, ParameterValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VertexConfig:
+    """How the ``training_pipeline`` DAG's ``vertex`` runner submits the compiled spec
+    (``kubeflow.package_path``) as a Vertex AI PipelineJob.
+
+    The Airflow Variables ``mlops_vertex_<key>`` (project, location, pipeline_root,
+    service_account, api_endpoint, poll_seconds, anonymous_credentials) win over these keys,
+    so one config serves several deployments. Not used by ``mlops run``.
+
+    Attributes:
+        project: GCP project id.
+        location: Region, e.g. ``europe-west4``.
+        region: Same as ``location`` (either may be given; both only when equal).
+        pipeline_root: ``gs://`` URI of the jobs' pipeline root (required to submit, here or
+            in the Variable).
+        service_account: Service account the job runs as. Empty: the Compute Engine default.
+        api_endpoint: Vertex AI API endpoint override (a private endpoint; a local stand-in).
+        poll_seconds: Seconds between two job state polls.
+        anonymous_credentials: Send no credentials (only for a local stand-in of the API).
+        timeout_seconds: The runner cancels the job after this long.
+        retry_initial_seconds: First wait before retrying a failed API call (HTTP 5xx/429,
+            connection error). Empty: the runner's default (5 s).
+        retry_max_seconds: Longest wait between two tries. Empty: the runner's default (60 s).
+        retry_budget_seconds: Give up when one call has failed for this long. Empty: the
+            runner's default (900 s).
+        parameters: Extra runtime parameters for the job, sent only when the compiled spec
+            declares them (``data_uri`` is always the DAG's validated URI).
+    """
+
+    project: str | None = None
+    location: str | None = None
+    region: str | None = None
+    pipeline_root: str | None = None
+    service_account: str | None = None
+    api_endpoint: str | None = None
+    poll_seconds: float = 30.0
+    anonymous_credentials: bool = False
+    timeout_seconds: float = 6 * 3600.0
+    retry_initial_seconds: float | None = None
+    retry_max_seconds: float | None = None
+    retry_budget_seconds: float | None = None
+    parameters: Mapping[str, ParameterValue] = field(default_factory=dict)
+
+    @property
+    def location_or_region(self) -> str | None:
+        """``location``, else ``region``."""
+        return self.location or self.region
 
 
 @dataclass(frozen=True)
@@ -191,20 +274,34 @@ class CloudConfig:
 
 @dataclass(frozen=True)
 class MonitoringConfig:
-    """Drift thresholds used by serving monitors and the ``model_monitoring`` DAG."""
+    """Drift settings of the serving monitor (``mlops serve``), ``mlops drift``, the pipeline's
+    drift check and the ``model_monitoring`` DAG.
+
+    Attributes:
+        drift_threshold: Drift iff a feature's score is above this (> 0).
+        numeric_metric: Score of numeric features: ``psi`` or ``ks``.
+        categorical_metric: Score of categorical features: ``psi`` or ``js`` (Jensen-Shannon).
+        window_size: Only the newest this many rows of the current data are compared
+            (0 = every row; the online serving monitor needs > 0).
+        prediction_log_uri: Where the ``model_monitoring`` DAG finds current data: the serving
+            prediction log (the ``mlops serve --log-dir`` prefix of this model). Relative paths
+            are taken from the repository root. The DAG's param and Variable
+            ``mlops_monitoring_prediction_log_uri`` win.
+        snapshots_uri: Without a prediction log: a prefix of dated data snapshots, the newest of
+            which is checked (Variable ``mlops_monitoring_snapshots_uri`` wins).
+        lookback_days: Only the prediction log's ``date=`` folders of the last this many days are
+            read (0 = today only).
+        realert_after_hours: The same drifted features are not alerted (nor retrained on) again
+            within this many hours (0 = on every new drifted window).
+    """
 
     drift_threshold: float = 0.2
     numeric_metric: Literal["psi", "ks"] = "psi"
     categorical_metric: Literal["psi", "js"] = "js"
     window_size: int = 200
-    # Where the model_monitoring DAG finds current data: the serving prediction log (the
-    # `mlops serve --log-dir` prefix of this model) or, without one, a prefix of dated data
-    # snapshots. Relative paths are taken from the repository root.
     prediction_log_uri: str | None = None
     snapshots_uri: str | None = None
-    # Only the prediction log's date= folders of the last lookback_days days are read.
     lookback_days: int = 7
-    # The same drifted features are not alerted (nor retrained on) again within this many hours.
     realert_after_hours: float = 24.0
 
 
@@ -268,7 +365,11 @@ class PipelineConfig:
         label: Label column (string or integer classes).
         features: Input columns with their types.
         slices: Columns the evaluation slices by (sensitive columns for fairness).
-        schedule: Cron expression for Airflow, or None for manual runs only.
+        schedule: Cron expression of the ``training_pipeline`` DAG, or None for manual runs only.
+        runner: Where the ``training_pipeline`` DAG runs the pipeline when a run asks for
+            ``auto`` and Variable ``mlops_runner`` is unset: ``local``, ``kubeflow``, ``vertex``
+            or ``dry-run``. Empty: ``local``. ``mlops run`` ignores it (it always runs locally).
+        vertex: The DAG's ``vertex`` runner (Vertex AI Pipelines).
         source_path: The YAML this config was loaded from (not a YAML key).
     """
 
@@ -286,6 +387,7 @@ class PipelineConfig:
     evaluation: EvaluationConfig = EvaluationConfig()
     beam: BeamConfig = BeamConfig()
     kubeflow: KubeflowConfig = KubeflowConfig()
+    vertex: VertexConfig = VertexConfig()
     cloud: CloudConfig = CloudConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     fairness: FairnessConfig = FairnessConfig()
@@ -293,6 +395,7 @@ class PipelineConfig:
     compress: CompressConfig = CompressConfig()
     drift_check: DriftCheckConfig = DriftCheckConfig()
     schedule: str | None = None
+    runner: Runner | None = None
     source_path: str = field(default="", compare=False)
 
     @property
@@ -335,12 +438,16 @@ def _to_plain(value: Any) -> Any:
     return value
 
 
-def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> PipelineConfig:
+def load_config(
+    path: str | Path, overrides: Mapping[str, Any] | None = None, *, source: str | None = None
+) -> PipelineConfig:
     """Loads and validates a pipeline config YAML.
 
     Args:
         path: The YAML file.
         overrides: Dotted keys to override after loading, e.g. ``{"data.uri": "s3://b/k.csv"}``.
+        source: How messages and ``source_path`` name the file (default: ``path`` as given).
+            The DAGs read an absolute path but name it repo-relative, as ``mlops run`` does.
 
     Returns:
         The validated, frozen config.
@@ -350,19 +457,20 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
             inconsistent. The message names the file and the dotted key.
     """
     path = Path(path)
+    name = source or str(path)
     try:
         text = path.read_text()
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from exc
+        raise ConfigError(f"{name}: cannot read config: {exc.strerror}") from exc
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{name}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of keys, got {type(raw).__name__}")
+        raise ConfigError(f"{name}: the top level must be a mapping of keys, got {type(raw).__name__}")
     for dotted, value in (overrides or {}).items():
-        _set_dotted(raw, dotted, value, str(path))
-    return config_from_dict(raw, source=str(path))
+        _set_dotted(raw, dotted, value, name)
+    return config_from_dict(raw, source=name)
 
 
 def config_from_dict(raw: Mapping[str, Any], source: str = "<config>") -> PipelineConfig:
@@ -554,6 +662,8 @@ def _check_semantics(cfg: PipelineConfig, source: str) -> None:
         fail("monitoring.lookback_days must be >= 0 (0 = today only)")
     if cfg.monitoring.realert_after_hours < 0:
         fail("monitoring.realert_after_hours must be >= 0 (0 = alert on every new drifted window)")
+    if cfg.monitoring.window_size < 0:
+        fail(f"monitoring.window_size: {cfg.monitoring.window_size} must be >= 0 (0 = every row)")
     if not 0.0 <= cfg.compress.accuracy_budget < 1.0:
         fail("compress.accuracy_budget must be in [0, 1)")
     allowed_variants = {"dynamic_range", "float16", "full_integer"}
@@ -579,3 +689,23 @@ def _check_semantics(cfg: PipelineConfig, source: str) -> None:
         fail(f"fairness.min_group_size: {fair.min_group_size} must be >= 1")
     if cfg.explain.sample_size < 1 or cfg.explain.background_size < 1:
         fail("explain.sample_size and explain.background_size must be >= 1")
+    _check_submit_settings(cfg, fail)
+
+
+def _check_submit_settings(cfg: PipelineConfig, fail: typing.Callable[[str], None]) -> None:
+    """The keys only the DAGs' kubeflow / vertex runners read (``mlops run`` accepts them too)."""
+    kf, vx = cfg.kubeflow, cfg.vertex
+    if kf.package_path is not None and not kf.package_path.strip():
+        fail("kubeflow.package_path: must not be empty (leave it out for build/<config stem>_pipeline.yaml)")
+    for section, params in (("kubeflow", kf.parameters), ("vertex", vx.parameters)):
+        if "data_uri" in params:
+            fail(f"{section}.parameters.data_uri: the DAG always sends the URI it validated; "
+                 "set data.uri or the run's data_uri param instead")
+    if vx.location and vx.region and vx.location != vx.region:
+        fail(f"vertex.region: {vx.region!r} differs from vertex.location {vx.location!r}; give one of them")
+    if vx.pipeline_root is not None and not vx.pipeline_root.startswith("gs://"):
+        fail(f"vertex.pipeline_root: {vx.pipeline_root!r} must be a gs:// URI")
+    for key in ("poll_seconds", "timeout_seconds", "retry_initial_seconds", "retry_max_seconds", "retry_budget_seconds"):
+        value = getattr(vx, key)
+        if value is not None and value <= 0:
+            fail(f"vertex.{key}: {value:g} must be > 0")

@@ -1,10 +1,12 @@
 """Helpers shared by the DAGs in this folder. Import-safe: no I/O, network or DB at import.
 
 Airflow puts the DAGs folder on ``sys.path``, so DAG files import these as ``lib.<module>``.
-The pure project modules they use (``components.alerting``, ``components.ge_validation``,
-``components.common.storage``) live at the repository root; locally that root is the DAGs
-folder's parent, so it is appended to ``sys.path`` here when it holds ``components/``. On
-MWAA / Cloud Composer copy ``components/`` next to the DAG files instead (docs/airflow.md).
+The pure project modules they use (``pipelines.config``, the one config schema;
+``components.alerting``, ``components.ge_validation``, ``components.common.storage``, ...) live
+at the repository root; locally that root is the DAGs folder's parent, so it is appended to
+``sys.path`` here when it holds ``components/``. On MWAA / Cloud Composer copy ``components/``
+and ``pipelines/__init__.py`` + ``pipelines/config.py`` next to the DAG files instead: the
+DAGs folder is on ``sys.path`` there (docs/airflow.md).
 """
 
 from __future__ import annotations

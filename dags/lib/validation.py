@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import lib  # noqa: F401  (makes `components` importable)
-from lib.settings import PipelineSettings
+import lib  # noqa: F401  (makes `components` and `pipelines` importable)
+from lib.settings import resolve_repo_path
+from pipelines.config import PipelineConfig
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,10 @@ class ValidationSummary:
         return dict(self.__dict__)
 
 
-def validate_data(settings: PipelineSettings, data_uri: str, docs_dir: str | Path | None) -> ValidationSummary:
+def validate_data(cfg: PipelineConfig, data_uri: str, docs_dir: str | Path | None) -> ValidationSummary:
     """Reads ``data_uri`` and runs the shared suite on it. Never raises for bad data.
+
+    ``cfg.validation.expectation_suite`` is taken from the repository root when relative.
 
     Raises:
         FileNotFoundError: The config names no suite, or the suite file is missing.
@@ -63,20 +66,21 @@ def validate_data(settings: PipelineSettings, data_uri: str, docs_dir: str | Pat
     from components.ge_validation.validate import validate_dataframe
     from components.ingest import logic as ingest
 
-    if not settings.suite_path:
-        raise FileNotFoundError(f"{settings.config_path}: no `validation.expectation_suite` configured")
-    if not Path(settings.suite_path).is_file():
-        raise FileNotFoundError(f"expectation suite {settings.suite_path} not found")
-    feature_types = {f.name: f.type for f in settings.features}
+    if not cfg.validation.expectation_suite:
+        raise FileNotFoundError(f"{cfg.source_path}: no `validation.expectation_suite` configured")
+    suite_path = str(resolve_repo_path(cfg.validation.expectation_suite))
+    if not Path(suite_path).is_file():
+        raise FileNotFoundError(f"expectation suite {suite_path} not found")
+    feature_types = {f.name: f.type for f in cfg.features}
     try:
-        raw = ingest.read_table(data_uri, settings.data_format)
+        raw = ingest.read_table(data_uri, cfg.data.format)
         tidy, dropped = ingest.tidy(
             raw,
             feature_types,
-            settings.label or "",
-            settings.drop_incomplete_rows,
-            settings.max_dropped_fraction,
-            dataset=settings.name,
+            cfg.label,
+            cfg.data.drop_incomplete_rows,
+            cfg.data.max_dropped_fraction,
+            dataset=cfg.name,
         )
     except DataValidationError as exc:
         log.warning("data cannot be tidied: %s", exc)
@@ -84,16 +88,16 @@ def validate_data(settings: PipelineSettings, data_uri: str, docs_dir: str | Pat
             success=False,
             data_uri=data_uri,
             failures=[f.to_dict() for f in exc.failures],
-            suite=settings.suite_path,
+            suite=suite_path,
         )
     numeric = [name for name, t in feature_types.items() if t in ingest.NUMERIC_TYPES]
     frame = numeric_like(tidy, numeric)
     report = validate_dataframe(
         frame,
-        settings.suite_path,
+        suite_path,
         str(docs_dir) if docs_dir else None,
-        dataset_name=settings.name,
-        max_examples=settings.max_example_values,
+        dataset_name=cfg.name,
+        max_examples=cfg.validation.max_example_values,
     )
     log.info("validated %d rows (%d dropped) of %s: %s", len(frame), dropped, data_uri, "ok" if report.success else "FAILED")
     return ValidationSummary(
@@ -103,5 +107,5 @@ def validate_data(settings: PipelineSettings, data_uri: str, docs_dir: str | Pat
         dropped_rows=int(dropped),
         failures=[f.to_dict() for f in report.failures],
         data_docs=report.data_docs,
-        suite=settings.suite_path,
+        suite=suite_path,
     )

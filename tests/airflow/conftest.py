@@ -82,12 +82,14 @@ def dagbag(airflow_db: Path):
 @pytest.fixture(scope="session")
 def pipeline_config() -> str:
     """The real penguins config; its GE suite must exist (the pipeline's own, committed)."""
-    from lib.settings import load_settings
+    from lib.pipeline_config import load_pipeline_config
+    from lib.settings import resolve_repo_path
 
-    settings = load_settings(CONFIG)
-    if not settings.suite_path or not Path(settings.suite_path).is_file():
+    suite = load_pipeline_config(CONFIG).validation.expectation_suite
+    suite_path = resolve_repo_path(suite) if suite else None
+    if not suite_path or not Path(suite_path).is_file():
         pytest.fail(
-            f"{CONFIG}: expectation suite {settings.suite_path} is missing; it is generated from the "
+            f"{CONFIG}: expectation suite {suite_path} is missing; it is generated from the "
             "curated TFDV schema by the pipeline work and must be committed"
         )
     return CONFIG

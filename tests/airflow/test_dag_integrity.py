@@ -83,7 +83,7 @@ def test_dag_files_import_without_errors_or_parse_time_access():
 
 def test_training_pipeline_shape(dagbag):
     from lib.alerts import EmailAlertNotifier, WebhookAlertNotifier
-    from lib.settings import schedule_of
+    from lib.pipeline_config import schedule_of
 
     dag = dagbag.dags["training_pipeline"]
     assert [t.task_id for t in dag.topological_sort()] == [

@@ -180,9 +180,9 @@ def test_a_task_retry_reattaches_to_its_run_instead_of_starting_another(airflow_
     """Attempt 1's client dies (worker lost) while the run runs; attempt 2 re-attaches to it."""
     from lib import submit
     from lib.runners import RunnerError
-    from lib.settings import load_settings
+    from lib.pipeline_config import load_pipeline_config
 
-    plan, settings = _plan(kfp_config, str(good_csv)), load_settings(kfp_config)
+    plan, settings = _plan(kfp_config, str(good_csv)), load_pipeline_config(kfp_config)
     kfp.hold_running = True
     errors: list[BaseException] = []
 
@@ -216,7 +216,7 @@ def test_killing_the_task_cancels_the_remote_run(airflow_db, kfp, kfp_config, go
     """SIGTERM to the task process (what Airflow sends to kill a task) terminates the KFP run."""
     from lib import submit
     from lib.runners import TaskKilled
-    from lib.settings import load_settings
+    from lib.pipeline_config import load_pipeline_config
 
     kfp.hold_running = True
 
@@ -226,7 +226,7 @@ def test_killing_the_task_cancels_the_remote_run(airflow_db, kfp, kfp_config, go
 
     threading.Thread(target=kill_when_running, daemon=True).start()
     with pytest.raises(TaskKilled):
-        submit._kubeflow(_plan(kfp_config, str(good_csv)), load_settings(kfp_config))
+        submit._kubeflow(_plan(kfp_config, str(good_csv)), load_pipeline_config(kfp_config))
     (run_id,) = kfp.runs
     assert kfp.terminated == [run_id]
     assert remote_client_pids() == []

@@ -131,9 +131,9 @@ def test_standin_refuses_what_vertex_refuses():
 def test_a_task_retry_reattaches_to_its_job_and_a_failed_job_gets_a_new_id(airflow_db, vertex, vertex_config, good_csv):
     from lib import submit
     from lib.runners import RunnerError
-    from lib.settings import load_settings
+    from lib.pipeline_config import load_pipeline_config
 
-    plan, settings = _plan(vertex_config, str(good_csv)), load_settings(vertex_config)
+    plan, settings = _plan(vertex_config, str(good_csv)), load_pipeline_config(vertex_config)
     vertex.hold_running = True
     errors: list[BaseException] = []
 
@@ -169,7 +169,7 @@ def test_a_task_retry_reattaches_to_its_job_and_a_failed_job_gets_a_new_id(airfl
 def test_killing_the_task_cancels_the_pipeline_job(airflow_db, vertex, vertex_config, good_csv):
     from lib import submit
     from lib.runners import TaskKilled
-    from lib.settings import load_settings
+    from lib.pipeline_config import load_pipeline_config
 
     vertex.hold_running = True
 
@@ -179,7 +179,7 @@ def test_killing_the_task_cancels_the_pipeline_job(airflow_db, vertex, vertex_co
 
     threading.Thread(target=kill_when_running, daemon=True).start()
     with pytest.raises(TaskKilled):
-        submit._vertex(_plan(vertex_config, str(good_csv)), load_settings(vertex_config))
+        submit._vertex(_plan(vertex_config, str(good_csv)), load_pipeline_config(vertex_config))
     (job_id,) = vertex.jobs
     assert vertex.cancelled == [job_id]
     assert remote_client_pids() == []
@@ -188,9 +188,9 @@ def test_killing_the_task_cancels_the_pipeline_job(airflow_db, vertex, vertex_co
 def test_vertex_settings_are_checked_before_anything_is_sent(airflow_db, vertex, vertex_config, good_csv, monkeypatch):
     from lib import submit
     from lib.runners import RunnerError
-    from lib.settings import load_settings
+    from lib.pipeline_config import load_pipeline_config
 
-    plan, settings = _plan(vertex_config, str(good_csv)), load_settings(vertex_config)
+    plan, settings = _plan(vertex_config, str(good_csv)), load_pipeline_config(vertex_config)
     monkeypatch.setenv("AIRFLOW_VAR_MLOPS_VERTEX_PIPELINE_ROOT", "runs/root")
     with pytest.raises(RunnerError, match="must be a gs:// URI"):
         submit._vertex(plan, settings)

@@ -96,3 +96,146 @@ def test_another_dataset_needs_only_a_config():
     )
     assert cfg.module_config()["label"] == "variety"
     assert cfg.schema.path is None  # SchemaGen infers it
+
+
+# ------------------------------------------------------------------ one schema: the DAG-side keys
+
+# The keys only the Airflow DAGs read (training_pipeline's runners, model_monitoring): declared in
+# pipelines/config.py, so `mlops run` accepts a config that uses them.
+DAG_SIDE_KEYS = {
+    "runner": "kubeflow",
+    "kubeflow": {
+        "package_path": "build/penguins_pipeline.yaml",
+        "experiment": "mlops",
+        "service_account": "pipeline-runner",
+        "parameters": {"epochs": 3, "note": "x", "rate": 0.5, "flag": True},
+    },
+    "vertex": {
+        "project": "proj-1",
+        "location": "europe-west4",
+        "pipeline_root": "gs://bucket/pipeline-root",
+        "service_account": "trainer@proj-1.iam.gserviceaccount.com",
+        "api_endpoint": "europe-west4-aiplatform.googleapis.com",
+        "poll_seconds": 15,
+        "anonymous_credentials": False,
+        "timeout_seconds": 3600,
+        "retry_initial_seconds": 1,
+        "retry_max_seconds": 30,
+        "retry_budget_seconds": 600,
+        "parameters": {"epochs": 3},
+    },
+    "monitoring": {
+        "snapshots_uri": "gs://bucket/snapshots/",
+        "prediction_log_uri": "runs/prediction-logs/penguins/",
+        "lookback_days": 3,
+        "realert_after_hours": 6,
+        "window_size": 0,
+    },
+}
+
+# The same mistake as in tests/airflow/test_pipeline_config.py (the DAGs get this message too).
+TYPO = "unknown key vertex.'projet'; allowed keys here: anonymous_credentials, api_endpoint, location,"
+
+
+def _with(raw: dict, changes: dict) -> dict:
+    raw = copy.deepcopy(raw)
+    for key, value in copy.deepcopy(changes).items():
+        if isinstance(value, dict) and isinstance(raw.get(key), dict):
+            raw[key].update(value)
+        else:
+            raw[key] = value
+    return raw
+
+
+def test_a_config_with_the_dag_side_keys_is_accepted_by_mlops_run(tmp_path, raw_config):
+    import argparse
+
+    from pipelines.cli import _load  # what `mlops run --config` loads the config with
+
+    path = write_config(tmp_path, _with(raw_config, DAG_SIDE_KEYS))
+    cfg = _load(argparse.Namespace(config=str(path)))
+    assert cfg == load_config(path)
+    assert cfg.runner == "kubeflow"
+    assert cfg.kubeflow.package_path == "build/penguins_pipeline.yaml" and cfg.kubeflow.experiment == "mlops"
+    assert dict(cfg.kubeflow.parameters) == {"epochs": 3, "note": "x", "rate": 0.5, "flag": True}
+    assert cfg.kubeflow.image == raw_config["kubeflow"]["image"]  # compile settings untouched
+    vx = cfg.vertex
+    assert (vx.project, vx.location_or_region, vx.pipeline_root) == ("proj-1", "europe-west4", "gs://bucket/pipeline-root")
+    assert vx.poll_seconds == 15.0 and isinstance(vx.poll_seconds, float) and vx.retry_budget_seconds == 600.0
+    assert cfg.monitoring.snapshots_uri == "gs://bucket/snapshots/" and cfg.monitoring.lookback_days == 3
+    assert cfg.monitoring.window_size == 0
+    # `vertex.region` is the documented alias of `vertex.location`.
+    alias = load_config(write_config(tmp_path, _with(raw_config, {"vertex": {"region": "us-central1"}}), "alias.yaml"))
+    assert alias.vertex.location_or_region == "us-central1"
+
+
+def test_the_dag_side_keys_have_defaults():
+    cfg = load_config(PENGUINS_CONFIG)
+    assert cfg.runner is None and cfg.kubeflow.package_path is None and cfg.kubeflow.experiment is None
+    assert dict(cfg.kubeflow.parameters) == {} and dict(cfg.vertex.parameters) == {}
+    assert cfg.vertex.project is None and cfg.vertex.pipeline_root is None
+    assert cfg.vertex.poll_seconds == 30.0 and cfg.vertex.timeout_seconds == 6 * 3600
+    assert cfg.vertex.anonymous_credentials is False and cfg.vertex.retry_initial_seconds is None
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"vertex": {"projet": "proj-1"}}, TYPO),
+        ({"kubeflow": {"experimnt": "mlops"}}, "unknown key kubeflow.'experimnt'; allowed keys here: experiment, gpu,"),
+        ({"monitoring": {"lookback": 3}}, "unknown key monitoring.'lookback'"),
+        ({"runner": "airflow"}, "runner: expected 'local' | 'kubeflow' | 'vertex' | 'dry-run' or null, got str 'airflow'"),
+        ({"kubeflow": {"package_path": 3}}, "kubeflow.package_path: expected str or null, got int 3"),
+        ({"kubeflow": {"package_path": " "}}, "kubeflow.package_path: must not be empty"),
+        ({"kubeflow": {"parameters": {"epochs": [1, 2]}}}, "kubeflow.parameters.epochs: expected bool or int or float or str, got a list"),
+        ({"vertex": {"parameters": {"data_uri": "gs://b/x.csv"}}}, "vertex.parameters.data_uri: the DAG always sends the URI it validated"),
+        ({"vertex": {"poll_seconds": "fast"}}, "vertex.poll_seconds: expected a number, got str 'fast'"),
+        ({"vertex": {"anonymous_credentials": "yes"}}, "vertex.anonymous_credentials: expected true or false"),
+        ({"vertex": {"pipeline_root": "s3://bucket/root"}}, "vertex.pipeline_root: 's3://bucket/root' must be a gs:// URI"),
+        ({"vertex": {"location": "europe-west4", "region": "us-central1"}}, "vertex.region: 'us-central1' differs from vertex.location"),
+        ({"vertex": {"retry_budget_seconds": 0}}, "vertex.retry_budget_seconds: 0 must be > 0"),
+        ({"monitoring": {"window_size": -1}}, "monitoring.window_size: -1 must be >= 0"),
+        ({"monitoring": {"snapshots_uri": 5}}, "monitoring.snapshots_uri: expected str or null, got int 5"),
+    ],
+)
+def test_dag_side_key_typos_are_rejected(tmp_path, raw_config, changes, message):
+    path = write_config(tmp_path, _with(raw_config, changes))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"{path}: ") and message in str(err.value)
+
+
+def test_mlops_run_rejects_a_mistyped_dag_side_key_with_the_loaders_message(tmp_path, raw_config, capsys):
+    from pipelines.cli import EXIT_USAGE, main
+
+    path = write_config(tmp_path, _with(raw_config, {"vertex": {"projet": "proj-1"}}))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert TYPO in str(err.value)
+    code = main(["run", "--config", str(path), "--output-dir", str(tmp_path / "out")], hard_exit=False)
+    assert code == EXIT_USAGE
+    assert str(err.value) in " ".join(capsys.readouterr().err.split())  # the CLI wraps lines at 100
+    assert not (tmp_path / "out").exists()
+
+
+def test_source_names_the_file_in_messages(tmp_path, raw_config):
+    path = write_config(tmp_path, raw_config)
+    assert load_config(path, source="pipelines/configs/x.yaml").source_path == "pipelines/configs/x.yaml"
+    bad = write_config(tmp_path, _with(raw_config, {"vertex": {"projet": "p"}}), "bad.yaml")
+    with pytest.raises(ConfigError, match=r"^pipelines/configs/x\.yaml: unknown key vertex\.'projet'"):
+        load_config(bad, source="pipelines/configs/x.yaml")
+
+
+def test_config_module_imports_only_the_standard_library_and_pyyaml():
+    """The Airflow venv (Python 3.11, no TensorFlow) imports pipelines/config.py too."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; before = set(sys.modules); import pipelines.config; "
+        "print(sorted({m.split('.')[0] for m in set(sys.modules) - before}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    allowed = {"pipelines", "yaml", "cython_runtime"}  # (cython_runtime: PyYAML's C extension)
+    extra = {m for m in eval(out) if m not in sys.stdlib_module_names and not m.startswith("_")} - allowed
+    assert extra == set(), extra
