@@ -60,6 +60,11 @@ def cmd_run(args) -> int:
     print(f"Running pipeline '{cfg.name}' from {args.config} into {args.output_dir}", file=sys.stderr, flush=True)
     summary = run_local(cfg, args.output_dir, verbose=args.verbose)
     run_json = os.path.join(args.output_dir, "run.json")
+    dropped = (summary.data or {}).get("rows_dropped", 0)
+    if dropped:
+        read = summary.data.get("rows_read")
+        print(f"warning: {dropped}{f' of {read}' if read else ''} rows had missing values and were dropped "
+              "(data.drop_incomplete_rows); the count is in run.json `data`", file=sys.stderr)
     if summary.status == "succeeded":
         print("\nPipeline succeeded.")
         if summary.pushed:

@@ -45,6 +45,8 @@ class RunSummary:
     components: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The DriftCheck step's verdict (new data vs the serving model's training data), if it ran.
     drift: dict[str, Any] | None = None
+    # DataIngest's counts: rows_read, rows_dropped (incomplete rows, data.drop_incomplete_rows).
+    data: dict[str, int] | None = None
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -236,6 +238,7 @@ def run_local(
     except Exception as exc:  # MLMD unreadable: keep the log-derived states
         logging.getLogger(__name__).warning("could not read component states from MLMD: %s", exc)
     try:
+        summary.data = ingest_counts(paths.metadata_path, run_id)
         copy_reports(run_artifacts(paths.metadata_path, run_id), paths.report_dir)
     except Exception as exc:  # MLMD unreadable: keep what the components wrote themselves
         logging.getLogger(__name__).warning("could not read this run's report artifacts from MLMD: %s", exc)
@@ -357,8 +360,8 @@ REPORT_ARTIFACTS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def run_artifacts(metadata_path: str, run_id: str) -> list[tuple[str, str, str]]:
-    """``(component id, output key, uri)`` of every output artifact of this run, from MLMD.
+def _run_outputs(metadata_path: str, run_id: str) -> list[tuple[str, str, Any]]:
+    """``(component id, output key, MLMD artifact)`` of every output artifact of this run.
 
     A cached component's outputs belong to the run too (its CACHED execution outputs them).
     """
@@ -379,13 +382,31 @@ def run_artifacts(metadata_path: str, run_id: str) -> list[tuple[str, str, str]]
                 node_of[ex.id] = c.name.split(".", 1)[1]
     events = store.get_events_by_execution_ids([ex.id for ex in executions])
     outputs = [e for e in events if e.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)]
-    uris = {a.id: a.uri for a in store.get_artifacts_by_id(list({e.artifact_id for e in outputs}))}
-    out = []
+    artifacts = {a.id: a for a in store.get_artifacts_by_id(list({e.artifact_id for e in outputs}))}
+    out, seen = [], set()
     for e in outputs:
         key = e.path.steps[0].key if e.path.steps else ""
-        if e.execution_id in node_of and e.artifact_id in uris:
-            out.append((node_of[e.execution_id], key, uris[e.artifact_id]))
-    return sorted(set(out))
+        if e.execution_id in node_of and e.artifact_id in artifacts and (e.execution_id, key, e.artifact_id) not in seen:
+            seen.add((e.execution_id, key, e.artifact_id))
+            out.append((node_of[e.execution_id], key, artifacts[e.artifact_id]))
+    return out
+
+
+def run_artifacts(metadata_path: str, run_id: str) -> list[tuple[str, str, str]]:
+    """``(component id, output key, uri)`` of every output artifact of this run, from MLMD."""
+    return sorted({(node, key, art.uri) for node, key, art in _run_outputs(metadata_path, run_id)})
+
+
+def ingest_counts(metadata_path: str, run_id: str) -> dict[str, int] | None:
+    """Rows read and rows dropped as incomplete, from this run's Examples (DataIngest)."""
+    for node, key, art in _run_outputs(metadata_path, run_id):
+        if (node, key) == ("DataIngest", "examples") and "rows_dropped" in art.custom_properties:
+            props = art.custom_properties
+            counts = {"rows_dropped": int(props["rows_dropped"].int_value)}
+            if "rows_read" in props:
+                counts["rows_read"] = int(props["rows_read"].int_value)
+            return counts
+    return None
 
 
 def copy_reports(artifacts: list[tuple[str, str, str]], report_dir: str) -> list[str]:
