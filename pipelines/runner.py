@@ -247,7 +247,7 @@ def run_local(
         summary.gate = {"failures": gate.get("failures", []), "passed": gate.get("passed")}
         if not gate.get("passed"):
             summary.status = "gate_failed"
-            summary.reason = gate.get("reason")
+            summary.reason = _gate_paragraph(gate.get("failures", []), cfg.name) or gate.get("reason")
     if error is not None and summary.status != "gate_failed":
         dve = _find_cause(error, DataValidationError)
         held = _find_cause(error, DriftDetected)
@@ -258,7 +258,7 @@ def run_local(
             summary.gate = {"failures": held.failures, "passed": False}
         elif dve is not None:
             summary.status = "gate_failed"
-            summary.reason = dve.paragraph()
+            summary.reason = _for_people(DataValidationError(dve.failures, cfg.name).paragraph())
             summary.gate = {"failures": [f.to_dict() for f in dve.failures], "passed": False}
         else:
             summary.status = "failed"
@@ -279,6 +279,24 @@ def run_local(
     if summary.status == "failed" and error is not None and not isinstance(error, Exception):
         raise error  # KeyboardInterrupt and friends
     return summary
+
+
+def _for_people(text: str) -> str:
+    """Paths under the repo shown relative to it: the same words on the host and in the image
+    (where the repo is /src), never a path inside a container."""
+    return text.replace(str(REPO_ROOT) + os.sep, "")
+
+
+def _gate_paragraph(failures: list[dict[str, Any]], pipeline_name: str) -> str | None:
+    """The gate's paragraph rebuilt with the pipeline's name as its subject (components name the
+    data URI or the dataset), or None when the failures are not data-check failures."""
+    from components.common.errors import CheckFailure, DataValidationError
+
+    try:
+        checks = [CheckFailure(**f) for f in failures]
+    except TypeError:
+        return None
+    return _for_people(DataValidationError(checks, pipeline_name).paragraph()) if checks else None
 
 
 def _run_with_id(pipeline, run_id: str) -> None:
