@@ -127,6 +127,11 @@ def _not_blessed_run(trained_pipeline, override: str) -> str:
     assert proc.returncode == 4, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     assert "warning: 11 of 344 rows had missing values and were dropped" in proc.stderr  # cached ingest too
+    # Quiet by default: progress and the summary; TensorFlow/absl/Beam output is in run.log.
+    noise = [l for l in (proc.stdout + proc.stderr).splitlines()
+             if l.startswith(("WARNING", "E0000", "I0000", "W0000", "INFO")) or "cuInit" in l or "absl" in l]
+    assert noise == [], noise[:5]
+    assert "  log:     " in proc.stderr and (trained_pipeline["output_dir"] / "run.log").stat().st_size > 0
     assert push_logic.complete_versions(str(dest), "penguins") == [1]
     assert push_logic.dir_fingerprint(dest / "penguins" / "1") == before
     run_json = json.loads((trained_pipeline["output_dir"] / "run.json").read_text())
