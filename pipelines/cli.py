@@ -58,8 +58,22 @@ def cmd_run(args) -> int:
 
     cfg = _load(args)
     print(f"Running pipeline '{cfg.name}' from {args.config} into {args.output_dir}", file=sys.stderr, flush=True)
-    summary = run_local(cfg, args.output_dir, verbose=args.verbose)
+    log_path = os.path.join(args.output_dir, "run.log")
+    if args.verbose:
+        summary = run_local(cfg, args.output_dir, verbose=True)
+    else:
+        from pipelines.run_log import library_output_to
+
+        if os.path.exists(log_path):
+            os.remove(log_path)
+        with library_output_to(log_path) as terminal:
+            summary = run_local(cfg, args.output_dir, progress=terminal, verbose=True)  # all of it, into the file
     run_json = os.path.join(args.output_dir, "run.json")
+    dropped = (summary.data or {}).get("rows_dropped", 0)
+    if dropped:
+        read = summary.data.get("rows_read")
+        print(f"warning: {dropped}{f' of {read}' if read else ''} rows had missing values and were dropped "
+              "(data.drop_incomplete_rows); the count is in run.json `data`", file=sys.stderr)
     if summary.status == "succeeded":
         print("\nPipeline succeeded.")
         if summary.pushed:
@@ -73,15 +87,20 @@ def cmd_run(args) -> int:
         for name, path in sorted(summary.reports.items()):
             print(f"  report:  {name}: {path}")
         print(f"  summary: {run_json}")
+        if not args.verbose:
+            print(f"  log:     {log_path}")
         return EXIT_OK
     for name, path in sorted(summary.reports.items()):
         print(f"  report:  {name}: {path}", file=sys.stderr)
     print(f"  summary: {run_json}", file=sys.stderr)
+    if not args.verbose:
+        print(f"  log:     {log_path}", file=sys.stderr)
     if summary.status == "gate_failed":
         return _fail(EXIT_GATE, summary.reason or "The data gate stopped the pipeline.")
     if summary.status == "not_blessed":
         return _fail(EXIT_NOT_BLESSED, summary.reason or "The model was not blessed; nothing was pushed.")
-    return _fail(EXIT_OTHER, f"The pipeline failed: {summary.reason}. Details are in the log above and in {run_json}.")
+    where = "the log above" if args.verbose else log_path
+    return _fail(EXIT_OTHER, f"The pipeline failed: {summary.reason}. Details are in {where} and in {run_json}.")
 
 
 def cmd_compile(args) -> int:

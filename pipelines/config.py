@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import types
 import typing
@@ -41,6 +42,7 @@ ParameterValue = bool | int | float | str
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MODEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-_]{0,62}$")
 _URI_SCHEMES = ("s3://", "gs://", "package://")
+# The metrics a threshold may name and how each is computed: pipelines/metrics.py.
 _KNOWN_METRICS = (
     "sparse_categorical_accuracy",
     "accuracy",
@@ -129,7 +131,13 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class Threshold:
-    """An absolute bound on an evaluation metric."""
+    """An absolute bound on an evaluation metric.
+
+    ``metric`` is one of ``pipelines.metrics.METRICS``: ``accuracy`` (also
+    ``sparse_categorical_accuracy``), ``example_count``, or ``auc`` / ``precision`` / ``recall``,
+    which are macro averages over the label's classes (one vs rest), bounded on the whole eval set
+    and needing the label's classes in ``schema.path``. Accuracy bounds apply to every slice.
+    """
 
     metric: str
     lower_bound: float | None = None
@@ -438,6 +446,37 @@ def _to_plain(value: Any) -> Any:
     return value
 
 
+def _check_per_class_metrics(cfg: "PipelineConfig", fail) -> None:
+    """AUC, precision and recall are averaged over the label's classes: the schema must name them."""
+    from pipelines.metrics import METRICS
+
+    named = [t.metric for t in cfg.evaluation.thresholds]
+    if cfg.evaluation.change_threshold is not None:
+        named.append(cfg.evaluation.change_threshold.metric)
+    wanted = sorted({m for m in named if m in METRICS and METRICS[m].per_class})
+    if not wanted:
+        return
+    where = "evaluation.thresholds / evaluation.change_threshold"
+    if not cfg.schema.path:
+        fail(f"{where}: {', '.join(wanted)} are macro-averaged over the classes of label {cfg.label!r}, which come "
+             "from a curated schema: set schema.path (a TFDV schema whose label feature has a domain) or gate on accuracy")
+    from pipelines.metrics import label_classes
+
+    root = Path(__file__).resolve().parent.parent
+    schema = cfg.schema.path if os.path.isabs(cfg.schema.path) else str(root / cfg.schema.path)
+    try:
+        classes = label_classes(schema, cfg.label)
+    except ImportError:  # no tensorflow_metadata here (host tools): the pipeline checks again
+        return
+    except ValueError as exc:
+        fail(f"schema.path: {exc}")
+    if not classes:
+        fail(f"{where}: {', '.join(wanted)} are macro-averaged over the classes of label {cfg.label!r}, but "
+             f"{cfg.schema.path} gives label {cfg.label!r} no domain (string_domain values or an int_domain min/max)")
+    if len(classes) < 2:
+        fail(f"{where}: label {cfg.label!r} has {len(classes)} class in {cfg.schema.path}; {', '.join(wanted)} need two or more")
+
+
 def load_config(
     path: str | Path, overrides: Mapping[str, Any] | None = None, *, source: str | None = None
 ) -> PipelineConfig:
@@ -649,6 +688,7 @@ def _check_semantics(cfg: PipelineConfig, source: str) -> None:
              "without one the Evaluator never blesses a model and nothing is ever pushed")
     if ct is not None and ct.metric not in _KNOWN_METRICS:
         fail(f"evaluation.change_threshold.metric: {ct.metric!r} is not one of {', '.join(_KNOWN_METRICS)}")
+    _check_per_class_metrics(cfg, fail)
     if not _MODEL_NAME_RE.match(cfg.push.model_name):
         fail(f"push.model_name: {cfg.push.model_name!r} must be lower-case letters, digits, '-' or '_'")
     dest = cfg.push.destination

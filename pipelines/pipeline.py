@@ -44,36 +44,58 @@ def resolve_repo_path(path: str) -> str:
 
 
 def eval_config(cfg: PipelineConfig):
-    """TFMA EvalConfig: overall + per-slice metrics, value thresholds and a change threshold."""
+    """TFMA EvalConfig: overall + per-slice metrics, value thresholds and a change threshold.
+
+    Each threshold gates on the metric it names (``pipelines.metrics.METRICS``); AUC, precision
+    and recall are macro-averaged over the label's classes, in a MetricsSpec of their own so the
+    bound applies to the average and not to each class.
+    """
     import tensorflow_model_analysis as tfma
     from tensorflow_model_analysis.proto import config_pb2
 
+    from pipelines.metrics import METRICS, label_classes
     from pipelines.modules.tabular import xf
 
-    class_names = {
-        "sparse_categorical_accuracy": "SparseCategoricalAccuracy",
-        "accuracy": "SparseCategoricalAccuracy",
-        "example_count": "ExampleCount",
-    }
-    metrics = {"SparseCategoricalAccuracy": config_pb2.MetricConfig(class_name="SparseCategoricalAccuracy")}
+    overall: dict[str, config_pb2.MetricConfig] = {}
+    per_class: dict[str, config_pb2.MetricConfig] = {}
+    # Per-class metrics are bounded on the whole eval set only: on a slice that lacks a class
+    # (island=Torgersen has only Adelie) their macro average is undefined (NaN).
+
+    def threshold_of(name: str) -> config_pb2.MetricThreshold:
+        spec = METRICS[name]
+        if spec.per_class:
+            metric = per_class.setdefault(spec.tfma_class, config_pb2.MetricConfig(class_name=spec.tfma_class, config=spec.config))
+            if not metric.per_slice_thresholds:
+                metric.per_slice_thresholds.add(slicing_specs=[config_pb2.SlicingSpec()])
+            return metric.per_slice_thresholds[0].threshold
+        metric = overall.setdefault(spec.tfma_class, config_pb2.MetricConfig(class_name=spec.tfma_class, config=spec.config))
+        return metric.threshold
+
+    overall["SparseCategoricalAccuracy"] = config_pb2.MetricConfig(class_name="SparseCategoricalAccuracy")
     for t in cfg.evaluation.thresholds:
-        cls = class_names.get(t.metric, "SparseCategoricalAccuracy")
-        mc = metrics.setdefault(cls, config_pb2.MetricConfig(class_name=cls))
         bounds = {}
         if t.lower_bound is not None:
             bounds["lower_bound"] = {"value": t.lower_bound}
         if t.upper_bound is not None:
             bounds["upper_bound"] = {"value": t.upper_bound}
-        mc.threshold.value_threshold.CopyFrom(tfma.GenericValueThreshold(**bounds))
+        threshold_of(t.metric).value_threshold.CopyFrom(tfma.GenericValueThreshold(**bounds))
     ct = cfg.evaluation.change_threshold
     if ct is not None:
-        cls = class_names.get(ct.metric, "SparseCategoricalAccuracy")
-        mc = metrics.setdefault(cls, config_pb2.MetricConfig(class_name=cls))
-        mc.threshold.change_threshold.CopyFrom(
+        threshold_of(ct.metric).change_threshold.CopyFrom(
             tfma.GenericChangeThreshold(direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": ct.absolute})
         )
-    metric_list = [*metrics.values(), config_pb2.MetricConfig(class_name="ExampleCount"),
+    metric_list = [*overall.values(), config_pb2.MetricConfig(class_name="ExampleCount"),
                    config_pb2.MetricConfig(class_name="MultiClassConfusionMatrixPlot")]
+    specs = [config_pb2.MetricsSpec(metrics=metric_list)]
+    if per_class:
+        classes = label_classes(resolve_repo_path(cfg.schema.path), cfg.label) if cfg.schema.path else None
+        if not classes:  # load_config rejects this; a hand-built config may not have been loaded
+            raise ValueError(f"{cfg.name}: auc/precision/recall need the classes of label {cfg.label!r} from schema.path")
+        specs.append(config_pb2.MetricsSpec(
+            metrics=list(per_class.values()),
+            aggregate=config_pb2.AggregationOptions(
+                macro_average=True, class_weights={i: 1.0 for i in range(len(classes))}),
+        ))
     return config_pb2.EvalConfig(
         model_specs=[
             config_pb2.ModelSpec(
@@ -84,7 +106,7 @@ def eval_config(cfg: PipelineConfig):
             )
         ],
         slicing_specs=[config_pb2.SlicingSpec()] + [config_pb2.SlicingSpec(feature_keys=[c]) for c in cfg.slices],
-        metrics_specs=[config_pb2.MetricsSpec(metrics=metric_list)],
+        metrics_specs=specs,
     )
 
 

@@ -45,6 +45,8 @@ class RunSummary:
     components: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The DriftCheck step's verdict (new data vs the serving model's training data), if it ran.
     drift: dict[str, Any] | None = None
+    # DataIngest's counts: rows_read, rows_dropped (incomplete rows, data.drop_incomplete_rows).
+    data: dict[str, int] | None = None
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -236,6 +238,7 @@ def run_local(
     except Exception as exc:  # MLMD unreadable: keep the log-derived states
         logging.getLogger(__name__).warning("could not read component states from MLMD: %s", exc)
     try:
+        summary.data = ingest_counts(paths.metadata_path, run_id)
         copy_reports(run_artifacts(paths.metadata_path, run_id), paths.report_dir)
     except Exception as exc:  # MLMD unreadable: keep what the components wrote themselves
         logging.getLogger(__name__).warning("could not read this run's report artifacts from MLMD: %s", exc)
@@ -244,7 +247,7 @@ def run_local(
         summary.gate = {"failures": gate.get("failures", []), "passed": gate.get("passed")}
         if not gate.get("passed"):
             summary.status = "gate_failed"
-            summary.reason = gate.get("reason")
+            summary.reason = _gate_paragraph(gate.get("failures", []), cfg.name) or gate.get("reason")
     if error is not None and summary.status != "gate_failed":
         dve = _find_cause(error, DataValidationError)
         held = _find_cause(error, DriftDetected)
@@ -255,7 +258,7 @@ def run_local(
             summary.gate = {"failures": held.failures, "passed": False}
         elif dve is not None:
             summary.status = "gate_failed"
-            summary.reason = dve.paragraph()
+            summary.reason = _for_people(DataValidationError(dve.failures, cfg.name).paragraph())
             summary.gate = {"failures": [f.to_dict() for f in dve.failures], "passed": False}
         else:
             summary.status = "failed"
@@ -276,6 +279,24 @@ def run_local(
     if summary.status == "failed" and error is not None and not isinstance(error, Exception):
         raise error  # KeyboardInterrupt and friends
     return summary
+
+
+def _for_people(text: str) -> str:
+    """Paths under the repo shown relative to it: the same words on the host and in the image
+    (where the repo is /src), never a path inside a container."""
+    return text.replace(str(REPO_ROOT) + os.sep, "")
+
+
+def _gate_paragraph(failures: list[dict[str, Any]], pipeline_name: str) -> str | None:
+    """The gate's paragraph rebuilt with the pipeline's name as its subject (components name the
+    data URI or the dataset), or None when the failures are not data-check failures."""
+    from components.common.errors import CheckFailure, DataValidationError
+
+    try:
+        checks = [CheckFailure(**f) for f in failures]
+    except TypeError:
+        return None
+    return _for_people(DataValidationError(checks, pipeline_name).paragraph()) if checks else None
 
 
 def _run_with_id(pipeline, run_id: str) -> None:
@@ -357,8 +378,8 @@ REPORT_ARTIFACTS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def run_artifacts(metadata_path: str, run_id: str) -> list[tuple[str, str, str]]:
-    """``(component id, output key, uri)`` of every output artifact of this run, from MLMD.
+def _run_outputs(metadata_path: str, run_id: str) -> list[tuple[str, str, Any]]:
+    """``(component id, output key, MLMD artifact)`` of every output artifact of this run.
 
     A cached component's outputs belong to the run too (its CACHED execution outputs them).
     """
@@ -379,13 +400,31 @@ def run_artifacts(metadata_path: str, run_id: str) -> list[tuple[str, str, str]]
                 node_of[ex.id] = c.name.split(".", 1)[1]
     events = store.get_events_by_execution_ids([ex.id for ex in executions])
     outputs = [e for e in events if e.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)]
-    uris = {a.id: a.uri for a in store.get_artifacts_by_id(list({e.artifact_id for e in outputs}))}
-    out = []
+    artifacts = {a.id: a for a in store.get_artifacts_by_id(list({e.artifact_id for e in outputs}))}
+    out, seen = [], set()
     for e in outputs:
         key = e.path.steps[0].key if e.path.steps else ""
-        if e.execution_id in node_of and e.artifact_id in uris:
-            out.append((node_of[e.execution_id], key, uris[e.artifact_id]))
-    return sorted(set(out))
+        if e.execution_id in node_of and e.artifact_id in artifacts and (e.execution_id, key, e.artifact_id) not in seen:
+            seen.add((e.execution_id, key, e.artifact_id))
+            out.append((node_of[e.execution_id], key, artifacts[e.artifact_id]))
+    return out
+
+
+def run_artifacts(metadata_path: str, run_id: str) -> list[tuple[str, str, str]]:
+    """``(component id, output key, uri)`` of every output artifact of this run, from MLMD."""
+    return sorted({(node, key, art.uri) for node, key, art in _run_outputs(metadata_path, run_id)})
+
+
+def ingest_counts(metadata_path: str, run_id: str) -> dict[str, int] | None:
+    """Rows read and rows dropped as incomplete, from this run's Examples (DataIngest)."""
+    for node, key, art in _run_outputs(metadata_path, run_id):
+        if (node, key) == ("DataIngest", "examples") and "rows_dropped" in art.custom_properties:
+            props = art.custom_properties
+            counts = {"rows_dropped": int(props["rows_dropped"].int_value)}
+            if "rows_read" in props:
+                counts["rows_read"] = int(props["rows_read"].int_value)
+            return counts
+    return None
 
 
 def copy_reports(artifacts: list[tuple[str, str, str]], report_dir: str) -> list[str]:

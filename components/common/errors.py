@@ -46,12 +46,58 @@ class DataValidationError(ValueError):
         super().__init__(self.paragraph())
 
     def paragraph(self) -> str:
-        """The one-paragraph reason shown to people (CLI stderr, alerts)."""
+        """The one-paragraph reason shown to people (CLI stderr, alerts).
+
+        One entry per column (table-level problems last): each check once, with the validators
+        that found it and the splits it was seen in, and a few example values.
+        """
         head = f"Data validation stopped the pipeline{f' for {self.dataset}' if self.dataset else ''}"
-        shown = self.failures[:8]
-        body = "; ".join(f.sentence() for f in shown)
-        more = f"; and {len(self.failures) - len(shown)} more" if len(self.failures) > len(shown) else ""
-        return f"{head}: {len(self.failures)} critical problem(s): {body}{more}. Nothing was trained or pushed."
+        groups = group_failures(self.failures)
+        shown = groups[:8]
+        body = "; ".join(shown)
+        more = f"; and {len(groups) - len(shown)} more" if len(groups) > len(shown) else ""
+        return (f"{head}: {len(groups)} critical problem(s): {body}{more}. "
+                "Nothing was trained or pushed.")
+
+
+def _split_and_detail(detail: str) -> tuple[str | None, str]:
+    """('train', 'rest') for a detail written as '[train] rest'; (None, detail) otherwise."""
+    if detail.startswith("[") and "]" in detail:
+        split, rest = detail[1:].split("]", 1)
+        return split, rest.strip()
+    return None, detail
+
+
+def group_failures(failures: list[CheckFailure]) -> list[str]:
+    """One sentence per column (then one per table-level check), merging validators and splits."""
+    by_column: dict[str | None, dict[str, dict[str, Any]]] = {}
+    for f in failures:
+        split, detail = _split_and_detail(f.detail)
+        checks = by_column.setdefault(f.column, {})
+        entry = checks.setdefault(f.check, {"sources": [], "splits": [], "detail": detail, "examples": []})
+        if f.source not in entry["sources"]:
+            entry["sources"].append(f.source)
+        if split and split not in entry["splits"]:
+            entry["splits"].append(split)
+        for e in f.examples:
+            if e not in entry["examples"] and len(entry["examples"]) < 5:
+                entry["examples"].append(e)
+    out = []
+    for column in sorted(by_column, key=lambda c: (c is None, str(c))):
+        parts, examples = [], []
+        for check, entry in by_column[column].items():
+            where = f" in {', '.join(entry['splits'])}" if entry["splits"] else ""
+            detail = f": {entry['detail']}" if entry["detail"] and column is None else ""
+            parts.append(f"{check} ({', '.join(entry['sources'])}{where}){detail}")
+            examples += [e for e in entry["examples"] if e not in examples]
+        if column is None:
+            out.extend(f"table failed {p}" for p in parts)
+            continue
+        details = [e["detail"] for e in by_column[column].values() if e["detail"]]
+        ex = f"; e.g. {', '.join(repr(e) for e in examples[:5])}" if examples else ""
+        first = f" ({details[0]})" if details else ""
+        out.append(f"column '{column}' failed {' and '.join(parts)}{first}{ex}")
+    return out
 
 
 class NotBlessedError(RuntimeError):

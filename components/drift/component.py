@@ -186,10 +186,21 @@ def DriftCheck(
         if baseline_examples is not None:
             raise
         return _not_checked(drift, report_dir, f"the serving model's training data {baseline_uri} cannot be read: {exc}")
-    report = skew_report(
-        baseline_uri, current_examples.uri, json.loads(features_json), settings, baseline_splits, current_splits,
-        baseline=baseline,
-    )
+    try:
+        report = skew_report(
+            baseline_uri, current_examples.uri, json.loads(features_json), settings, baseline_splits, current_splits,
+            baseline=baseline,
+        )
+    except logic.MissingColumnsError as exc:
+        if exc.side != "current":
+            raise
+        # Missing columns are the data gate's finding (exit 3, column named); drift cannot be
+        # scored without them, and must not turn a clear gate stop into a crash.
+        return _not_checked(
+            drift, report_dir,
+            f"the new data lacks configured feature(s) {', '.join(exc.missing)}, so drift was not scored; "
+            "the data gate reports the missing column",
+        )
     write_report(report, drift.uri, report_dir)
     drift.set_int_custom_property("drifted", int(report.drifted))
     drift.set_float_custom_property("max_score", report.max_score)

@@ -56,6 +56,15 @@ class DriftInputError(ValueError):
     """The inputs cannot be compared (a configured column is missing, an unknown metric, ...)."""
 
 
+class MissingColumnsError(DriftInputError):
+    """Configured features absent from one side; ``side`` is "baseline" or "current"."""
+
+    def __init__(self, message: str, side: str, missing: list[str]):
+        super().__init__(message)
+        self.side = side
+        self.missing = missing
+
+
 class NoDataError(DriftInputError):
     """There is nothing to compare yet (no files, or files without rows); not a malformed input."""
 
@@ -399,16 +408,18 @@ def compute_drift(
         baseline_uri, current_uri: Recorded in the report.
 
     Raises:
-        DriftInputError: A configured feature is missing from either table.
+        MissingColumnsError: A configured feature is missing from either table.
     """
     types = _feature_types(features)
-    for side, frame, uri in (("baseline", baseline, baseline_uri), ("current", current, current_uri)):
+    # The new data first: a column it lacks is the data gate's finding, whatever the baseline holds.
+    for side, frame, uri in (("current", current, current_uri), ("baseline", baseline, baseline_uri)):
         missing = [name for name in types if name not in frame.columns]
         if missing:
             where = f"{side} data ({uri})" if uri else f"{side} data"
-            raise DriftInputError(
+            raise MissingColumnsError(
                 f"{where} has no column {missing[0]!r} (configured features missing: {', '.join(missing)}; "
-                f"columns present: {', '.join(map(str, frame.columns))})"
+                f"columns present: {', '.join(map(str, frame.columns))})",
+                side, missing,
             )
     window = select_window(current, settings.window_size)
     out = []

@@ -122,6 +122,8 @@ def summarize(eval_uri: str, blessed: bool, baseline_model_name: str = "baseline
                 continue
             if kv.key.model_name == baseline_model_name:
                 continue
+            if kv.key.HasField("sub_key"):
+                continue  # one class of a macro average: the average itself is reported
             if kv.key.is_diff:
                 if name == "Overall":
                     summary.diffs[kv.key.name] = value

@@ -59,4 +59,5 @@ def DataIngest(
     examples.set_string_custom_property("data_uri", data_uri)
     examples.set_string_custom_property("fingerprint", stats.fingerprint)
     examples.set_int_custom_property("rows_dropped", stats.rows_dropped)
+    examples.set_int_custom_property("rows_read", stats.rows_read)
     return {"rows_read": stats.rows_read, "rows_dropped": stats.rows_dropped, "fingerprint": stats.fingerprint}

@@ -96,7 +96,18 @@ def tidy(
     Raises:
         DataValidationError: More than ``max_dropped_fraction`` of the rows were incomplete.
     """
-    wanted = [c for c in (*feature_types, label) if c in df.columns]
+    configured = [*feature_types, label]
+    wanted = [c for c in configured if c in df.columns]
+    if not wanted:
+        # Some columns missing is the validators' finding; none at all means the file was not
+        # read as the table it is (another delimiter, another export): say what was read.
+        header = ", ".join(repr(str(c)) for c in df.columns[:8]) + (", ..." if len(df.columns) > 8 else "")
+        raise DataValidationError(
+            [CheckFailure(label, "expected_columns", "ingest",
+                          f"the header has none of the configured columns ({', '.join(configured)}); "
+                          f"it reads {len(df.columns)} column(s): {header}.{_delimiter_hint(df.columns)}")],
+            dataset,
+        )
     out = df[wanted].copy()
     for col, ftype in feature_types.items():
         if col not in out.columns or ftype not in NUMERIC_TYPES:
@@ -128,8 +139,27 @@ def tidy(
                 dataset,
             )
     if out.empty:
-        raise DataValidationError([CheckFailure(None, "has_rows", "ingest", "no complete rows left")], dataset)
+        counts = df[wanted].isna().sum()
+        worst = counts[counts > 0].sort_values(ascending=False)
+        cols = ", ".join(f"{c} ({n} of {len(df)} missing)" for c, n in worst.items())
+        raise DataValidationError(
+            [CheckFailure(str(worst.index[0]) if len(worst) else None, "has_rows", "ingest",
+                          f"no complete rows left: every row lacks a value in at least one of {cols or 'the columns'}")],
+            dataset,
+        )
     return out, dropped
+
+
+def _delimiter_hint(columns) -> str:
+    """A sentence naming the delimiter a one-column header seems to use, or ''."""
+    if len(columns) != 1:
+        return ""
+    cell = str(columns[0])
+    for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+        if cell.count(sep) >= 1:
+            return (f" The header looks separated by {name} ({sep!r}); the CSV reader expects commas: "
+                    "export the file with ',' as the delimiter.")
+    return ""
 
 
 def split_mask(df: pd.DataFrame, eval_fraction: float, seed: int) -> np.ndarray:

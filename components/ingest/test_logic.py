@@ -79,3 +79,21 @@ def test_ingest_penguins_counts(penguins_csv):
     assert stats.train_rows + stats.eval_rows == 333 == len(train) + len(evaluation)
     again = logic.ingest(str(penguins_csv), "csv", types, "species", 0.25, 42, True, 0.1)[2]
     assert again.fingerprint == stats.fingerprint
+
+
+def test_semicolon_file_names_the_columns_the_header_and_the_delimiter(tmp_path):
+    uri = _csv(tmp_path, "x;colour;y\n1;red;a\n2.5;blue;b\n")
+    with pytest.raises(DataValidationError) as err:
+        logic.ingest(uri, "csv", TYPES, "y", 0.5, 1, True, 0.1)
+    (failure,) = err.value.failures
+    assert failure.check == "expected_columns" and failure.column == "y"
+    assert "none of the configured columns (x, colour, y)" in failure.detail
+    assert "'x;colour;y'" in failure.detail and "semicolons" in failure.detail
+
+
+def test_no_complete_rows_names_the_emptiest_columns(tmp_path):
+    df = pd.DataFrame({"x": [1.0, None, 3.0], "colour": [None, "b", None], "y": ["a", "b", "c"]})
+    with pytest.raises(DataValidationError) as err:
+        logic.tidy(df, TYPES, "y", True, 1.0)
+    (failure,) = err.value.failures
+    assert failure.column == "colour" and "colour (2 of 3 missing)" in failure.detail and "x (1 of 3 missing)" in failure.detail

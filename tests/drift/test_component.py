@@ -134,3 +134,24 @@ def test_a_hold_lists_one_gate_failure_per_drifted_feature():
     assert DriftDetected("held", failures).failures == failures
     assert DriftDetected("held").failures[0]["observed"] == "held"
 
+
+
+def test_current_data_missing_a_feature_is_not_checked_not_a_crash(examples_uri, trained_pipeline, tmp_path):
+    """The data gate reports a missing column (exit 3); the drift step must not fail first."""
+    from tfx.types import standard_artifacts
+
+    from components.drift.component import DriftResult
+
+    fn = DriftCheck.EXECUTOR_SPEC.executor_class._FUNCTION
+    examples = standard_artifacts.Examples()
+    examples.uri = examples_uri
+    examples.split_names = '["train", "eval"]'
+    out = DriftResult()
+    out.uri = str(tmp_path / "artifact")
+    features = {f.name: f.type for f in trained_pipeline["config"].features}
+    features["wing_span_mm"] = "float"  # configured, absent from the Examples
+    result = fn(baseline_examples=examples, current_examples=examples, drift=out, features_json=json.dumps(features),
+                current_splits="eval", fail_on_drift=1)
+    assert result == {"drifted": 0, "max_score": 0.0}
+    report = json.loads((tmp_path / "artifact" / "drift.json").read_text())
+    assert "wing_span_mm" in report["reason"] and "not scored" in report["reason"]

@@ -30,6 +30,8 @@ def test_run_pushes_a_blessed_model_with_reports(trained_pipeline):
     # every component ran, and run.json says so
     run_json = json.loads((trained_pipeline["output_dir"] / "run.json").read_text())
     assert run_json["status"] == "succeeded"
+    # penguins.csv: 344 rows, 11 without `sex` dropped as incomplete, and run.json says so
+    assert run_json["data"] == {"rows_read": 344, "rows_dropped": 11}
     for node in ("DataIngest", "DataGate", "Transform", "Trainer", "Evaluator", "VersionedPusher"):
         assert run_json["components"][node]["state"] == "executed", node
     html = Path(summary.reports["evaluation"]).read_text() if os.path.isabs(summary.reports["evaluation"]) else (
@@ -124,6 +126,12 @@ def _not_blessed_run(trained_pipeline, override: str) -> str:
     )
     assert proc.returncode == 4, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
+    assert "warning: 11 of 344 rows had missing values and were dropped" in proc.stderr  # cached ingest too
+    # Quiet by default: progress and the summary; TensorFlow/absl/Beam output is in run.log.
+    noise = [l for l in (proc.stdout + proc.stderr).splitlines()
+             if l.startswith(("WARNING", "E0000", "I0000", "W0000", "INFO")) or "cuInit" in l or "absl" in l]
+    assert noise == [], noise[:5]
+    assert "  log:     " in proc.stderr and (trained_pipeline["output_dir"] / "run.log").stat().st_size > 0
     assert push_logic.complete_versions(str(dest), "penguins") == [1]
     assert push_logic.dir_fingerprint(dest / "penguins" / "1") == before
     run_json = json.loads((trained_pipeline["output_dir"] / "run.json").read_text())
@@ -179,5 +187,29 @@ def test_drift_check_holds_training_on_data_unlike_the_serving_models(trained_pi
     assert "island" in {f["column"] for f in run_json["gate"]["failures"] if f["source"] == "drift_check"}
     assert run_json["drift"]["baseline_uri"].startswith(push_logic.read_manifest(str(dest), "penguins", 1)["examples_uri"])
     assert "Trainer" not in run_json["components"] and "drift" in run_json["reports"]
+    assert push_logic.complete_versions(str(dest), "penguins") == [1]
+    assert push_logic.dir_fingerprint(dest / "penguins" / "1") == before
+
+
+@pytest.mark.parametrize("fail_on_drift", [False, True], ids=["report-only", "fail-on-drift"])
+def test_missing_column_with_a_version_pushed_stops_at_the_gate(trained_pipeline, tmp_path, penguins_df, fail_on_drift):
+    """With a serving version, DriftCheck meets the file missing a feature before the gate runs:
+    it reports "not checked" and the gate stops the run, exit 3 with the column named, as without
+    the drift step."""
+    bad = tmp_path / "no_flipper.csv"
+    penguins_df.drop(columns=["flipper_length_mm"]).to_csv(bad, index=False)
+    dest = trained_pipeline["destination"]
+    before = push_logic.dir_fingerprint(dest / "penguins" / "1")
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run", "--config", str(trained_pipeline["config_path"]),
+         "--output-dir", str(out), "--set", f"data.uri={bad}", "--set", f"drift_check.fail_on_drift={str(fail_on_drift).lower()}"],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    run_json = json.loads((out / "run.json").read_text())
+    assert run_json["status"] == "gate_failed" and "flipper_length_mm" in run_json["reason"], run_json["reason"]
+    assert "flipper_length_mm" in {f["column"] for f in run_json["gate"]["failures"]}
     assert push_logic.complete_versions(str(dest), "penguins") == [1]
     assert push_logic.dir_fingerprint(dest / "penguins" / "1") == before

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.runner import RunSummary, _collect_outputs, copy_reports
+from pipelines.pipeline import REPO_ROOT
+from pipelines.runner import RunSummary, _collect_outputs, _gate_paragraph, copy_reports
 
 
 def _artifacts(root: Path) -> list[tuple[str, str, str]]:
@@ -79,3 +80,12 @@ def test_a_report_written_by_a_component_that_stopped_the_run_is_read(tmp_path):
     assert set(summary.reports) == {"drift"}
     assert summary.drift == {"drifted": True, "drifted_features": ["island"], "max_score": 0.5, "threshold": 0.2,
                              "baseline_uri": "/x"}
+
+
+def test_gate_paragraph_names_the_pipeline_and_no_container_path():
+    """Ingest names the data URI; people read the pipeline's name and repo-relative paths."""
+    failures = [{"column": None, "check": "file_not_empty", "source": "ingest",
+                 "detail": f"{REPO_ROOT}/runs/data/empty.csv is empty (0 bytes of data)", "examples": []}]
+    text = _gate_paragraph(failures, "penguins")
+    assert text.startswith("Data validation stopped the pipeline for penguins:")
+    assert "runs/data/empty.csv is empty" in text and str(REPO_ROOT) + "/" not in text
