@@ -373,7 +373,9 @@ def create_app(
         return await predict(request, model_name, version)
 
     # after the predict routes: these patterns also match ".../penguins:predict" (first full match wins)
-    @app.api_route("/v1/models/{model_name}", methods=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    other_methods = ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+    @app.api_route("/v1/models/{model_name}", methods=other_methods, include_in_schema=False)
     async def model_api_other(model_name: str, request: Request):
         """POST :classify / :regress (and other methods on API URLs): not implemented is 404, as documented."""
         base, sep, api = model_name.rpartition(":")
@@ -383,18 +385,17 @@ def create_app(
         bad = check_name(base)
         if bad:
             return bad
-        if api == "predict":  # PUT/PATCH/DELETE on :predict
+        if api == "predict":  # PUT/PATCH/DELETE/OPTIONS on :predict (Starlette alone would say "Allow: GET")
             return error(405, "method_not_allowed", f"use POST for {request.url.path}", {"Allow": "POST"})
         return not_implemented(request.url.path, api)
 
-    @app.api_route("/v1/models/{model_name}/versions/{version}", methods=["POST", "PUT", "PATCH", "DELETE"],
-                   include_in_schema=False)
+    @app.api_route("/v1/models/{model_name}/versions/{version}", methods=other_methods, include_in_schema=False)
     async def version_api_other(model_name: str, version: str, request: Request):
         bad = check_name(model_name)
         if bad:
             return bad
         _, sep, api = version.rpartition(":")
-        if sep and api == "predict":  # PUT/PATCH/DELETE on a version's :predict
+        if sep and api == "predict":  # PUT/PATCH/DELETE/OPTIONS on a version's :predict
             return error(405, "method_not_allowed", f"use POST for {request.url.path}", {"Allow": "POST"})
         if sep:
             return not_implemented(request.url.path, api)
