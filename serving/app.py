@@ -14,12 +14,16 @@ Endpoints:
 * ``GET /v1/models/<name>``: TF Serving's model status, with the version.
 * ``GET /v1/models/<name>/metadata``: the signature's inputs and the push manifest.
 * ``GET /healthz``: liveness (the process answers). ``GET /readyz``: 200 once a model is
-  loaded, 503 before.
+  loaded, 503 before; both say which version serves and which newer ones failed and why.
 * ``GET /metrics``: Prometheus text format (see ``serving/metrics.py``).
+* ``GET /openapi.json``: the OpenAPI 3.1 document of all of the above (``serving/openapi.py``).
 
 Errors are ``{"error": "<message naming the field>"}`` with a 4xx status for anything the client
-can fix (400 malformed/invalid, 404 unknown model or version, 405, 413 body too large or too
-many instances), 503 while no model is loaded, and 500 only for a server bug.
+can fix (400 malformed/invalid, 404 unknown model or version or an API that is not implemented
+such as ``:classify``, 405, 413 body too large or too many instances), 503 while no model is
+loaded, and 500 only for a server bug. A client that disconnects before its body is complete is
+counted as ``errors_total{kind="client_disconnect"}`` with code 499 (nginx's "client closed
+request"; nobody receives it), not as a server error.
 """
 
 from __future__ import annotations
@@ -37,10 +41,12 @@ from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from serving.metrics import ServingMetrics
 from serving.model import LoadedModel, ModelManager, ModelSource, columns_from_outputs, rows_from_outputs
+from serving.openapi import build_openapi
 from serving.prediction_log import PredictionLogger, make_records
 from serving.validation import DEFAULT_SIGNATURE, RequestError, parse_json, parse_request
 
@@ -48,16 +54,25 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 DEFAULT_MAX_INSTANCES = 10_000
+DEFAULT_LOAD_RETRY_MAX_SECONDS = 300.0
+CLIENT_CLOSED_REQUEST = 499  # nginx's code: the client went away before the request was complete
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+def _json_dumps(obj: Any) -> bytes:
+    # ensure_ascii escapes what orjson refuses (a lone surrogate from a client's "\ud800")
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=True).encode()
+
 
 try:
     import orjson
 
     def _dumps(obj: Any) -> bytes:
-        return orjson.dumps(obj)
+        try:
+            return orjson.dumps(obj)
+        except TypeError:  # orjson.JSONEncodeError: e.g. a str that is not valid Unicode
+            return _json_dumps(obj)
 except ImportError:  # pragma: no cover - orjson is in the lock file
-    def _dumps(obj: Any) -> bytes:
-        return json.dumps(obj, separators=(",", ":")).encode()
+    _dumps = _json_dumps
 
 
 def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -70,8 +85,10 @@ def _endpoint_of(path: str) -> str:
             return "predict"
         if path.endswith("/metadata"):
             return "metadata"
+        if ":" in path.rsplit("/", 1)[-1] or "/versions/" in path:  # :classify, :regress, ...
+            return "other"
         return "status"
-    return {"/healthz": "healthz", "/readyz": "readyz", "/metrics": "metrics"}.get(path, "other")
+    return {"/healthz": "healthz", "/readyz": "readyz", "/metrics": "metrics", "/openapi.json": "openapi"}.get(path, "other")
 
 
 class _MetricsMiddleware:
@@ -110,6 +127,7 @@ def create_app(
     prediction_logger: PredictionLogger | None = None,
     drift_monitor=None,
     metrics: ServingMetrics | None = None,
+    load_retry_max_seconds: float = DEFAULT_LOAD_RETRY_MAX_SECONDS,
 ) -> FastAPI:
     """Builds the server app for one model (nothing starts until the app's lifespan does).
 
@@ -121,6 +139,8 @@ def create_app(
         prediction_logger: Optional JSONL prediction log (started and flushed with the app).
         drift_monitor: Optional ``serving.monitor.DriftMonitor``.
         metrics: Prometheus metrics (a fresh registry by default).
+        load_retry_max_seconds: A version that fails to load is retried after ``poll_seconds``,
+            then twice as long each time, up to this.
     """
     name = model_source.name
     metrics = metrics or ServingMetrics(name)
@@ -139,7 +159,13 @@ def create_app(
     def on_load_error(version: int, exc: Exception) -> None:
         metrics.loads.labels(name, "failure").inc()
 
-    manager = ModelManager(model_source, poll_seconds=poll_seconds, on_swap=on_swap, on_load_error=on_load_error)
+    def on_failures_changed(failures) -> None:
+        metrics.version_failures.clear()
+        for f in failures.values():
+            metrics.version_failures.labels(name, str(f.version), f.reason).set(f.attempts)
+
+    manager = ModelManager(model_source, poll_seconds=poll_seconds, on_swap=on_swap, on_load_error=on_load_error,
+                           retry_max_seconds=load_retry_max_seconds, on_failures_changed=on_failures_changed)
     if prediction_logger is not None:
         prediction_logger.set_callbacks(
             lambda n: metrics.log_records.labels(name, "written").inc(n),
@@ -150,11 +176,15 @@ def create_app(
 
         def on_report(report) -> None:
             metrics.drift_rows.labels(name).set(report.current_rows)
+            metrics.drift_windows.labels(name, "drift" if report.drifted else "no_drift").inc()
             for f in report.features:
                 if f.score is not None:
                     metrics.drift_score.labels(name, f.name, f.metric).set(f.score)
 
         drift_monitor.on_report = on_report
+        drift_monitor.on_error = lambda exc: metrics.drift_windows.labels(name, "error").inc()
+        for result in ("drift", "no_drift", "error"):
+            metrics.drift_windows.labels(name, result)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -178,7 +208,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,
+        openapi_url=None,  # served below: the document is written out, see serving/openapi.py
     )
     app.state.manager = manager
     app.state.metrics = metrics
@@ -196,6 +226,15 @@ def create_app(
         message = {404: f"no such endpoint: {request.method} {request.url.path}",
                    405: f"method {request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
         return error(exc.status_code, kind, message, getattr(exc, "headers", None))
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_disconnect(request: Request, exc: ClientDisconnect):
+        return client_gone(request)
+
+    def client_gone(request: Request) -> Response:
+        # nobody reads this answer (uvicorn drops it); it is counted as the client's doing, not a 5xx
+        return error(CLIENT_CLOSED_REQUEST, "client_disconnect",
+                     f"client disconnected before the request body of {request.url.path} was complete")
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
@@ -218,47 +257,54 @@ def create_app(
     @app.get("/readyz")
     async def readyz():
         model = manager.current()
+        state = {"model": name, "newest_version": manager.newest_version, "failed_versions": manager.failures()}
         if model is None:
-            detail = manager.last_load_error or manager.last_poll_error or f"no complete version under {model_source.describe()} yet"
-            return json_response({"status": "not ready", "model": name, "detail": detail}, 503)
-        return json_response({"status": "ready", "model": name, "version": model.version})
+            if manager.last_load_error:
+                detail = f"no version could be loaded; newest failure: {manager.last_load_error}"
+            else:
+                detail = manager.last_poll_error or f"no complete version under {model_source.describe()} yet"
+            return json_response({"status": "not ready", **state, "detail": detail}, 503)
+        return json_response({"status": "ready", **state, "version": model.version})
 
     @app.get("/metrics")
     async def prom_metrics():
         if prediction_logger is not None:
             metrics.log_queue.labels(name).set(prediction_logger.queued())
+        metrics.newest_version.labels(name).set(manager.newest_version or 0)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/openapi.json")
+    async def openapi_document():
+        model = manager.current()
+        return json_response(build_openapi(name, model.inputs if model else None,
+                                           served_version=model.version if model else None,
+                                           max_instances=max_instances, max_body_bytes=max_body_bytes))
+
+    def not_implemented(path: str, api: str) -> Response:
+        return error(404, "not_found", f"the :{api} API is not implemented by this server ({path}); "
+                                       f"use POST /v1/models/{name}:predict")
 
     @app.get("/v1/models/{model_name}")
     async def model_status(model_name: str, request: Request):
-        if model_name.endswith(":predict"):  # GET on the predict URL matches this route
-            return error(405, "method_not_allowed", f"use POST for {request.url.path}", {"Allow": "POST"})
+        if ":" in model_name:  # GET on an API URL (":predict", ":classify", ...) matches this route
+            base, _, api = model_name.rpartition(":")
+            if api == "predict" and base == name:
+                return error(405, "method_not_allowed", f"use POST for {request.url.path}", {"Allow": "POST"})
+            if base == name:
+                return not_implemented(request.url.path, api)
         bad = check_name(model_name)
         if bad:
             return bad
         model = manager.current()
         if model is None:
-            status = {"version": "0", "state": "LOADING",
-                      "status": {"error_code": "UNAVAILABLE", "error_message": manager.last_load_error or "no model loaded yet"}}
+            statuses = [{"version": "0", "state": "LOADING",
+                         "status": {"error_code": "UNAVAILABLE", "error_message": manager.last_load_error or "no model loaded yet"}}]
         else:
-            status = {"version": str(model.version), "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
-        return json_response({"model_version_status": [status]})
-
-    @app.get("/v1/models/{model_name}/metadata")
-    async def model_metadata(model_name: str):
-        bad = check_name(model_name)
-        if bad:
-            return bad
-        model = manager.current()
-        if model is None:
-            return error(503, "not_ready", f"model {name!r} is not loaded yet")
-        return json_response({
-            "model_spec": {"name": name, "version": str(model.version), "signature_name": DEFAULT_SIGNATURE},
-            "metadata": {"signature_def": {DEFAULT_SIGNATURE: {
-                "inputs": {k: {"dtype": s.dtype, "shape": [-1]} for k, s in model.inputs.items()}}}},
-            "manifest": model.manifest,
-            "source": model.path,
-        })
+            statuses = [{"version": str(model.version), "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]
+        statuses += [{"version": str(f["version"]), "state": "END",
+                      "status": {"error_code": "UNKNOWN", "error_message": f"load failed ({f['attempts']} attempts): {f['error']}"}}
+                     for f in manager.failures()]
+        return json_response({"model_version_status": statuses})
 
     async def read_body(request: Request) -> bytes:
         declared = request.headers.get("content-length")
@@ -270,7 +316,7 @@ def create_app(
             if size > max_body_bytes:
                 raise RequestError(413, "body_too_large", f"request body is {size} bytes; the limit is {max_body_bytes} bytes")
         chunks, total = [], 0
-        async for chunk in request.stream():
+        async for chunk in request.stream():  # raises ClientDisconnect if the client goes away
             total += len(chunk)
             if total > max_body_bytes:
                 raise RequestError(413, "body_too_large", f"request body exceeds the limit of {max_body_bytes} bytes")
@@ -287,7 +333,10 @@ def create_app(
             return bad
         model = manager.current()  # this request uses this model to the end, whatever swaps meanwhile
         try:
-            raw = await read_body(request)
+            try:
+                raw = await read_body(request)
+            except ClientDisconnect:
+                return client_gone(request)
             if model is None:
                 return error(503, "not_ready", f"model {name!r} is not loaded yet; retry when /readyz says ready", headers)
             if version is not None and version != str(model.version):
@@ -322,6 +371,51 @@ def create_app(
     @app.post("/v1/models/{model_name}/versions/{version}:predict")
     async def predict_version(model_name: str, version: str, request: Request):
         return await predict(request, model_name, version)
+
+    # after the predict routes: these patterns also match ".../penguins:predict" (first full match wins)
+    other_methods = ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+    @app.api_route("/v1/models/{model_name}", methods=other_methods, include_in_schema=False)
+    async def model_api_other(model_name: str, request: Request):
+        """POST :classify / :regress (and other methods on API URLs): not implemented is 404, as documented."""
+        base, sep, api = model_name.rpartition(":")
+        if not sep:
+            return error(405, "method_not_allowed", f"method {request.method} is not allowed on {request.url.path}; use GET",
+                         {"Allow": "GET"})
+        bad = check_name(base)
+        if bad:
+            return bad
+        if api == "predict":  # PUT/PATCH/DELETE/OPTIONS on :predict (Starlette alone would say "Allow: GET")
+            return error(405, "method_not_allowed", f"use POST for {request.url.path}", {"Allow": "POST"})
+        return not_implemented(request.url.path, api)
+
+    @app.api_route("/v1/models/{model_name}/versions/{version}", methods=other_methods, include_in_schema=False)
+    async def version_api_other(model_name: str, version: str, request: Request):
+        bad = check_name(model_name)
+        if bad:
+            return bad
+        _, sep, api = version.rpartition(":")
+        if sep and api == "predict":  # PUT/PATCH/DELETE/OPTIONS on a version's :predict
+            return error(405, "method_not_allowed", f"use POST for {request.url.path}", {"Allow": "POST"})
+        if sep:
+            return not_implemented(request.url.path, api)
+        return error(404, "not_found", f"no such endpoint: {request.method} {request.url.path}")
+
+    @app.get("/v1/models/{model_name}/metadata")
+    async def model_metadata(model_name: str):
+        bad = check_name(model_name)
+        if bad:
+            return bad
+        model = manager.current()
+        if model is None:
+            return error(503, "not_ready", f"model {name!r} is not loaded yet")
+        return json_response({
+            "model_spec": {"name": name, "version": str(model.version), "signature_name": DEFAULT_SIGNATURE},
+            "metadata": {"signature_def": {DEFAULT_SIGNATURE: {
+                "inputs": {k: {"dtype": s.dtype, "shape": [-1]} for k, s in model.inputs.items()}}}},
+            "manifest": model.manifest,
+            "source": model.path,
+        })
 
     app.add_middleware(_MetricsMiddleware, metrics=metrics)
     return app

@@ -6,17 +6,27 @@ Names (the alert rules in ``infra/monitoring/`` use them; a test checks they exi
 * ``mlops_serving_request_latency_seconds{model, endpoint}``: histogram, whole request
 * ``mlops_serving_errors_total{model, kind}``: errors by kind (``missing_feature``,
   ``unknown_feature``, ``wrong_type``, ``empty_instances``, ``malformed_json``,
-  ``body_too_large``, ``too_many_instances``, ``bad_request``, ``not_found``, ``not_ready``,
-  ``prediction_failed``, ``internal``)
+  ``body_too_large``, ``too_many_instances``, ``bad_request``, ``unknown_signature``,
+  ``not_found``, ``method_not_allowed``, ``not_ready``, ``client_disconnect`` (code 499, not a
+  5xx), ``prediction_failed``, ``internal``)
 * ``mlops_serving_instances_total{model}`` and ``mlops_serving_predictions_total{model, class}``
 * ``mlops_serving_model_version{model}``: the version being served (0 until one is loaded)
 * ``mlops_serving_model_ready{model}``: 1 once a model is loaded
-* ``mlops_serving_model_loads_total{model, result}``: ``success`` / ``failure``
+* ``mlops_serving_model_loads_total{model, result}``: ``success`` / ``failure`` (every attempt)
+* ``mlops_serving_model_newest_version{model}``: the newest complete version found (0: none);
+  above ``mlops_serving_model_version`` while a newer version fails to load
+* ``mlops_serving_model_version_load_failures{model, version, reason}``: consecutive failed loads
+  of each version that is not served and newer than the served one (retried with backoff; the
+  series disappears once it loads or is deleted). ``reason``: ``not_a_saved_model``,
+  ``no_signature``, ``unsupported_input``, ``warmup_failed``, ``no_saved_model_dir``,
+  ``download_failed``, ``bad_manifest``, or the exception's class in snake_case
 * ``mlops_serving_model_load_timestamp_seconds{model}``
 * ``mlops_serving_prediction_log_records_total{model, result}``: ``written`` / ``dropped``
 * ``mlops_serving_prediction_log_queue{model}``: records waiting to be written
 * ``mlops_serving_drift_score{model, feature, metric}`` and ``mlops_serving_drift_threshold{model}``
-  (only with a drift baseline), ``mlops_serving_drift_window_rows{model}``
+  (only with a drift baseline), ``mlops_serving_drift_window_rows{model}``,
+  ``mlops_serving_drift_windows_total{model, result}``: every window computed, ``drift`` /
+  ``no_drift`` / ``error`` (the log only says when the drift state changes)
 """
 
 from __future__ import annotations
@@ -48,6 +58,15 @@ class ServingMetrics:
         self.version = Gauge("mlops_serving_model_version", "Model version being served (0: none)", ["model"], registry=r)
         self.ready = Gauge("mlops_serving_model_ready", "1 when a model is loaded", ["model"], registry=r)
         self.loads = Counter("mlops_serving_model_loads", "Model version loads", ["model", "result"], registry=r)
+        self.newest_version = Gauge(
+            "mlops_serving_model_newest_version", "Newest complete version in the push destination (0: none)", ["model"],
+            registry=r,
+        )
+        self.version_failures = Gauge(
+            "mlops_serving_model_version_load_failures",
+            "Consecutive failed loads of a version newer than the served one (retried with backoff)",
+            ["model", "version", "reason"], registry=r,
+        )
         self.load_time = Gauge(
             "mlops_serving_model_load_timestamp_seconds", "When the served version was loaded", ["model"], registry=r
         )
@@ -61,8 +80,13 @@ class ServingMetrics:
         )
         self.drift_threshold = Gauge("mlops_serving_drift_threshold", "Drift threshold (score > threshold = drift)", ["model"], registry=r)
         self.drift_rows = Gauge("mlops_serving_drift_window_rows", "Rows in the last drift window", ["model"], registry=r)
+        self.drift_windows = Counter(
+            "mlops_serving_drift_windows", "Drift windows computed, by result (drift, no_drift, error)", ["model", "result"],
+            registry=r,
+        )
         self.version.labels(model).set(0)
         self.ready.labels(model).set(0)
+        self.newest_version.labels(model).set(0)
         for result in ("success", "failure"):
             self.loads.labels(model, result)
         for result in ("written", "dropped"):

@@ -1,10 +1,11 @@
 """Loading pushed SavedModels and finding the newest complete version.
 
-A *model source* is anything with ``name``, ``latest() -> (version, manifest) | None`` and
-``load(version, manifest) -> LoadedModel``. :class:`PushDestinationSource` reads the versioned
-push layout of ``components/versioned_pusher`` (``<destination>/<model>/<version>/saved_model``,
-visible once ``manifest.json`` exists) on a local path, ``s3://`` or ``gs://``. Tests can pass
-their own source.
+A *model source* is anything with ``name``, ``latest() -> (version, manifest) | None``,
+``load(version, manifest) -> LoadedModel`` and, to fall back to older versions when the newest
+does not load, ``complete_versions() -> [versions with a manifest]`` and ``manifest(version)``.
+:class:`PushDestinationSource` reads the versioned push layout of ``components/versioned_pusher``
+(``<destination>/<model>/<version>/saved_model``, visible once ``manifest.json`` exists) on a
+local path, ``s3://`` or ``gs://``. Tests can pass their own source.
 """
 
 from __future__ import annotations
@@ -29,7 +30,15 @@ log = logging.getLogger(__name__)
 
 
 class ModelLoadError(RuntimeError):
-    """A version could not be loaded (the message names the path)."""
+    """A version could not be loaded (the message names the path).
+
+    ``reason`` is a short label for metrics: ``not_a_saved_model``, ``no_signature``,
+    ``unsupported_input``, ``warmup_failed``, ``no_saved_model_dir``, ``download_failed``.
+    """
+
+    def __init__(self, message: str, reason: str = "load_error"):
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass
@@ -102,9 +111,11 @@ def load_saved_model(
     try:
         loaded = tf.saved_model.load(path)
     except Exception as exc:  # TF raises OSError, ValueError, InvalidArgumentError, ...
-        raise ModelLoadError(f"{path}: cannot load SavedModel: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+        raise ModelLoadError(f"{path}: cannot load SavedModel: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                             "not_a_saved_model") from exc
     if DEFAULT_SIGNATURE not in loaded.signatures:
-        raise ModelLoadError(f"{path}: no {DEFAULT_SIGNATURE!r} signature (has: {', '.join(loaded.signatures) or 'none'})")
+        raise ModelLoadError(f"{path}: no {DEFAULT_SIGNATURE!r} signature (has: {', '.join(loaded.signatures) or 'none'})",
+                             "no_signature")
     fn = loaded.signatures[DEFAULT_SIGNATURE]
     _, kwargs_spec = fn.structured_input_signature
     inputs = {}
@@ -112,7 +123,7 @@ def load_saved_model(
         for key, spec in sorted(kwargs_spec.items()):
             inputs[key] = InputSpec(key, kind_of_dtype(spec.dtype.name), spec.dtype.name)
     except ValueError as exc:
-        raise ModelLoadError(f"{path}: {exc}") from exc
+        raise ModelLoadError(f"{path}: {exc}", "unsupported_input") from exc
     dtypes = {key: spec.dtype for key, spec in kwargs_spec.items()}
 
     def predict_fn(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -123,7 +134,8 @@ def load_saved_model(
     try:
         model.predict(warmup_batch(inputs))
     except Exception as exc:
-        raise ModelLoadError(f"{path}: warm-up prediction failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+        raise ModelLoadError(f"{path}: warm-up prediction failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                             "warmup_failed") from exc
     model.loaded_at = time.time()
     return model
 
@@ -136,9 +148,16 @@ def warmup_batch(inputs: Mapping[str, InputSpec]) -> dict[str, np.ndarray]:
 
 
 class ModelSource(Protocol):
+    """Where versions come from. ``complete_versions``/``manifest`` are optional: a source with only
+    ``latest`` is served with its newest version alone (no fallback to older ones)."""
+
     name: str
 
     def latest(self) -> tuple[int, dict[str, Any]] | None: ...
+
+    def complete_versions(self) -> list[int]: ...
+
+    def manifest(self, version: int) -> dict[str, Any]: ...
 
     def load(self, version: int, manifest: Mapping[str, Any]) -> LoadedModel: ...
 
@@ -172,6 +191,20 @@ class PushDestinationSource:
     def latest(self) -> tuple[int, dict[str, Any]] | None:
         return push_logic.latest(self.destination, self.name)
 
+    def complete_versions(self) -> list[int]:
+        """The complete versions (with a manifest), ascending."""
+        return push_logic.complete_versions(self.destination, self.name)
+
+    def manifest(self, version: int) -> dict[str, Any]:
+        try:
+            manifest = push_logic.read_manifest(self.destination, self.name, version)
+        except Exception as exc:  # unreadable or not JSON: this version cannot be served
+            raise ModelLoadError(f"{self.version_uri(version)}/manifest.json: cannot read: {type(exc).__name__}: {exc}",
+                                 "bad_manifest") from exc
+        if not isinstance(manifest, dict):
+            raise ModelLoadError(f"{self.version_uri(version)}/manifest.json: not a JSON object", "bad_manifest")
+        return manifest
+
     def version_uri(self, version: int) -> str:
         return storage.join(push_logic.model_root(self.destination, self.name), str(version))
 
@@ -182,25 +215,60 @@ class PushDestinationSource:
             try:
                 storage.download_dir(uri, tmp.path / "saved_model")
             except storage.StorageError as exc:
-                raise ModelLoadError(f"{uri}: download failed: {exc}") from exc
+                raise ModelLoadError(f"{uri}: download failed: {exc}", "download_failed") from exc
             return load_saved_model(tmp.path / "saved_model", self.name, version, manifest, keep=tmp)
         path = storage.local_path(uri)
         if not path.is_dir():
-            raise ModelLoadError(f"{path}: version {version} has a manifest but no saved_model/ directory")
+            raise ModelLoadError(f"{path}: version {version} has a manifest but no saved_model/ directory", "no_saved_model_dir")
         return load_saved_model(path, self.name, version, manifest)
+
+
+class VersionFailure:
+    """Why a version is not served: the last error, how often it failed, when it is retried."""
+
+    __slots__ = ("version", "error", "reason", "attempts", "first_failed_at", "last_failed_at", "retry_at")
+
+    def __init__(self, version: int, error: str, reason: str, now: float):
+        self.version = version
+        self.error = error
+        self.reason = reason
+        self.attempts = 0
+        self.first_failed_at = now
+        self.last_failed_at = now
+        self.retry_at = now
+
+    def as_dict(self, now: float) -> dict[str, Any]:
+        return {"version": self.version, "error": self.error, "reason": self.reason, "attempts": self.attempts,
+                "retry_in_seconds": round(max(0.0, self.retry_at - now), 3)}
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A short, bounded label for a load failure (the ``reason`` label of the failure metric)."""
+    reason = getattr(exc, "reason", None)
+    if reason:
+        return str(reason)
+    name = type(exc).__name__
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")[:40] or "error"
 
 
 class ModelManager:
     """Holds the model being served and swaps in newer versions without downtime.
 
-    A background thread polls the source every ``poll_seconds``. When the newest complete
-    version differs from the one served, it loads that version *fully* (including a warm-up
-    prediction) while the old one keeps answering, then swaps one reference (atomic in Python).
-    A request takes the reference once at its start (:meth:`current`), so in-flight requests
-    finish on the model they started with; the old model is freed when the last one is done.
+    A background thread polls the source every ``poll_seconds``. Each poll walks the complete
+    versions from the newest down and serves the first one that loads: a version newer than
+    the one served is loaded *fully* (including a warm-up prediction) while the old one keeps
+    answering, then one reference is swapped (atomic in Python). A request takes the reference
+    once at its start (:meth:`current`), so in-flight requests finish on the model they started
+    with; the old model is freed when the last one is done.
 
-    A version that fails to load is logged, counted and skipped until a newer one appears; the
-    old model keeps serving.
+    A version that fails to load is logged, counted and retried with exponential backoff
+    (``retry_base_seconds`` doubling up to ``retry_max_seconds``): a transient failure (a
+    storage hiccup during the download, memory pressure) heals by itself, and a corrupt newest
+    version never blocks the good ones below it: after a restart the server serves the newest
+    version that loads and keeps retrying the newer failed ones (:meth:`failures` says which
+    and why). The walk stops at the version being served, so a good model is never replaced
+    by an older one unless the served version disappears from the source (then it follows
+    downwards, as it does when the newest version is deleted).
     """
 
     def __init__(
@@ -209,57 +277,126 @@ class ModelManager:
         poll_seconds: float = 2.0,
         on_swap: Callable[[LoadedModel | None, LoadedModel], None] | None = None,
         on_load_error: Callable[[int, Exception], None] | None = None,
+        retry_base_seconds: float | None = None,
+        retry_max_seconds: float = 300.0,
+        on_failures_changed: Callable[[dict[int, "VersionFailure"]], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.source = source
         self.poll_seconds = poll_seconds
+        self.retry_base_seconds = poll_seconds if retry_base_seconds is None else retry_base_seconds
+        self.retry_max_seconds = max(retry_max_seconds, self.retry_base_seconds)
         self._model: LoadedModel | None = None
-        self._failed: dict[int, str] = {}
+        self._failed: dict[int, VersionFailure] = {}
         self._on_swap = on_swap
         self._on_load_error = on_load_error
+        self._on_failures_changed = on_failures_changed
+        self._clock = clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._poll_lock = threading.Lock()
         self.last_poll_error: str | None = None
-        self.last_load_error: str | None = None
+        self.newest_version: int | None = None
 
     def current(self) -> LoadedModel | None:
         return self._model
 
+    def failures(self) -> list[dict[str, Any]]:
+        """The versions above the served one (or any, while none is served) that failed, newest first."""
+        now = self._clock()
+        return [f.as_dict(now) for f in sorted(dict(self._failed).values(), key=lambda f: -f.version)]
+
+    @property
+    def last_load_error(self) -> str | None:
+        """The newest failed version's error (``version N: ...``), or None."""
+        failed = dict(self._failed)
+        if not failed:
+            return None
+        newest = failed[max(failed)]
+        return f"version {newest.version}: {newest.error}"
+
+    def _versions(self) -> list[int]:
+        lister = getattr(self.source, "complete_versions", None)
+        if lister is not None:
+            return sorted(int(v) for v in lister())
+        found = self.source.latest()  # a minimal source: only its newest version
+        return [] if found is None else [int(found[0])]
+
+    def _manifest(self, version: int) -> dict[str, Any]:
+        reader = getattr(self.source, "manifest", None)
+        if reader is not None:
+            return dict(reader(version))
+        found = self.source.latest()
+        if found is None or int(found[0]) != version:
+            raise ModelLoadError(f"version {version} disappeared before it could be loaded")
+        return dict(found[1])
+
+    def _record_failure(self, version: int, exc: Exception, serving: LoadedModel | None) -> None:
+        now = self._clock()
+        f = self._failed.get(version)
+        if f is None:
+            f = self._failed[version] = VersionFailure(version, str(exc), failure_reason(exc), now)
+        f.error, f.reason, f.last_failed_at = str(exc), failure_reason(exc), now
+        f.attempts += 1
+        delay = min(self.retry_base_seconds * (2 ** (f.attempts - 1)), self.retry_max_seconds)
+        f.retry_at = now + delay
+        log.error("cannot load version %d of %s (attempt %d, retry in %.0fs); serving %s: %s", version,
+                  self.source.describe(), f.attempts, delay,
+                  f"version {serving.version}" if serving else "nothing", exc)
+        if self._on_load_error:
+            self._on_load_error(version, exc)
+
+    def _forget_failures(self, keep) -> None:
+        gone = [v for v in self._failed if not keep(v)]
+        for v in gone:
+            del self._failed[v]
+
     def poll_once(self) -> bool:
-        """Checks the source once; loads and swaps if a different version is newest. True if swapped."""
+        """Checks the source once; serves the newest version that loads. True if swapped."""
         with self._poll_lock:
+            before = {v: (f.attempts, f.reason) for v, f in self._failed.items()}
             try:
-                found = self.source.latest()
-                self.last_poll_error = None
-            except Exception as exc:  # storage hiccups must not kill the poller
-                self.last_poll_error = f"{type(exc).__name__}: {exc}"
-                log.warning("cannot list versions of %s: %s", self.source.describe(), self.last_poll_error)
-                return False
-            if found is None:
-                return False
-            version, manifest = found
-            current = self._model
-            if current is not None and current.version == version:
-                return False
-            if version in self._failed:
-                return False
-            log.info("loading %s version %d", self.source.describe(), version)
+                return self._poll()
+            finally:
+                after = {v: (f.attempts, f.reason) for v, f in self._failed.items()}
+                if after != before and self._on_failures_changed:
+                    self._on_failures_changed(dict(self._failed))
+
+    def _poll(self) -> bool:
+        try:
+            versions = self._versions()
+            self.last_poll_error = None
+        except Exception as exc:  # storage hiccups must not kill the poller
+            self.last_poll_error = f"{type(exc).__name__}: {exc}"
+            log.warning("cannot list versions of %s: %s", self.source.describe(), self.last_poll_error)
+            return False
+        listed = set(versions)
+        self._forget_failures(lambda v: v in listed)  # a deleted version is no longer a failure
+        self.newest_version = versions[-1] if versions else None
+        current = self._model
+        now = self._clock()
+        for version in reversed(versions):
+            if current is not None and version == current.version:
+                break  # nothing newer loads (yet): keep serving this one
+            failure = self._failed.get(version)
+            if failure is not None and now < failure.retry_at:
+                continue  # backing off; try the ones below
+            log.info("loading %s version %d%s", self.source.describe(), version,
+                     f" (retry {failure.attempts})" if failure else "")
             start = time.monotonic()
             try:
-                model = self.source.load(version, manifest)
+                model = self.source.load(version, self._manifest(version))
             except Exception as exc:
-                self._failed[version] = str(exc)
-                self.last_load_error = f"version {version}: {exc}"
-                log.error("cannot load version %d of %s; still serving %s: %s", version, self.source.describe(),
-                          current.version if current else "nothing", exc)
-                if self._on_load_error:
-                    self._on_load_error(version, exc)
-                return False
+                self._record_failure(version, exc, current)
+                continue
+            self._failed.pop(version, None)
             self._model = model  # the swap
+            self._forget_failures(lambda v: v > version)  # failures below the served version do not matter
             log.info("now serving %s version %d (loaded in %.1fs)", model.name, model.version, time.monotonic() - start)
             if self._on_swap:
                 self._on_swap(current, model)
             return True
+        return False
 
     def start(self) -> None:
         if self._thread is not None:

@@ -4,7 +4,10 @@ Optional (``mlops serve --baseline URI`` or ``--config C``, whose ``data.uri`` i
 Request handlers append instances to a ring buffer (cheap); a background thread recomputes the
 per-feature scores with ``components/drift/logic.py`` each time ``window_size`` new instances
 have arrived and exports them as ``mlops_serving_drift_score{feature, metric}`` next to
-``mlops_serving_drift_threshold``; the ``MlopsServingDrift`` alert compares the two.
+``mlops_serving_drift_threshold``; the ``MlopsServingDrift`` alert compares the two. Every
+window is counted (``mlops_serving_drift_windows_total{result="drift"|"no_drift"|"error"}``),
+but the log only says when the state changes: a warning when features start drifting (naming
+them), an info line when they stop, so constant drifted traffic logs once, not once a window.
 The offline check (``mlops drift`` over the prediction logs, the ``model_monitoring`` DAG) uses
 the same logic and thresholds.
 """
@@ -32,6 +35,7 @@ class DriftMonitor:
         settings: Metric choices, threshold and window size (``window_size`` > 0).
         label: Baseline label column, to compare with ``predicted_class``.
         on_report: Called with each new :class:`~components.drift.logic.DriftReport`.
+        on_error: Called with the exception when a window's computation fails.
     """
 
     def __init__(
@@ -41,6 +45,7 @@ class DriftMonitor:
         settings: drift.DriftSettings,
         label: str | None = None,
         on_report=None,
+        on_error=None,
     ):
         if settings.window_size <= 0:
             raise ValueError("the serving drift monitor needs monitoring.window_size > 0")
@@ -49,6 +54,7 @@ class DriftMonitor:
         self.settings = settings
         self.label = label
         self.on_report = on_report
+        self.on_error = on_error
         self._rows: collections.deque = collections.deque(maxlen=settings.window_size)
         self._new = 0
         self._lock = threading.Lock()
@@ -57,6 +63,8 @@ class DriftMonitor:
         self._thread: threading.Thread | None = None
         self.last_report: drift.DriftReport | None = None
         self.reports = 0
+        self.drifting: frozenset[str] = frozenset()  # features drifting in the last window
+        self._failing = False
 
     def observe(self, rows: list[Mapping[str, Any]], predictions: list[Mapping[str, Any]]) -> None:
         with self._lock:
@@ -80,9 +88,22 @@ class DriftMonitor:
         self.reports += 1
         if self.on_report:
             self.on_report(report)
-        if report.drifted:
-            log.warning("serving drift: %s above %.3g", ", ".join(report.drifted_features), self.settings.threshold)
+        self._log_state_change(report)
         return report
+
+    def _log_state_change(self, report: drift.DriftReport) -> None:
+        now = frozenset(report.drifted_features)
+        before, self.drifting = self.drifting, now
+        started, stopped = sorted(now - before), sorted(before - now)
+        scores = report.scores
+        if started:
+            log.warning("serving drift: %s now above the threshold %.3g (%s); drifting: %s",
+                        ", ".join(started), self.settings.threshold,
+                        ", ".join(f"{k}={scores[k]:.3g}" for k in started if scores.get(k) is not None),
+                        ", ".join(sorted(now)))
+        if stopped:
+            log.info("serving drift: %s back at or below the threshold %.3g; drifting: %s",
+                     ", ".join(stopped), self.settings.threshold, ", ".join(sorted(now)) or "none")
 
     def start(self) -> None:
         if self._thread is None:
@@ -99,8 +120,16 @@ class DriftMonitor:
                 self._wake.clear()
                 try:
                     self.compute_now()
-                except Exception:
-                    log.exception("drift computation failed")
+                except Exception as exc:
+                    if not self._failing:  # once per run of failures, like the drift state
+                        log.exception("drift computation failed (logged once until it succeeds again)")
+                    self._failing = True
+                    if self.on_error:
+                        self.on_error(exc)
+                else:
+                    if self._failing:
+                        log.info("drift computation works again")
+                    self._failing = False
 
     def stop(self) -> None:
         self._stop.set()

@@ -2,7 +2,7 @@
 
     mlops serve --models runs/models --model penguins [--host 127.0.0.1] [--port 8501]
                 [--log-dir runs/prediction-logs | s3://bucket/logs | gs://bucket/logs]
-                [--poll-seconds 2] [--max-body-bytes 1048576]
+                [--poll-seconds 2] [--load-retry-max-seconds 300] [--max-body-bytes 1048576]
                 [--config pipelines/configs/penguins.yaml]   # defaults for the above + drift
                 [--baseline <training data uri>]
 
@@ -47,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-max-queue", type=int, default=20_000,
                         help="records queued at most; more are dropped and counted (default 20000)")
     parser.add_argument("--poll-seconds", type=float, default=2.0, help="how often to look for a new version (default 2)")
+    parser.add_argument("--load-retry-max-seconds", type=float, default=300.0,
+                        help="a version that fails to load is retried after --poll-seconds, then twice as long each time, "
+                             "up to this (default 300)")
     parser.add_argument("--max-body-bytes", type=int, default=1 << 20, help="larger request bodies get 413 (default 1 MiB)")
     parser.add_argument("--max-instances", type=int, default=10_000, help="more instances per request get 413 (default 10000)")
     parser.add_argument("--baseline", metavar="URI",
@@ -81,6 +84,8 @@ def build_app(args):
             raise ValueError(f"{option} must be a positive number, got {value}")
     if args.poll_seconds <= 0:
         raise ValueError(f"--poll-seconds must be > 0, got {args.poll_seconds}")
+    if args.load_retry_max_seconds <= 0:
+        raise ValueError(f"--load-retry-max-seconds must be > 0, got {args.load_retry_max_seconds}")
     source = PushDestinationSource(destination, name)
     logger = None
     if args.log_dir:
@@ -102,7 +107,8 @@ def build_app(args):
         log.info("drift monitor: baseline %s (%d rows), window %d, threshold %g",
                  baseline_uri, len(baseline), settings.window_size, settings.threshold)
     app = create_app(source, poll_seconds=args.poll_seconds, max_body_bytes=args.max_body_bytes,
-                     max_instances=args.max_instances, prediction_logger=logger, drift_monitor=monitor)
+                     max_instances=args.max_instances, prediction_logger=logger, drift_monitor=monitor,
+                     load_retry_max_seconds=args.load_retry_max_seconds)
     return app, source
 
 

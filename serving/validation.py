@@ -121,7 +121,8 @@ def _describe_value(value: Any) -> str:
         shown = value if len(value) <= 40 else value[:37] + "..."
         return f"string {json.dumps(shown)}"
     if isinstance(value, (int, float)):
-        return f"number {value!r}"
+        shown = repr(value)
+        return f"number {shown if len(shown) <= 40 else shown[:20] + '...' + shown[-5:] + f' ({len(shown.lstrip("-"))} digits)'}"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
@@ -139,14 +140,27 @@ def convert_value(spec: InputSpec, value: Any, where: str) -> Any:
     if spec.kind == "string":
         if not isinstance(value, str):
             raise wrong()
-        return value.encode("utf-8")
+        try:
+            return value.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate such as "\ud800": JSON allows it, UTF-8 does not
+            bad = value[exc.start]
+            raise RequestError(
+                400, "wrong_type",
+                f"{where}: feature {spec.name!r} expects a string of Unicode characters, got a lone surrogate "
+                f"\\u{ord(bad):04x} at position {exc.start} (not encodable as UTF-8)",
+            ) from exc
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise wrong()
     if spec.kind == "float":
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer literal beyond float64 (about 1.8e308)
+            number = math.inf
         limit = FLOAT32_MAX if spec.dtype in ("float32", "half", "float16", "bfloat16") else float("inf")
         if not math.isfinite(number) or abs(number) > limit:
-            raise RequestError(400, "wrong_type", f"{where}: feature {spec.name!r}: {value!r} is out of range for {spec.dtype}")
+            raise RequestError(
+                400, "wrong_type", f"{where}: feature {spec.name!r}: {_describe_value(value)} is out of range for {spec.dtype}"
+            )
         return number
     # int
     if isinstance(value, float):
@@ -155,7 +169,9 @@ def convert_value(spec: InputSpec, value: Any, where: str) -> Any:
         value = int(value)
     lo, hi = (INT32_MIN, INT32_MAX) if spec.dtype == "int32" else (INT64_MIN, INT64_MAX)
     if not lo <= value <= hi:
-        raise RequestError(400, "wrong_type", f"{where}: feature {spec.name!r}: {value} is out of range for {spec.dtype}")
+        raise RequestError(
+            400, "wrong_type", f"{where}: feature {spec.name!r}: {_describe_value(value)} is out of range for {spec.dtype}"
+        )
     return value
 
 

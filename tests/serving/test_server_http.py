@@ -7,6 +7,7 @@ prediction log record what happened.
 
 import concurrent.futures
 import json
+import socket
 import time
 
 import httpx
@@ -86,7 +87,8 @@ def test_model_status_and_metadata(client):
     inputs = meta["metadata"]["signature_def"]["serving_default"]["inputs"]
     assert inputs["island"]["dtype"] == "string" and inputs["body_mass_g"]["dtype"] == "float32"
     assert meta["manifest"]["version"] == 1
-    assert client.get("/readyz").json() == {"status": "ready", "model": "penguins", "version": 1}
+    assert client.get("/readyz").json() == {"status": "ready", "model": "penguins", "version": 1, "newest_version": 1,
+                                            "failed_versions": []}
     assert client.get("/healthz").status_code == 200
 
 
@@ -135,6 +137,57 @@ def test_every_bad_request_gets_the_right_4xx(client, instances):
         assert delta == count, kind
     assert metric(after, "mlops_serving_requests_total", code="500") == 0
     assert client.get("/readyz").status_code == 200  # still healthy
+
+
+def _exchange(sock, method: str, path: str, body: bytes) -> tuple[int, dict, bytes]:
+    """One HTTP/1.1 request on an open socket; returns (status, headers, body). b"" status 0: closed."""
+    sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                 f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return 0, {}, b""
+        data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    length = int(headers.get("content-length", 0))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return int(lines[0].split()[1]), headers, rest[:length]
+
+
+def test_huge_integer_and_lone_surrogate_get_400_and_keep_the_connection(server, instances):
+    """Both were 500s that dropped the keep-alive connection (OverflowError, UnicodeEncodeError)."""
+    port = int(server["url"].rsplit(":", 1)[1])
+    good = json.dumps({"instances": [instances[0]]}).encode()
+    bad = [
+        (json.dumps({"instances": [{**instances[0], "body_mass_g": 10**400}]}).encode(), ["'body_mass_g'", "out of range"]),
+        (json.dumps({"inputs": {**{k: [v] for k, v in instances[0].items()}, "flipper_length_mm": [-(10**400)]}}).encode(),
+         ["'flipper_length_mm'", "out of range"]),
+        (json.dumps({"instances": [{**instances[0], "island": "Torg\ud800ersen"}]}).encode(), ["'island'", "surrogate"]),
+        (json.dumps({"instances": [{**instances[0], "sex": "\udfff"}]}).encode(), ["'sex'", "surrogate"]),
+    ]
+    assert b"\\ud800" in bad[2][0]  # sent as the JSON escape, as a client would
+    before = metric_samples(httpx.get(server["url"] + "/metrics").text)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        for body, words in bad:
+            status, headers, payload = _exchange(sock, "POST", PREDICT, body)
+            assert status == 400, (status, payload)
+            message = json.loads(payload)["error"]
+            for word in words:
+                assert word in message, message
+            assert headers.get("connection") != "close"
+            status, _, payload = _exchange(sock, "POST", PREDICT, good)  # the same connection still answers
+            assert status == 200, (status, payload)
+    after = metric_samples(httpx.get(server["url"] + "/metrics").text)
+    assert metric(after, "mlops_serving_errors_total", kind="wrong_type") - metric(
+        before, "mlops_serving_errors_total", kind="wrong_type") == 4
+    assert metric(after, "mlops_serving_errors_total", kind="internal") == 0
 
 
 def test_load_2000_requests_16_concurrent_without_errors(server, instances):

@@ -40,6 +40,17 @@ def test_columnar_inputs():
         ({"instances": [{**GOOD, "count": 1.5}]}, 400, "wrong_type", ["'count'", "whole number"]),
         ({"instances": [{**GOOD, "count": 2**63}]}, 400, "wrong_type", ["'count'", "out of range"]),
         ({"instances": [{**GOOD, "island": 3}]}, 400, "wrong_type", ["'island'", "a string"]),
+        # beyond float64: float() raises OverflowError (it was a 500)
+        ({"instances": [{**GOOD, "bill_length_mm": 10**400}]}, 400, "wrong_type", ["instances[0]", "'bill_length_mm'", "out of range", "401 digits"]),
+        ({"instances": [{**GOOD, "bill_length_mm": -(10**309)}]}, 400, "wrong_type", ["'bill_length_mm'", "out of range"]),
+        ({"inputs": {**{k: [v] for k, v in GOOD.items()}, "bill_length_mm": [10**400]}}, 400, "wrong_type",
+         ["inputs['bill_length_mm'][0]", "out of range"]),
+        ({"instances": [{**GOOD, "count": 10**400}]}, 400, "wrong_type", ["'count'", "out of range"]),
+        # a lone surrogate is valid JSON ("\ud800") but not UTF-8: .encode() raised UnicodeEncodeError (a 500)
+        ({"instances": [GOOD, {**GOOD, "island": "Bis\ud800coe"}]}, 400, "wrong_type",
+         ["instances[1]", "'island'", "surrogate", "\\ud800", "position 3"]),
+        ({"inputs": {**{k: [v] for k, v in GOOD.items()}, "island": ["\udfff"]}}, 400, "wrong_type",
+         ["inputs['island'][0]", "surrogate"]),
         ({"instances": []}, 400, "empty_instances", ["empty"]),
         ({"instances": {}}, 400, "bad_request", ["\"instances\""]),
         ({"instances": [1]}, 400, "bad_request", ["instances[0]"]),
@@ -67,3 +78,13 @@ def test_malformed_json(raw):
     with pytest.raises(RequestError) as info:
         parse_json(raw)
     assert info.value.kind == "malformed_json" and info.value.status == 400
+
+
+def test_huge_numbers_and_surrogates_from_real_json():
+    """The same through parse_json, as the bytes arrive: a 400-digit integer and a "\\ud800" escape."""
+    big = b'{"instances": [{"bill_length_mm": 1' + b"0" * 400 + b', "count": 1, "island": "a"}]}'
+    lone = b'{"instances": [{"bill_length_mm": 1.0, "count": 1, "island": "\\ud800"}]}'
+    for raw, field in ((big, "'bill_length_mm'"), (lone, "'island'")):
+        with pytest.raises(RequestError) as info:
+            parse_request(parse_json(raw), SPECS)
+        assert (info.value.status, info.value.kind) == (400, "wrong_type") and field in info.value.message
