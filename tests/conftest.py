@@ -95,11 +95,23 @@ def trained_pipeline(tmp_path_factory):
     out = base / "run"
     summary = run_local(cfg, str(out))
     assert summary.status == "succeeded", summary.reason
+    # Later tests rerun in the same output dir (so the cache hits) and overwrite run.json and
+    # reports/; what this run wrote and which artifacts it made are kept apart, so a test reading
+    # them sees this run's, whatever ran before it.
+    first = base / "first-run"
+    shutil.copytree(out / "reports", first / "reports")
+    shutil.copy2(out / "run.json", first / "run.json")
+    from pipelines.pipeline import run_paths
+    from pipelines.runner import run_artifacts
+
+    artifacts = {(node, key): uri for node, key, uri in run_artifacts(run_paths(str(out)).metadata_path, summary.run_id)}
     return {
         "summary": summary,
         "config": cfg,
         "config_path": config_path,
         "output_dir": out,
+        "first_run": first,
+        "artifacts": artifacts,
         "destination": base / "models",
     }
 

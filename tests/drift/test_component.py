@@ -11,10 +11,7 @@ from components.drift.logic import DriftSettings
 
 @pytest.fixture(scope="module")
 def examples_uri(trained_pipeline):
-    found = sorted((trained_pipeline["output_dir"]).rglob("Split-train"))
-    found = [p.parent for p in found if "DataIngest" in str(p) or "ExampleGen" in str(p)]
-    assert found, "no Examples artifact with a train split in the pipeline run"
-    return str(found[0])
+    return trained_pipeline["artifacts"][("DataIngest", "examples")]  # the shared run's own Examples
 
 
 def test_train_vs_eval_split_is_not_skewed(examples_uri, trained_pipeline, tmp_path):

@@ -28,7 +28,7 @@ def test_run_pushes_a_blessed_model_with_reports(trained_pipeline):
     assert manifest["run_id"] == summary.run_id and manifest["mlmd"]["model_artifact_id"] > 0
     assert set(manifest["metrics"]["classes"]) == {"Adelie", "Chinstrap", "Gentoo"}
     # every component ran, and run.json says so
-    run_json = json.loads((trained_pipeline["output_dir"] / "run.json").read_text())
+    run_json = json.loads((trained_pipeline["first_run"] / "run.json").read_text())
     assert run_json["status"] == "succeeded"
     # penguins.csv: 344 rows, 11 without `sex` dropped as incomplete, and run.json says so
     assert run_json["data"] == {"rows_read": 344, "rows_dropped": 11}
@@ -59,7 +59,7 @@ def test_explain_fairness_and_compression_ship_with_the_model(trained_pipeline):
     assert len(manifest["explanation"]["top_features"]) == min(5, len(cfg.feature_names))
     assert (version_dir / "explanation" / "attributions.json").is_file()
     assert (version_dir / "fairness" / "index.html").is_file()
-    report = json.loads((trained_pipeline["output_dir"] / "reports" / "compress" / "report.json").read_text())
+    report = json.loads((trained_pipeline["first_run"] / "reports" / "compress" / "report.json").read_text())
     assert manifest["tflite_variant"] == report["best"]
     assert manifest["tflite_variant"] in {"float32", "pruned", "distilled", *cfg.compress.variants}
     assert (version_dir / "tflite" / "model.tflite").stat().st_size > 0
@@ -74,10 +74,10 @@ def test_exported_model_predicts_like_the_training_path(trained_pipeline):
     from components.common import examples_io
 
     cfg = trained_pipeline["config"]
-    root = trained_pipeline["output_dir"] / "pipeline_root"
-    eval_df = examples_io.read_split(str(next((root / "DataIngest" / "examples").iterdir())), "eval")
-    tft_out = tft.TFTransformOutput(str(next((root / "Transform" / "transform_graph").iterdir())))
-    trained = tf.keras.models.load_model(str(next((root / "Trainer" / "model").iterdir()) / "Format-Serving"))
+    artifacts = trained_pipeline["artifacts"]
+    eval_df = examples_io.read_split(artifacts[("DataIngest", "examples")], "eval")
+    tft_out = tft.TFTransformOutput(artifacts[("Transform", "transform_graph")])
+    trained = tf.keras.models.load_model(str(Path(artifacts[("Trainer", "model")]) / "Format-Serving"))
 
     raw = {}
     for f in cfg.features:

@@ -49,9 +49,13 @@ def _sklearn_metrics(run: dict) -> dict[str, float]:
 
     from components.common import examples_io
 
-    cfg, root = run["cfg"], run["base"] / "run" / "pipeline_root"
-    eval_df = examples_io.read_split(str(next((root / "DataIngest" / "examples").iterdir())), "eval")
-    vocab_file = next((root / "Transform" / "transform_graph").iterdir()) / "transform_fn" / "assets" / "label_vocab"
+    from pipelines.pipeline import run_paths
+    from pipelines.runner import run_artifacts
+
+    cfg = run["cfg"]
+    arts = {(n, k): u for n, k, u in run_artifacts(run_paths(str(run["base"] / "run")).metadata_path, run["summary"].run_id)}
+    eval_df = examples_io.read_split(arts[("DataIngest", "examples")], "eval")
+    vocab_file = Path(arts[("Transform", "transform_graph")]) / "transform_fn" / "assets" / "label_vocab"
     classes = vocab_file.read_text().splitlines()
     raw = {f.name: tf.constant(eval_df[f.name].to_numpy().astype(str) if f.type == "categorical"
                                else eval_df[f.name].to_numpy().astype("float32")) for f in cfg.features}

@@ -37,7 +37,17 @@ def penguins_run(request) -> dict:
         cfg = load_config(os.environ.get("MLOPS_TEST_PIPELINE_CONFIG", str(PENGUINS_CONFIG)))
     else:
         trained = request.getfixturevalue("trained_pipeline")
-        out, cfg = Path(trained["output_dir"]), trained["config"]
+        # The shared run's own artifacts: later tests rerun in its output dir with other data.
+        arts = trained["artifacts"]
+        model_uri = Path(arts[("Trainer", "model")])
+        return {
+            "config": trained["config"],
+            "output_dir": Path(trained["output_dir"]),
+            "model_uri": model_uri,
+            "saved_model": model_uri / "Format-Serving",
+            "examples_uri": Path(arts[("DataIngest", "examples")]),
+            "blessing_uri": Path(arts[("Evaluator", "blessing")]),
+        }
     root = out / "pipeline_root"
     model_uri = latest_artifact(root / "Trainer" / "model")
     return {
