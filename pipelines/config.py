@@ -51,6 +51,8 @@ _KNOWN_METRICS = (
     "recall",
     "example_count",
 )
+# Macro averages over the label's classes: they need the classes (a curated schema) at load.
+PER_CLASS_METRICS = ("auc", "precision", "recall")
 
 
 class ConfigError(ValueError):
@@ -448,25 +450,23 @@ def _to_plain(value: Any) -> Any:
 
 def _check_per_class_metrics(cfg: "PipelineConfig", fail) -> None:
     """AUC, precision and recall are averaged over the label's classes: the schema must name them."""
-    from pipelines.metrics import METRICS
-
     named = [t.metric for t in cfg.evaluation.thresholds]
     if cfg.evaluation.change_threshold is not None:
         named.append(cfg.evaluation.change_threshold.metric)
-    wanted = sorted({m for m in named if m in METRICS and METRICS[m].per_class})
+    wanted = sorted({m for m in named if m in PER_CLASS_METRICS})
     if not wanted:
         return
     where = "evaluation.thresholds / evaluation.change_threshold"
     if not cfg.schema.path:
         fail(f"{where}: {', '.join(wanted)} are macro-averaged over the classes of label {cfg.label!r}, which come "
              "from a curated schema: set schema.path (a TFDV schema whose label feature has a domain) or gate on accuracy")
-    from pipelines.metrics import label_classes
-
     root = Path(__file__).resolve().parent.parent
     schema = cfg.schema.path if os.path.isabs(cfg.schema.path) else str(root / cfg.schema.path)
     try:
+        from pipelines.metrics import label_classes
+
         classes = label_classes(schema, cfg.label)
-    except ImportError:  # no tensorflow_metadata here (host tools): the pipeline checks again
+    except ImportError:  # Airflow's venv or bundle: no tensorflow_metadata; the pipeline checks again
         return
     except ValueError as exc:
         fail(f"schema.path: {exc}")

@@ -36,6 +36,7 @@ class MetricSpec:
     config: str = ""
 
 
+# Every name `pipelines.config` accepts (its _KNOWN_METRICS; PER_CLASS_METRICS are the macro averages).
 METRICS: dict[str, MetricSpec] = {
     "sparse_categorical_accuracy": MetricSpec("SparseCategoricalAccuracy", "sparse_categorical_accuracy"),
     "accuracy": MetricSpec("SparseCategoricalAccuracy", "sparse_categorical_accuracy"),

@@ -239,3 +239,12 @@ def test_config_module_imports_only_the_standard_library_and_pyyaml():
     allowed = {"pipelines", "yaml", "cython_runtime"}  # (cython_runtime: PyYAML's C extension)
     extra = {m for m in eval(out) if m not in sys.stdlib_module_names and not m.startswith("_")} - allowed
     assert extra == set(), extra
+
+
+def test_every_metric_the_config_accepts_has_a_tfma_mapping():
+    """pipelines.config names the metrics (no TF there, the DAGs load it); pipelines.metrics maps them."""
+    from pipelines import config
+    from pipelines.metrics import METRICS
+
+    assert set(config._KNOWN_METRICS) == set(METRICS)
+    assert {name for name, spec in METRICS.items() if spec.per_class} == set(config.PER_CLASS_METRICS)
