@@ -18,7 +18,10 @@ RUN_DIR ?= runs/penguins
 PYTEST_ARGS ?=
 
 # The repo is mounted over the image's /src, so local edits run without rebuilding.
-DOCKER_RUN = docker run --rm --network host -v "$(CURDIR)":/src -w /src -e HOME=/tmp \
+# Containers run as the caller (files they write under the repo are the caller's), never as the
+# image's root: the image's own user is 10001 (infra/docker/Dockerfile).
+RUN_AS := $(shell id -u):$(shell id -g)
+DOCKER_RUN = docker run --rm --network host --user $(RUN_AS) -v "$(CURDIR)":/src -w /src -e HOME=/tmp \
 	$(foreach v,AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION STORAGE_EMULATOR_HOST GOOGLE_CLOUD_PROJECT MLOPS_IMAGE,$(if $($(v)),-e $(v))) \
 	$(DOCKER_RUN_ARGS)
 
@@ -85,7 +88,8 @@ test: image  ## Run every test: image-side, Airflow, infra; prints one summary
 # task containers whose bind mounts mean the same path on both sides.
 test-image: image  ## Tests that import tensorflow/tfx, inside the project image
 	@mkdir -p test-results
-	$(DOCKER_RUN) -v /var/run/docker.sock:/var/run/docker.sock -v "$(CURDIR)":"$(CURDIR)" -e MLOPS_HOST_REPO="$(CURDIR)" \
+	$(DOCKER_RUN) -v /var/run/docker.sock:/var/run/docker.sock --group-add $$(stat -c %g /var/run/docker.sock) \
+		-v "$(CURDIR)":"$(CURDIR)" -e MLOPS_HOST_REPO="$(CURDIR)" \
 		-e MLOPS_IMAGE=$(IMAGE) $(IMAGE) python -m pytest $(PYTEST_ARGS) --junitxml=test-results/image.xml
 
 test-infra:  ## Terraform parse/cross-check/checkov tests (host venvs)

@@ -42,7 +42,7 @@ def main() -> int:
         push=dataclasses.replace(cfg.push, destination=str(root / "kfp" / "models")),
     )
     spec = compile_kubeflow(kfp_cfg, str(root / "kfp" / "spec.yaml"), pipeline_root=str(root / "kfp"))
-    local.init(runner=local.DockerRunner(), pipeline_root=str(root / "kfp"), raise_on_error=True)
+    local.init(runner=local.DockerRunner(user=f"{os.getuid()}:{os.getgid()}"), pipeline_root=str(root / "kfp"), raise_on_error=True)
     started = time.monotonic()
     components.load_component_from_file(spec)()
     kfp_s = time.monotonic() - started

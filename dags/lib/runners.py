@@ -119,7 +119,9 @@ def docker_command(
     (relative paths are relative to the repository, which is the container's working dir).
     """
     environ = os.environ if environ is None else environ
-    cmd = [docker, "run", "--rm", "--network", "host", "-v", f"{repo_root}:/src", "-w", "/src", "-e", "HOME=/tmp"]
+    # As the Airflow worker's user, never root: what the run writes under the repo is the worker's.
+    cmd = [docker, "run", "--rm", "--network", "host", "--user", f"{os.getuid()}:{os.getgid()}",
+           "-v", f"{repo_root}:/src", "-w", "/src", "-e", "HOME=/tmp"]
     if name:
         cmd += ["--name", name]
     for var in PASS_THROUGH_ENV:

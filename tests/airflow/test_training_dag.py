@@ -7,6 +7,7 @@ records its argv and plays `mlops run` outcomes; the real image runs in test_e2e
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from conftest import REPO_ROOT
@@ -64,8 +65,9 @@ def test_local_runner_contract_report_and_skip_unchanged(dagbag, pipeline_config
     assert rm[:2] == ["rm", "-f"]  # a container a crashed earlier try left under this name goes first
     plan = xcom(dr, "resolve_run")
     # The host contract of the project image.
-    assert argv[:9] == ["run", "--rm", "--network", "host", "-v", f"{REPO_ROOT}:/src", "-w", "/src", "-e"]
-    assert argv[9] == "HOME=/tmp"
+    assert argv[:11] == ["run", "--rm", "--network", "host", "--user", f"{os.getuid()}:{os.getgid()}",
+                         "-v", f"{REPO_ROOT}:/src", "-w", "/src", "-e"]
+    assert argv[11] == "HOME=/tmp"
     assert ["-e", "AWS_ENDPOINT_URL"] == argv[argv.index("AWS_ENDPOINT_URL") - 1 : argv.index("AWS_ENDPOINT_URL") + 1]
     assert f"{good_csv.parent}:{good_csv.parent}:ro" in argv  # data outside the repo is mounted read-only
     tail = argv[argv.index("mlops-pipelines:latest") :]

@@ -71,7 +71,7 @@ def _run(spec_path: Path, host_root: Path, capsys, **arguments):
     """Runs the compiled file as compiled; returns ({logged task name: status}, error or None, log)."""
     from kfp import components, local
 
-    local.init(runner=local.DockerRunner(), pipeline_root=str(host_root), raise_on_error=True)
+    local.init(runner=local.DockerRunner(user=f"{os.getuid()}:{os.getgid()}"), pipeline_root=str(host_root), raise_on_error=True)
     pipeline = components.load_component_from_file(str(spec_path))
     error = None
     try:
