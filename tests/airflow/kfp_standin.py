@@ -39,15 +39,14 @@ import email.parser
 import email.policy
 import http.server
 import json
-import re
-import threading
-import time
 import uuid
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import yaml
+
+from standin_server import StandInServer
 
 PIPELINE_SPEC_FIELDS = {
     "pipelineInfo", "deploymentSpec", "sdkVersion", "schemaVersion", "components", "root", "defaultPipelineRoot",
@@ -70,46 +69,17 @@ class ApiError(Exception):
         self.upload = upload
 
 
-class KfpStandIn(http.server.ThreadingHTTPServer):
+class KfpStandIn(StandInServer):
+    final_state = "SUCCEEDED"
+
     def __init__(self, token: str | None = None):
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.token = token
         self.pipelines: dict[str, dict[str, Any]] = {}
         self.versions: dict[str, dict[str, Any]] = {}  # version id -> version (+ "_spec")
         self.experiments: dict[str, dict[str, Any]] = {}
         self.runs: dict[str, dict[str, Any]] = {}
-        self.polls: dict[str, int] = {}
-        self.final_state = "SUCCEEDED"
-        self.final_error: str | None = None
-        self.polls_to_finish = 3
-        self.hold_running = False
-        self.fail_next: list[tuple[str, str, int]] = []
-        self.faults_served: list[tuple[str, str, int]] = []
         self.terminated: list[str] = []
-        self.calls: list[tuple[str, str]] = []
-        self.lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_port}"
-
-    def start(self) -> "KfpStandIn":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-    def wait_for(self, predicate: Any, timeout_s: float = 30.0) -> bool:
-        end = time.monotonic() + timeout_s
-        while time.monotonic() < end:
-            with self.lock:
-                if predicate(self):
-                    return True
-            time.sleep(0.05)
-        return False
 
 
 # ------------------------------------------------------------------------------ spec checks
@@ -286,12 +256,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         s = self.server
         body = self._body() if self.command == "POST" else b""
         with s.lock:
-            s.calls.append((self.command, u.path))
-            for i, (method, pattern, status) in enumerate(s.fail_next):
-                if method == self.command and re.search(pattern, u.path):
-                    del s.fail_next[i]
-                    s.faults_served.append((method, u.path, status))
-                    return self._send(status, {"code": 14, "message": f"stand-in: injected HTTP {status}", "details": []})
+            status = s.take_fault(self.command, u.path)
+            if status is not None:
+                return self._send(status, {"code": 14, "message": f"stand-in: injected HTTP {status}", "details": []})
         if s.token and self.headers.get("Authorization") != f"Bearer {s.token}":
             return self._error(ApiError(401, "Unauthenticated: missing or wrong bearer token"))
         prefix = "/apis/v2beta1/"

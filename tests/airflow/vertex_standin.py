@@ -30,11 +30,11 @@ from __future__ import annotations
 import http.server
 import json
 import re
-import threading
-import time
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
+
+from standin_server import StandInServer
 
 PROJECT_NUMBER = "123456789012"
 JOB_ID = re.compile(r"^[a-z][-a-z0-9]{0,127}$")
@@ -97,46 +97,17 @@ def check_job(job_id: str, job: dict[str, Any]) -> None:
         raise VertexError(400, f"serviceAccount {sa!r} is not a service account e-mail")
 
 
-class VertexStandIn(http.server.ThreadingHTTPServer):
+class VertexStandIn(StandInServer):
+    final_state = "PIPELINE_STATE_SUCCEEDED"
+
     def __init__(self, project: str = "proj-1", location: str = "europe-west4"):
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.project = project
         self.location = location
         self.jobs: dict[str, dict[str, Any]] = {}  # job id -> job
-        self.polls: dict[str, int] = {}
         self.buckets: set[str] = set()
-        self.final_state = "PIPELINE_STATE_SUCCEEDED"
-        self.final_error: str | None = None
-        self.polls_to_finish = 3
-        self.hold_running = False
-        self.fail_next: list[tuple[str, str, int]] = []
-        self.faults_served: list[tuple[str, str, int]] = []
         self.cancelled: list[str] = []
-        self.calls: list[tuple[str, str]] = []
         self.rejections: list[str] = []
-        self.lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_port}"
-
-    def start(self) -> "VertexStandIn":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-    def wait_for(self, predicate: Any, timeout_s: float = 30.0) -> bool:
-        end = time.monotonic() + timeout_s
-        while time.monotonic() < end:
-            with self.lock:
-                if predicate(self):
-                    return True
-            time.sleep(0.05)
-        return False
 
 
 def _now() -> str:
@@ -163,13 +134,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         path = unquote(u.path)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         with s.lock:
-            s.calls.append((self.command, path))
-            for i, (method, pattern, status) in enumerate(s.fail_next):
-                if method == self.command and re.search(pattern, path):
-                    del s.fail_next[i]
-                    s.faults_served.append((method, path, status))
-                    msg = f"stand-in: injected HTTP {status}"
-                    return self._send(status, {"error": {"code": status, "message": msg, "status": STATUS.get(status, "UNKNOWN")}})
+            status = s.take_fault(self.command, path)
+            if status is not None:
+                msg = f"stand-in: injected HTTP {status}"
+                return self._send(status, {"error": {"code": status, "message": msg, "status": STATUS.get(status, "UNKNOWN")}})
             try:
                 code, out = self._dispatch(path, parse_qs(u.query), body)
             except VertexError as err:
