@@ -290,7 +290,8 @@ def compile_pipeline(config_rel: str, package_rel: str, image: str | None = None
     """Runs ``mlops compile`` in the project image (used when no compiled spec exists yet)."""
     (repo_root / package_rel).parent.mkdir(parents=True, exist_ok=True)
     cmd = [
-        "docker", "run", "--rm", "--network", "host", "-v", f"{repo_root}:/src", "-w", "/src", "-e", "HOME=/tmp",
+        "docker", "run", "--rm", "--network", "host", "--user", f"{os.getuid()}:{os.getgid()}",
+        "-v", f"{repo_root}:/src", "-w", "/src", "-e", "HOME=/tmp",
         image or image_name(), "mlops", "compile", "--config", config_rel, "--output", package_rel,
     ]  # fmt: skip
     log.info("compiling: %s", " ".join(cmd))

@@ -115,7 +115,8 @@ def test_served_drift_alerts_and_triggers_retraining(
     port = free_port()
     name = f"mlops-serve-e2e-{os.getpid()}"
     subprocess.run(
-        ["docker", "run", "-d", "--rm", "--name", name, "--network", "host", "-v", f"{REPO_ROOT}:/src", "-w", "/src",
+        ["docker", "run", "-d", "--rm", "--name", name, "--network", "host", "--user", f"{os.getuid()}:{os.getgid()}",
+         "-v", f"{REPO_ROOT}:/src", "-w", "/src",
          "-e", "HOME=/tmp", project_image, "mlops", "serve", "--models", f"{runs_rel}/e2e/models", "--model", "penguins",
          "--host", "127.0.0.1", "--port", str(port), "--log-dir", log_rel, "--log-flush-seconds", "0.5", "--no-drift"],
         check=True, capture_output=True, text=True, timeout=120,
