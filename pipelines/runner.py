@@ -486,7 +486,8 @@ def _collect_outputs(summary: RunSummary, report_dir: str) -> None:
     if drift.exists():
         data = json.loads(drift.read_text())
         summary.drift = {
-            k: data.get(k) for k in ("drifted", "drifted_features", "max_score", "threshold", "baseline_uri", "reason")
+            k: _for_people(data[k]) if k == "reason" and isinstance(data[k], str) else data[k]
+            for k in ("drifted", "drifted_features", "max_score", "threshold", "baseline_uri", "reason")
             if k in data
         }
     if (rd / "gate.json").exists():

@@ -89,3 +89,13 @@ def test_gate_paragraph_names_the_pipeline_and_no_container_path():
     text = _gate_paragraph(failures, "penguins")
     assert text.startswith("Data validation stopped the pipeline for penguins:")
     assert "runs/data/empty.csv is empty" in text and str(REPO_ROOT) + "/" not in text
+
+
+def test_drift_reason_shows_repo_paths_relative(tmp_path):
+    reports = tmp_path / "reports"
+    (reports / "drift").mkdir(parents=True)
+    (reports / "drift" / "drift.json").write_text(json.dumps(
+        {"drifted": False, "reason": f"no version of penguins with recorded training data under {REPO_ROOT}/runs/models yet"}))
+    summary = RunSummary()
+    _collect_outputs(summary, str(reports))
+    assert summary.drift["reason"] == "no version of penguins with recorded training data under runs/models yet"
