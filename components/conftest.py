@@ -10,7 +10,9 @@ import uuid
 
 import pytest
 
-from tests.conftest import object_store_servers, object_stores, penguins_csv, penguins_df, raw_config  # noqa: F401
+from tests.conftest import (  # noqa: F401
+    object_store_servers, object_stores, penguins_csv, penguins_df, raw_config, trained_pipeline,
+)
 
 EMULATOR_BUCKET = "mlops-artifacts"
 

@@ -173,6 +173,10 @@ def DriftCheck(
         if found is None:
             return _not_checked(drift, report_dir, f"no version of {model_name} with recorded training data under {serving_models} yet")
         baseline_uri = found[0]
+        if baseline_uri.rstrip("/") == current_examples.uri.rstrip("/"):
+            # The serving model was trained on these very Examples (a rerun on unchanged data):
+            # nothing can have drifted, and comparing the data with itself would cost a full read.
+            return _not_checked(drift, report_dir, f"the {found[1]} is this run's data itself: no drift possible")
     else:
         raise ValueError("DriftCheck needs baseline_examples, or serving_models and model_name")
     settings = logic.DriftSettings(

@@ -28,17 +28,22 @@ def ServingModelBaseline(
     model: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.Model],
     destination: tfx.dsl.components.Parameter[str],
     model_name: tfx.dsl.components.Parameter[str],
+    candidate: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model] = None,
     serving_version: tfx.dsl.components.Parameter[int] = 0,
 ) -> tfx.dsl.components.OutputDict(version=int):
     """Resolves the newest complete, blessed pushed version and copies its SavedModel.
 
-    ``serving_version`` is not read: it is part of the cache key, so a new push re-runs the
-    resolution on otherwise unchanged inputs (it is 0 on Kubeflow, where there is no cache
-    across pushes to worry about: every run resolves again).
+    A version that *is* the ``candidate`` (same SavedModel content: pushed by an earlier run of
+    the same pipeline on the same data) is passed over, so the Evaluator never compares a model
+    with itself; the baseline is then the model that served before it.
+
+    ``serving_version`` is not read: it is part of the cache key (see
+    ``logic.serving_version``), so a push by another run re-runs the resolution on otherwise
+    unchanged inputs, and an unchanged rerun stays cached (it is 0 on Kubeflow).
     """
     del serving_version
     tf.io.gfile.makedirs(model.uri)  # the artifact exists (empty) even with no serving model
-    found = logic.serving_model(destination, model_name)
+    found = logic.serving_model(destination, model_name, skip=logic.is_candidate(_fingerprint(candidate)))
     model.set_int_custom_property(VERSION_PROPERTY, found.version if found else 0)
     model.set_string_custom_property(SOURCE_PROPERTY, found.uri if found else "")
     if found is None:
@@ -54,6 +59,18 @@ def ServingModelBaseline(
         os.makedirs(target, exist_ok=True)
         storage.download_dir(found.saved_model_uri, target)
     return {"version": found.version}
+
+
+def _fingerprint(candidate) -> str:
+    """The candidate's SavedModel fingerprint, as the pusher records it in manifests."""
+    if candidate is None:
+        return ""
+    from components.common import gfile_io
+    from components.versioned_pusher import logic as push_logic
+    from components.common.model_io import serving_dir
+
+    with gfile_io.local_dirs({"model": serving_dir(candidate.uri)}) as local:
+        return push_logic.dir_fingerprint(local["model"])
 
 
 def baseline_version(artifact) -> int:

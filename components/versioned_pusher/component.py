@@ -40,6 +40,7 @@ def VersionedPusher(
     compressed: tfx.dsl.components.InputArtifact[CompressedModel] = None,
     pipeline_name: tfx.dsl.components.Parameter[str] = "",
     code_version: tfx.dsl.components.Parameter[str] = "",
+    training_key: tfx.dsl.components.Parameter[str] = "",
     report_dir: tfx.dsl.components.Parameter[str] = "",
 ) -> tfx.dsl.components.OutputDict(pushed=int, version=int, push_uri=str):
     """Copies the SavedModel to ``<destination>/<model_name>/<version>/`` with ``manifest.json``.
@@ -66,6 +67,9 @@ def VersionedPusher(
         # The materialized training data: the pipeline's DriftCheck compares new data with it.
         "examples_uri": examples.uri if examples is not None else "",
         "code_version": code_version,
+        # Data, config and module code of the run that trained it: a rerun with the same key
+        # trains this same model, so its baseline is the version before (serving_baseline).
+        "training_key": training_key,
         "run_id": os.environ.get("MLOPS_RUN_ID", ""),
         "mlmd": {
             "model_artifact_id": model.id,

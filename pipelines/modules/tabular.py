@@ -2,8 +2,9 @@
 
 Nothing here is written for one dataset. Feature names, types, the label and hyperparameters
 arrive through ``custom_config`` (built by ``PipelineConfig.module_config()``), so a new CSV needs
-a new YAML only. This file is self-contained (TensorFlow, TFT, TFX only) because TFX packages
-the folder holding it into a wheel that runs wherever the Transform and Trainer run.
+a new YAML only. Transform and Trainer import it by path (``pipelines.modules.tabular``) from the
+project image, which is also the SDK container of Beam workers; it imports TensorFlow, TFT and
+tfx_bsl only, so a worker pays for nothing else.
 """
 
 from __future__ import annotations
@@ -111,15 +112,24 @@ def _dataset(file_pattern, data_accessor, tf_transform_output, label, batch_size
 
 
 def distribution_strategy(gpus: int) -> tf.distribute.Strategy:
-    """MirroredStrategy over the visible GPUs (or the CPU), so the same code scales up.
+    """The default strategy on one device; MirroredStrategy over two or more visible GPUs;
+    MultiWorkerMirroredStrategy when ``TF_CONFIG`` names more than one worker.
 
     ``gpus`` is what the config asked for; we use what is actually visible, since a local run
-    of a GPU config must still work on a laptop.
+    of a GPU config must still work on a laptop. MirroredStrategy on a single device (CPU or one
+    GPU) only adds cost: it rebuilds a distributed iterator every epoch (fit took 3x as long on
+    penguins, same accuracy).
     """
     visible = tf.config.list_physical_devices("GPU")
     if gpus and not visible:
         tf.get_logger().warning("config asks for %d GPU(s) but none is visible; training on CPU", gpus)
-    return tf.distribute.MirroredStrategy()
+    cluster = json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster", {})
+    if len(cluster.get("worker", [])) + len(cluster.get("chief", [])) > 1:
+        # Several training machines (TF_CONFIG, as Vertex / a TFJob sets it).
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if len(visible) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
 
 
 def make_serving_fns(model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput, custom_config: dict[str, Any]):

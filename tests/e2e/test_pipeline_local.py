@@ -96,22 +96,54 @@ def test_exported_model_predicts_like_the_training_path(trained_pipeline):
 
 
 def test_cached_rerun_executes_nothing_new(trained_pipeline):
+    """The first push does not make the candidate its own baseline: a rerun executes nothing."""
     cfg, out = trained_pipeline["config"], str(trained_pipeline["output_dir"])
     second = run_local(cfg, out)
     assert second.status == "succeeded"
-    heavy = ("DataIngest", "StatisticsGen", "GreatExpectationsValidation", "DataGate", "Transform", "Trainer")
-    assert all(second.components[n]["state"] == "cached" for n in heavy), second.components
-    # The first push makes the model the serving baseline, so the baseline and the Evaluator run once more;
-    # the pusher sees identical bytes and creates no version.
+    executed = [n for n, c in second.components.items() if c["state"] != "cached"]
+    assert executed == [], second.components
+    assert {"DriftCheck", "FairnessGate", "ServingModelBaseline", "Evaluator"} <= set(second.components)
     assert second.pushed == {"version": 1, "path": second.pushed["path"], "created": False}
     # The reports come from the run's own artifacts (MLMD), cached ones included.
     assert set(second.reports) == set(trained_pipeline["summary"].reports), (second.reports, trained_pipeline["summary"].reports)
-    third = run_local(cfg, out)
-    executed = [n for n, c in third.components.items() if c["state"] == "executed"]
-    assert executed == [], third.components
-    assert third.pushed["version"] == 1
-    assert third.seconds < trained_pipeline["summary"].seconds / 2
+    assert second.seconds < trained_pipeline["summary"].seconds / 2
     assert push_logic.complete_versions(str(trained_pipeline["destination"]), "penguins") == [1]
+
+
+def test_rerun_after_a_push_with_a_baseline_executes_nothing(trained_pipeline, tmp_path):
+    """A changed run compares with the serving version (baseline active) and pushes; its
+    unchanged rerun then executes no component: no model evaluated against itself, no data
+    compared with itself."""
+    import shutil
+
+    import yaml
+
+    src = trained_pipeline["output_dir"]
+    out, dest = tmp_path / "run", tmp_path / "models"
+    # The MLMD store refers to the shared run's artifacts by absolute path: they stay where they are.
+    shutil.copytree(src, out)
+    shutil.copytree(trained_pipeline["destination"], dest)
+    raw = yaml.safe_load(Path(trained_pipeline["config_path"]).read_text())
+    raw["push"]["destination"] = str(dest)
+    raw["model"]["epochs"] = int(raw["model"]["epochs"]) + 5
+    raw["evaluation"]["change_threshold"] = None  # blessed whatever the extra epochs do
+    config_path = tmp_path / "cfg.yaml"
+    config_path.write_text(yaml.safe_dump(raw))
+    cfg = load_config(config_path)
+
+    changed = run_local(cfg, str(out))
+    assert changed.status == "succeeded", changed.reason
+    states = {n: c["state"] for n, c in changed.components.items()}
+    assert states["Transform"] == "cached" and states["Trainer"] == "executed", states
+    assert states["ServingModelBaseline"] == "executed" and states["Evaluator"] == "executed", states
+    assert changed.pushed["version"] == 2 and changed.pushed["created"] is True
+    report = (out / "reports" / "evaluation" / "index.html").read_text()
+    assert "version 1" in report, "the baseline is the version serving before the run"
+
+    rerun = run_local(cfg, str(out))
+    executed = [n for n, c in rerun.components.items() if c["state"] != "cached"]
+    assert executed == [], rerun.components
+    assert rerun.pushed["version"] == 2 and push_logic.complete_versions(str(dest), "penguins") == [1, 2]
 
 
 def _not_blessed_run(trained_pipeline, override: str) -> str:
