@@ -520,7 +520,7 @@ def compile_kubeflow(cfg: PipelineConfig, output: str, pipeline_root: str | None
     root = root if "://" in root else os.path.abspath(root)
     root_problem = conformance.pipeline_root_problem(root)
     if root_problem:
-        raise conformance.NonConformingSpec([root_problem])  # before the module wheel is written there
+        raise conformance.NonConformingSpec([root_problem])  # before anything is compiled against it
     pipeline = create_pipeline(cfg, pipeline_root=root, code_version="", for_kubeflow=True)
     tmp = Path(output).with_suffix(".json.tmp")
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
-# Compiling writes the module-file wheel under the pipeline root; a fixed local root keeps the
-# spec byte-stable (on a cluster you compile against gs:// or s3://).
+# The pipeline root is written into the spec; a fixed local root keeps it byte-stable (on a
+# cluster you compile against gs://).
 GOLDEN_ROOT = "/tmp/mlops-golden-root"
 GOLDEN_IMAGE = "registry.example.com/mlops-pipelines:golden"
 CASES = {
