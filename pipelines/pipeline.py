@@ -157,10 +157,10 @@ DATA_URI_PARAMETER = "data_uri"
 
 def data_uri_parameter(cfg: PipelineConfig):
     """The data URI as a runtime parameter: a scheduler sets it per run; the config's is the default."""
-    from tfx import v1 as tfx
+    from tfx.orchestration.data_types import RuntimeParameter
 
     default = resolve_repo_path(cfg.data.uri) if "://" not in cfg.data.uri else cfg.data.uri
-    return tfx.dsl.experimental.RuntimeParameter(name=DATA_URI_PARAMETER, ptype=str, default=default)
+    return RuntimeParameter(name=DATA_URI_PARAMETER, ptype=str, default=default)
 
 
 def create_pipeline(
@@ -183,7 +183,12 @@ def create_pipeline(
         code_version: Recorded in push manifests.
         for_kubeflow: Add accelerator requests to the Trainer when ``model.gpus > 0``.
     """
-    from tfx import v1 as tfx
+    # Not `from tfx import v1`: that also imports Vertex's SDK (about 5 s per process) for
+    # extensions this pipeline does not use.
+    from tfx.components import ExampleValidator, SchemaGen, StatisticsGen, Trainer, Transform
+    from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+    from tfx.orchestration.metadata import sqlite_metadata_connection_config
+    from tfx.orchestration.pipeline import Pipeline
 
     from components.compress.component import ModelCompression
     from components.data_gate.component import DataGate
@@ -212,13 +217,13 @@ def create_pipeline(
         report_dir=report_dir,
     ).with_id("DataIngest")
     examples = ingest.outputs["examples"]
-    statistics_gen = tfx.components.StatisticsGen(examples=examples)
+    statistics_gen = StatisticsGen(examples=examples)
     if cfg.schema.path:
-        schema_gen = tfx.components.ImportSchemaGen(schema_file=resolve_repo_path(cfg.schema.path))
+        schema_gen = ImportSchemaGen(schema_file=resolve_repo_path(cfg.schema.path))
     else:
-        schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
+        schema_gen = SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
     schema = schema_gen.outputs["schema"]
-    example_validator = tfx.components.ExampleValidator(statistics=statistics_gen.outputs["statistics"], schema=schema)
+    example_validator = ExampleValidator(statistics=statistics_gen.outputs["statistics"], schema=schema)
     ge_validation = GreatExpectationsValidation(
         examples=examples,
         schema=schema,
@@ -233,7 +238,7 @@ def create_pipeline(
         report_dir=report_dir,
     ).with_id("DataGate")
     module_config = {**cfg.module_config(), "module_fingerprint": module_fingerprint()}
-    transform = tfx.components.Transform(
+    transform = Transform(
         examples=examples,
         schema=schema,
         preprocessing_fn=f"{MODULE_PATH}.preprocessing_fn",
@@ -264,7 +269,7 @@ def create_pipeline(
         ).with_id("DriftCheck")
         if cfg.drift_check.fail_on_drift:
             transform.add_upstream_node(drift_check)  # drifted data must not reach training
-    trainer = tfx.components.Trainer(
+    trainer = Trainer(
         run_fn=f"{MODULE_PATH}.run_fn",
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
@@ -371,9 +376,9 @@ def create_pipeline(
         *([drift_check] if drift_check is not None else []), transform, trainer, baseline, evaluator, report, *extras, pusher,
     ]
     metadata_config = (
-        tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path) if metadata_path else None
+        sqlite_metadata_connection_config(metadata_path) if metadata_path else None
     )
-    return tfx.dsl.Pipeline(
+    return Pipeline(
         pipeline_name=cfg.name,
         pipeline_root=pipeline_root,
         components=components,

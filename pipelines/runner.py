@@ -301,13 +301,13 @@ def _gate_paragraph(failures: list[dict[str, Any]], pipeline_name: str) -> str |
 
 def _run_with_id(pipeline, run_id: str) -> None:
     """Runs with a run id we chose, so run.json, manifests and MLMD name the same run."""
-    from tfx import v1 as tfx
     from tfx.dsl.compiler import compiler
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
     from tfx.orchestration.portable import runtime_parameter_utils
 
     ir = compiler.Compiler().compile(pipeline)
     runtime_parameter_utils.substitute_runtime_parameter(ir, {"pipeline-run-id": run_id})
-    tfx.orchestration.LocalDagRunner().run_with_ir(ir)
+    LocalDagRunner().run_with_ir(ir)
 
 
 def _pushed_from_mlmd(metadata_path: str, run_id: str) -> dict[str, Any] | None:

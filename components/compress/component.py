@@ -3,26 +3,28 @@ goes to ``<artifact>/best`` for the pusher to ship beside the SavedModel (see ``
 
 import json
 
-from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, OutputDict, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import standard_artifacts
 
 from components.common import examples_io, gfile_io, model_io
 from components.common.artifacts import CompressedModel
 from components.compress import logic
 
 
-@tfx.dsl.components.component
+@component
 def ModelCompression(
-    model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
-    examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
-    compressed: tfx.dsl.components.OutputArtifact[CompressedModel],
-    label: tfx.dsl.components.Parameter[str],
-    variants_json: tfx.dsl.components.Parameter[str] = '["dynamic_range", "float16", "full_integer"]',
-    accuracy_budget: tfx.dsl.components.Parameter[float] = 0.02,
-    prune: tfx.dsl.components.Parameter[int] = 1,
-    distill: tfx.dsl.components.Parameter[int] = 1,
-    max_train_rows: tfx.dsl.components.Parameter[int] = 5000,
-    report_dir: tfx.dsl.components.Parameter[str] = "",
-) -> tfx.dsl.components.OutputDict(best_variant=str, has_best=int):
+    model: InputArtifact[standard_artifacts.Model],
+    examples: InputArtifact[standard_artifacts.Examples],
+    compressed: OutputArtifact[CompressedModel],
+    label: Parameter[str],
+    variants_json: Parameter[str] = '["dynamic_range", "float16", "full_integer"]',
+    accuracy_budget: Parameter[float] = 0.02,
+    prune: Parameter[int] = 1,
+    distill: Parameter[int] = 1,
+    max_train_rows: Parameter[int] = 5000,
+    report_dir: Parameter[str] = "",
+) -> OutputDict(best_variant=str, has_best=int):
     """Builds every variant, measures size / eval accuracy / latency; copies ``index.html`` and
     ``report.json`` to ``report_dir/compress`` when given."""
     train = examples_io.read_split(examples.uri, "train", limit=max_train_rows or None)

@@ -1,19 +1,21 @@
 """TFX adapter for the data gate: fails the run (stops before Transform) on critical findings."""
 
-from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import standard_artifacts
 
 from components.common import gfile_io
 from components.common.artifacts import DataGateResult, GreatExpectationsResult
 from components.data_gate import logic
 
 
-@tfx.dsl.components.component
+@component
 def DataGate(
-    anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
-    ge_result: tfx.dsl.components.InputArtifact[GreatExpectationsResult],
-    gate: tfx.dsl.components.OutputArtifact[DataGateResult],
-    dataset: tfx.dsl.components.Parameter[str] = "data",
-    report_dir: tfx.dsl.components.Parameter[str] = "",
+    anomalies: InputArtifact[standard_artifacts.ExampleAnomalies],
+    ge_result: InputArtifact[GreatExpectationsResult],
+    gate: OutputArtifact[DataGateResult],
+    dataset: Parameter[str] = "data",
+    report_dir: Parameter[str] = "",
 ) -> None:
     """Raises DataValidationError naming columns, checks and examples; else writes gate.json."""
     tfdv_failures = []

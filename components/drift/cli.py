@@ -23,8 +23,7 @@ import os
 import sys
 import textwrap
 
-from components.drift import data as drift_data
-from components.drift.logic import CATEGORICAL_METRICS, NUMERIC_METRICS, DriftInputError, DriftReport, DriftSettings, compute_drift
+from components.drift.choices import CATEGORICAL_METRICS, FORMATS, NUMERIC_METRICS
 
 EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 5
 
@@ -36,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--current", required=True,
                         help="new data: csv/parquet/jsonl file, or a folder/prefix (e.g. a prediction log folder)")
     parser.add_argument("--output-dir", required=True, help="where drift.json and drift.html go (local path, s3://, gs://)")
-    parser.add_argument("--format", default="auto", choices=["auto", *drift_data.FORMATS],
+    parser.add_argument("--format", default="auto", choices=["auto", *FORMATS],
                         help="format of --current files (default: from the file suffix)")
     parser.add_argument("--threshold", type=float, help="override monitoring.drift_threshold (drift iff score > threshold)")
     parser.add_argument("--numeric-metric", choices=NUMERIC_METRICS, help="override monitoring.numeric_metric")
@@ -54,13 +53,15 @@ def run(
     current_format: str | None = None,
     plots: bool = True,
     **overrides,
-) -> DriftReport:
+) -> "DriftReport":  # noqa: F821
     """Computes (and optionally writes) a drift report for a loaded ``PipelineConfig``.
 
     Raises:
         DriftInputError: Unreadable input, missing column, bad override.
     """
     from components.common import storage
+    from components.drift import data as drift_data
+    from components.drift.logic import DriftSettings, compute_drift
 
     settings = DriftSettings.from_monitoring(config.monitoring, **overrides)
     baseline_uri = baseline_uri or config.data.uri
@@ -85,6 +86,7 @@ def _fail(code: int, paragraph: str) -> int:
 def main(args) -> int:
     """Runs ``mlops drift``; returns 0 (no drift), 5 (drift), 2 (usage/input error) or 1."""
     from components.common import storage
+    from components.drift.logic import DriftInputError
     from pipelines.config import ConfigError, load_config
 
     try:

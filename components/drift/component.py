@@ -25,7 +25,9 @@ import html
 import json
 import os
 
-from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, OutputDict, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import standard_artifacts
 from tfx.types.artifact import Artifact
 
 from components.common import examples_io
@@ -137,24 +139,24 @@ def _not_checked(drift: Artifact, report_dir: str, reason: str) -> dict:
     return {"drifted": 0, "max_score": 0.0}
 
 
-@tfx.dsl.components.component
+@component
 def DriftCheck(
-    current_examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
-    drift: tfx.dsl.components.OutputArtifact[DriftResult],
-    features_json: tfx.dsl.components.Parameter[str],
-    baseline_examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples] = None,
-    serving_models: tfx.dsl.components.Parameter[str] = "",
-    model_name: tfx.dsl.components.Parameter[str] = "",
-    serving_version: tfx.dsl.components.Parameter[int] = 0,
-    threshold: tfx.dsl.components.Parameter[float] = 0.2,
-    numeric_metric: tfx.dsl.components.Parameter[str] = "psi",
-    categorical_metric: tfx.dsl.components.Parameter[str] = "js",
-    window_size: tfx.dsl.components.Parameter[int] = 0,
-    baseline_splits: tfx.dsl.components.Parameter[str] = "train",
-    current_splits: tfx.dsl.components.Parameter[str] = "",
-    report_dir: tfx.dsl.components.Parameter[str] = "",
-    fail_on_drift: tfx.dsl.components.Parameter[int] = 0,
-) -> tfx.dsl.components.OutputDict(drifted=int, max_score=float):
+    current_examples: InputArtifact[standard_artifacts.Examples],
+    drift: OutputArtifact[DriftResult],
+    features_json: Parameter[str],
+    baseline_examples: InputArtifact[standard_artifacts.Examples] = None,
+    serving_models: Parameter[str] = "",
+    model_name: Parameter[str] = "",
+    serving_version: Parameter[int] = 0,
+    threshold: Parameter[float] = 0.2,
+    numeric_metric: Parameter[str] = "psi",
+    categorical_metric: Parameter[str] = "js",
+    window_size: Parameter[int] = 0,
+    baseline_splits: Parameter[str] = "train",
+    current_splits: Parameter[str] = "",
+    report_dir: Parameter[str] = "",
+    fail_on_drift: Parameter[int] = 0,
+) -> OutputDict(drifted=int, max_score=float):
     """Per-feature skew of ``current_examples`` vs the baseline (``score > threshold`` = drift).
 
     The baseline: ``baseline_examples`` if given, else the training data of the newest version

@@ -17,7 +17,7 @@ import pandas as pd
 from components.common import storage
 from components.drift.logic import TIME_COLUMN, DriftInputError, NoDataError, flatten_prediction_records
 
-FORMATS = ("csv", "parquet", "jsonl")
+from components.drift.choices import FORMATS  # noqa: E402 - part of this API
 _SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
 
 

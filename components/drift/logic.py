@@ -45,8 +45,7 @@ import numpy as np
 import pandas as pd
 
 NUMERIC_TYPES = ("float", "int")
-NUMERIC_METRICS = ("psi", "ks")
-CATEGORICAL_METRICS = ("psi", "js")
+from components.drift.choices import CATEGORICAL_METRICS, NUMERIC_METRICS  # noqa: E402,F401 - part of this API
 PSI_EPS = 1e-4
 PREDICTION_COLUMN = "predicted_class"
 TIME_COLUMN = "timestamp"

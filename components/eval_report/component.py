@@ -5,7 +5,9 @@ import os
 import shutil
 
 import tensorflow as tf
-from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, OutputDict, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import standard_artifacts
 
 from components.common.artifacts import HtmlReport
 from components.eval_report import logic
@@ -21,16 +23,16 @@ def class_names(transform_graph_uri: str) -> list[str]:
         return [line.rstrip("\n") for line in fh]
 
 
-@tfx.dsl.components.component
+@component
 def EvaluationReport(
-    evaluation: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelEvaluation],
-    blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing],
-    transform_graph: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.TransformGraph],
-    report: tfx.dsl.components.OutputArtifact[HtmlReport],
-    baseline: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model] = None,
-    model_name: tfx.dsl.components.Parameter[str] = "model",
-    report_dir: tfx.dsl.components.Parameter[str] = "",
-) -> tfx.dsl.components.OutputDict(blessed=int):
+    evaluation: InputArtifact[standard_artifacts.ModelEvaluation],
+    blessing: InputArtifact[standard_artifacts.ModelBlessing],
+    transform_graph: InputArtifact[standard_artifacts.TransformGraph],
+    report: OutputArtifact[HtmlReport],
+    baseline: InputArtifact[standard_artifacts.Model] = None,
+    model_name: Parameter[str] = "model",
+    report_dir: Parameter[str] = "",
+) -> OutputDict(blessed=int):
     """Writes ``index.html`` and ``metrics.json`` into ``report``; copies them to ``report_dir/evaluation``.
 
     ``baseline`` is the ``ServingModelBaseline`` output the Evaluator compared with; the report

@@ -1,23 +1,25 @@
 """TFX adapter: SHAP attributions of the trained model on an eval sample (see ``logic``)."""
 
-from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, OutputDict, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import standard_artifacts
 
 from components.common import gfile_io, model_io
 from components.common.artifacts import HtmlReport
 from components.explain import logic
 
 
-@tfx.dsl.components.component
+@component
 def ModelExplanation(
-    model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
-    examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
-    explanation: tfx.dsl.components.OutputArtifact[HtmlReport],
-    sample_size: tfx.dsl.components.Parameter[int] = 50,
-    background_size: tfx.dsl.components.Parameter[int] = 25,
-    seed: tfx.dsl.components.Parameter[int] = 0,
-    model_name: tfx.dsl.components.Parameter[str] = "model",
-    report_dir: tfx.dsl.components.Parameter[str] = "",
-) -> tfx.dsl.components.OutputDict(top_feature=str):
+    model: InputArtifact[standard_artifacts.Model],
+    examples: InputArtifact[standard_artifacts.Examples],
+    explanation: OutputArtifact[HtmlReport],
+    sample_size: Parameter[int] = 50,
+    background_size: Parameter[int] = 25,
+    seed: Parameter[int] = 0,
+    model_name: Parameter[str] = "model",
+    report_dir: Parameter[str] = "",
+) -> OutputDict(top_feature=str):
     """Writes ``attributions.json``, ``importance.png`` and ``index.html``; copies them to
     ``report_dir/explain`` when given. Explains ``sample_size`` eval rows against a background of
     ``background_size`` train rows, through the SavedModel's raw-feature ``serving_default``."""

@@ -10,7 +10,9 @@ Outputs:
 
 import json
 
-from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, OutputDict, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import standard_artifacts
 
 from components.common import gfile_io, model_io
 from components.common.artifacts import FairnessResult
@@ -22,23 +24,23 @@ def _bound(value: float) -> float | None:
     return None if value is None or value < 0 else float(value)
 
 
-@tfx.dsl.components.component
+@component
 def FairnessGate(
-    model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
-    examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
-    result: tfx.dsl.components.OutputArtifact[FairnessResult],
-    blessing: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.ModelBlessing],
-    label: tfx.dsl.components.Parameter[str],
-    sensitive_columns_json: tfx.dsl.components.Parameter[str],
-    model_blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing] = None,
-    max_accuracy_gap: tfx.dsl.components.Parameter[float] = 0.2,
-    max_demographic_parity_difference: tfx.dsl.components.Parameter[float] = -1.0,
-    max_equalized_odds_difference: tfx.dsl.components.Parameter[float] = -1.0,
-    max_recall_gap: tfx.dsl.components.Parameter[float] = -1.0,
-    min_group_size: tfx.dsl.components.Parameter[int] = 10,
-    model_name: tfx.dsl.components.Parameter[str] = "model",
-    report_dir: tfx.dsl.components.Parameter[str] = "",
-) -> tfx.dsl.components.OutputDict(passed=int, blessed=int):
+    model: InputArtifact[standard_artifacts.Model],
+    examples: InputArtifact[standard_artifacts.Examples],
+    result: OutputArtifact[FairnessResult],
+    blessing: OutputArtifact[standard_artifacts.ModelBlessing],
+    label: Parameter[str],
+    sensitive_columns_json: Parameter[str],
+    model_blessing: InputArtifact[standard_artifacts.ModelBlessing] = None,
+    max_accuracy_gap: Parameter[float] = 0.2,
+    max_demographic_parity_difference: Parameter[float] = -1.0,
+    max_equalized_odds_difference: Parameter[float] = -1.0,
+    max_recall_gap: Parameter[float] = -1.0,
+    min_group_size: Parameter[int] = 10,
+    model_name: Parameter[str] = "model",
+    report_dir: Parameter[str] = "",
+) -> OutputDict(passed=int, blessed=int):
     """Per-group metrics over ``sensitive_columns_json`` (a JSON list); thresholds < 0 are off.
 
     Copies ``result.json`` and ``index.html`` to ``report_dir/fairness`` when given.

@@ -5,7 +5,9 @@ import json
 import os
 import tempfile
 
-from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, OutputDict, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import standard_artifacts
 from tfx.utils import io_utils
 
 from components.common import examples_io, gfile_io
@@ -14,15 +16,15 @@ from components.ge_validation import suite as suite_lib
 from components.ge_validation import validate
 
 
-@tfx.dsl.components.component
+@component
 def GreatExpectationsValidation(
-    examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
-    schema: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Schema],
-    result: tfx.dsl.components.OutputArtifact[GreatExpectationsResult],
-    dataset: tfx.dsl.components.Parameter[str] = "data",
-    max_examples: tfx.dsl.components.Parameter[int] = 5,
-    report_dir: tfx.dsl.components.Parameter[str] = "",
-) -> tfx.dsl.components.OutputDict(success=int, failures=int):
+    examples: InputArtifact[standard_artifacts.Examples],
+    schema: InputArtifact[standard_artifacts.Schema],
+    result: OutputArtifact[GreatExpectationsResult],
+    dataset: Parameter[str] = "data",
+    max_examples: Parameter[int] = 5,
+    report_dir: Parameter[str] = "",
+) -> OutputDict(success=int, failures=int):
     """Writes ``result.json`` (failures per split), ``expectation_suite.json`` and ``data_docs/``."""
     from tensorflow_metadata.proto.v0 import schema_pb2
 

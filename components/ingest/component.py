@@ -8,7 +8,9 @@ reads through ``components.common.storage`` and writes the usual Examples layout
 import json
 import os
 
-from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import OutputArtifact, OutputDict, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import standard_artifacts
 from tfx.types import artifact_utils
 
 from components.common.errors import DataValidationError
@@ -16,20 +18,20 @@ from components.data_gate import logic as gate_logic
 from components.ingest import logic
 
 
-@tfx.dsl.components.component
+@component
 def DataIngest(
-    examples: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.Examples],
-    data_uri: tfx.dsl.components.Parameter[str],
-    data_format: tfx.dsl.components.Parameter[str],
-    feature_types_json: tfx.dsl.components.Parameter[str],
-    label: tfx.dsl.components.Parameter[str],
-    eval_fraction: tfx.dsl.components.Parameter[float],
-    seed: tfx.dsl.components.Parameter[int],
-    drop_incomplete_rows: tfx.dsl.components.Parameter[int],
-    max_dropped_fraction: tfx.dsl.components.Parameter[float],
-    data_fingerprint: tfx.dsl.components.Parameter[str] = "",
-    report_dir: tfx.dsl.components.Parameter[str] = "",
-) -> tfx.dsl.components.OutputDict(rows_read=int, rows_dropped=int, fingerprint=str):
+    examples: OutputArtifact[standard_artifacts.Examples],
+    data_uri: Parameter[str],
+    data_format: Parameter[str],
+    feature_types_json: Parameter[str],
+    label: Parameter[str],
+    eval_fraction: Parameter[float],
+    seed: Parameter[int],
+    drop_incomplete_rows: Parameter[int],
+    max_dropped_fraction: Parameter[float],
+    data_fingerprint: Parameter[str] = "",
+    report_dir: Parameter[str] = "",
+) -> OutputDict(rows_read=int, rows_dropped=int, fingerprint=str):
     """Reads ``data_uri``, drops incomplete rows, splits deterministically, writes Examples.
 
     ``data_fingerprint`` is not read: it is part of the cache key, so changed data at the same

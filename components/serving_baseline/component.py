@@ -13,7 +13,9 @@ absolute thresholds apply, and the evaluation report says so.
 import os
 
 import tensorflow as tf
-from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, OutputDict, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import standard_artifacts
 
 from components.common import storage
 from components.serving_baseline import logic
@@ -23,14 +25,14 @@ VERSION_PROPERTY = "serving_version"
 SOURCE_PROPERTY = "serving_uri"
 
 
-@tfx.dsl.components.component
+@component
 def ServingModelBaseline(
-    model: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.Model],
-    destination: tfx.dsl.components.Parameter[str],
-    model_name: tfx.dsl.components.Parameter[str],
-    candidate: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model] = None,
-    serving_version: tfx.dsl.components.Parameter[int] = 0,
-) -> tfx.dsl.components.OutputDict(version=int):
+    model: OutputArtifact[standard_artifacts.Model],
+    destination: Parameter[str],
+    model_name: Parameter[str],
+    candidate: InputArtifact[standard_artifacts.Model] = None,
+    serving_version: Parameter[int] = 0,
+) -> OutputDict(version=int):
     """Resolves the newest complete, blessed pushed version and copies its SavedModel.
 
     A version that *is* the ``candidate`` (same SavedModel content: pushed by an earlier run of

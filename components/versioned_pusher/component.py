@@ -2,7 +2,9 @@
 
 import os
 
-from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, OutputDict, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import standard_artifacts
 
 from components.common import gfile_io
 from components.common.artifacts import CompressedModel, FairnessResult, HtmlReport, compressed_best_dir
@@ -26,23 +28,23 @@ def _write_report(report_dir: str, data: dict) -> None:
         gfile_io.write_json(gfile_io.join(report_dir, "pushed.json"), data)
 
 
-@tfx.dsl.components.component
+@component
 def VersionedPusher(
-    model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
-    model_blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing],
-    pushed_model: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.PushedModel],
-    destination: tfx.dsl.components.Parameter[str],
-    model_name: tfx.dsl.components.Parameter[str],
-    evaluation_report: tfx.dsl.components.InputArtifact[HtmlReport] = None,
-    examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples] = None,
-    explanation: tfx.dsl.components.InputArtifact[HtmlReport] = None,
-    fairness: tfx.dsl.components.InputArtifact[FairnessResult] = None,
-    compressed: tfx.dsl.components.InputArtifact[CompressedModel] = None,
-    pipeline_name: tfx.dsl.components.Parameter[str] = "",
-    code_version: tfx.dsl.components.Parameter[str] = "",
-    training_key: tfx.dsl.components.Parameter[str] = "",
-    report_dir: tfx.dsl.components.Parameter[str] = "",
-) -> tfx.dsl.components.OutputDict(pushed=int, version=int, push_uri=str):
+    model: InputArtifact[standard_artifacts.Model],
+    model_blessing: InputArtifact[standard_artifacts.ModelBlessing],
+    pushed_model: OutputArtifact[standard_artifacts.PushedModel],
+    destination: Parameter[str],
+    model_name: Parameter[str],
+    evaluation_report: InputArtifact[HtmlReport] = None,
+    examples: InputArtifact[standard_artifacts.Examples] = None,
+    explanation: InputArtifact[HtmlReport] = None,
+    fairness: InputArtifact[FairnessResult] = None,
+    compressed: InputArtifact[CompressedModel] = None,
+    pipeline_name: Parameter[str] = "",
+    code_version: Parameter[str] = "",
+    training_key: Parameter[str] = "",
+    report_dir: Parameter[str] = "",
+) -> OutputDict(pushed=int, version=int, push_uri=str):
     """Copies the SavedModel to ``<destination>/<model_name>/<version>/`` with ``manifest.json``.
 
     Unblessed: records ``pushed=0`` and touches nothing at the destination. With the optional

@@ -18,7 +18,9 @@ MULTI = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
 
 def test_transform_runs_on_two_worker_processes(tmp_path):
     import tensorflow_transform as tft
-    from tfx import v1 as tfx
+    from tfx.dsl.compiler import compiler
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+    from tfx.proto.orchestration import pipeline_pb2
 
     from pipelines.config import load_config
     from pipelines.pipeline import create_pipeline, run_paths
@@ -29,17 +31,11 @@ def test_transform_runs_on_two_worker_processes(tmp_path):
     paths = run_paths(str(tmp_path / "run"))
     full = create_pipeline(cfg, paths.pipeline_root, paths.metadata_path)
     assert all(a in full.beam_pipeline_args for a in MULTI)
-    # The pipeline as assembled, up to Transform (everything Transform waits for).
-    upto = full.components[: [c.id for c in full.components].index("Transform") + 1]
-    pipeline = tfx.dsl.Pipeline(
-        pipeline_name=full.pipeline_info.pipeline_name,
-        pipeline_root=paths.pipeline_root,
-        components=upto,
-        enable_cache=False,
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(paths.metadata_path),
-        beam_pipeline_args=full.beam_pipeline_args,
-    )
-    tfx.orchestration.LocalDagRunner().run(pipeline)
+    # The pipeline as assembled, run up to Transform (a partial run: Transform and its upstream).
+    ir = compiler.Compiler().compile(full)
+    options = pipeline_pb2.RunOptions()
+    options.partial_run.to_nodes.append("Transform")
+    LocalDagRunner().run_with_ir(ir, run_options=options)
 
     graphs = list((tmp_path / "run" / "pipeline_root" / "Transform" / "transform_graph").iterdir())
     assert len(graphs) == 1
