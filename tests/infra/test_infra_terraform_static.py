@@ -23,6 +23,7 @@ from tfparse import (
     environments,
     locals_of,
     module_dirs,
+    module_source_dir,
     named,
     parse_hcl,
     rel,
@@ -111,10 +112,6 @@ def _expressions(directory: Path) -> list[tuple[Path, str]]:
     return out
 
 
-def _module_source_dir(directory: Path, body: dict) -> Path:
-    return (directory / body["source"]).resolve()
-
-
 # --------------------------------------------------------------------------------------
 # Parsing and references
 # --------------------------------------------------------------------------------------
@@ -189,7 +186,7 @@ def test_every_reference_is_declared(directory):
             if mod not in modules:
                 problems.append(f"{where}: module.{mod} is not declared")
                 continue
-            outputs = named(_module_source_dir(directory, modules[mod]), "output")
+            outputs = named(module_source_dir(directory, modules[mod]), "output")
             if output not in outputs:
                 problems.append(f"{where}: module.{mod} has no output {output!r}")
         problems += [f"{where}: data.{t}.{n} is not declared" for t, n in _DATA_RE.findall(expr) if (t, n) not in data]
@@ -230,7 +227,7 @@ def test_root_variable_is_validated(root, name):
     if body.get("type") in ("bool", "${bool}"):
         how.append("bool type")
     for mod_name, call in named(root, "module").items():
-        mod_vars = named(_module_source_dir(root, call), "variable")
+        mod_vars = named(module_source_dir(root, call), "variable")
         for arg, expr in call.items():
             if expr == f"${{var.{name}}}" and mod_vars.get(arg, {}).get("validation"):
                 how.append(f"module.{mod_name}.{arg}")
@@ -299,7 +296,7 @@ def test_module_sources_are_pinned(directory):
     for name, body in named(directory, "module").items():
         source = body.get("source", "")
         if source.startswith(("./", "../")):
-            target = _module_source_dir(directory, body)
+            target = module_source_dir(directory, body)
             assert target.is_dir() and list(target.glob("*.tf")), f"module {name!r}: local source {source!r} has no .tf files"
             assert TERRAFORM_DIR in target.parents, f"module {name!r}: local source {source!r} leaves terraform/"
         elif source.startswith(("git::", "github.com/")) or "://" in source:
@@ -317,7 +314,7 @@ def test_module_calls_match_module_variables(directory):
     assert modules, f"{rel(directory)}: a root should call a module"
     meta = {"source", "version", "providers", "depends_on", "count", "for_each"}
     for name, body in modules.items():
-        mod_vars = named(_module_source_dir(directory, body), "variable")
+        mod_vars = named(module_source_dir(directory, body), "variable")
         args = {k for k in body if not k.startswith("__")} - meta
         unknown = sorted(args - set(mod_vars))
         assert not unknown, f"{rel(directory)}: module {name!r} passes undeclared inputs {unknown}"

@@ -31,6 +31,7 @@ from tfparse import (
     environments,
     locals_of,
     module_dirs,
+    module_source_dir,
     named,
     rel,
     root_dirs,
@@ -227,7 +228,15 @@ def inputs(directory: Path, env: str | None = None, setting: dict[str, Any] | No
 
 
 EXPANDED = [(d, env, var, setting, ok) for spec, var, setting, ok in CASES for d, env in _targets(spec)]
-CASE_IDS = [f"{JUDGE}:{target_id(d, e)}:{v}={s[v] if v in s else s}:{'ok' if ok else 'bad'}" for d, e, v, s, ok in EXPANDED]
+
+
+def _shown(value: Any) -> str:
+    """A value for a test id: long ones cut, with their length."""
+    text = str(value)
+    return text if len(text) <= 80 else f"{text[:24]}...({len(text)} chars)"
+
+
+CASE_IDS = [f"{JUDGE}:{target_id(d, e)}:{v}={_shown(s[v] if v in s else s)}:{'ok' if ok else 'bad'}" for d, e, v, s, ok in EXPANDED]
 # Modules alone and roots with each environment's settings.
 TARGETS = [(d, None) for d in module_dirs()] + env_targets()
 TARGET_IDS = [f"{JUDGE}:{target_id(d, e)}" for d, e in TARGETS]
@@ -332,7 +341,7 @@ def test_environment_inputs_pass_the_module_validations(directory, env, judge):
     calls = named(directory, "module")
     assert calls, f"{rel(directory)} calls no module"
     for call in calls.values():
-        mod_dir = (directory / call["source"]).resolve()
+        mod_dir = module_source_dir(directory, call)
         values = dict(MODULE_SAMPLES.get(rel(mod_dir), {}))
         for arg, expr in call.items():
             if arg.startswith("__") or arg == "source":
@@ -360,7 +369,7 @@ def test_longest_valid_name_prefix_and_environment_still_fit_the_module(director
     for variable, value in (("name_prefix", prefix + "m"), ("environment", env + "e")):
         too_long = judge.verdict(directory, Inputs(example, {"name_prefix": prefix, "environment": env, variable: value}))
         assert too_long.rejects(variable), f"[{judge.name}] {variable} {value!r}: {too_long.describe()}"
-    mod_dir = (directory / next(iter(named(directory, "module").values()))["source"]).resolve()
+    mod_dir = module_source_dir(directory, next(iter(named(directory, "module").values())))
     name = f"{prefix}-{env}"
     module_verdict = judge.verdict(mod_dir, Inputs((), dict(MODULE_SAMPLES[rel(mod_dir)], name=name)))
     assert module_verdict.accepted, (

@@ -129,6 +129,11 @@ def locals_of(directory: Path) -> dict[str, Any]:
     return out
 
 
+def module_source_dir(directory: Path, call: dict[str, Any]) -> Path:
+    """The directory a ``module`` block with a local ``source`` points to."""
+    return (directory / call["source"]).resolve()
+
+
 def terraform_blocks(directory: Path) -> list[dict[str, Any]]:
     return [b for _, b in blocks(directory, "terraform")]
 
