@@ -1,9 +1,9 @@
 """Turn ``terraform output -json`` of an environment into the pipeline's cloud settings.
 
-The environments under ``terraform/envs/{aws,gcp}/{dev,prod}`` expose the same output
-names on both clouds, so one conversion serves both::
+The roots ``terraform/aws`` and ``terraform/gcp`` (each applied per environment with
+``-var-file=env/<env>.tfvars``) expose the same output names, so one conversion serves both::
 
-    terraform -chdir=terraform/envs/aws/dev output -json > out.json
+    terraform -chdir=terraform/aws output -json > out.json
     python -m pipelines.cloud_settings --tf-output out.json --image-tag 1.4.0 > cloud.yaml
 
 prints a YAML fragment for the pipeline config::
@@ -140,7 +140,7 @@ def build_cloud_settings(
     if "cloud_provider" not in outputs:
         raise TerraformOutputError(
             f"{source}: missing output 'cloud_provider'; is this `terraform output -json` of an "
-            "environment under terraform/envs/?"
+            "environment of terraform/aws or terraform/gcp?"
         )
     provider = outputs["cloud_provider"]
     if provider not in PROVIDERS:

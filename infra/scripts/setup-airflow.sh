@@ -17,7 +17,6 @@ cd "$repo_root"
 PYTHON=${PYTHON:-python3.11}
 VENV=.venv-airflow
 REQS=infra/airflow/requirements.txt
-STAMP="$VENV/.mlops-stamp"
 CLIENTS_VENV=.venv-pipeline-clients
 CLIENTS_REQS=infra/airflow/pipeline-clients.txt
 LOCK=infra/docker/requirements.lock
@@ -27,39 +26,38 @@ if ! command -v "$PYTHON" >/dev/null 2>&1; then
   exit 1
 fi
 
-pyver="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-want="$(sha256sum "$REQS" | cut -c1-64) $pyver"
-if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
-  echo "[setup-airflow] $VENV is up to date"
-else
-  echo "[setup-airflow] creating $VENV from $REQS (about 1-2 minutes)" >&2
-  rm -rf "$VENV"
-  "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+# ensure_venv DIR STAMP FROM DURATION IMPORTS PIP_ARGS...: (re)create DIR with `pip install
+# PIP_ARGS` unless its stamp file holds STAMP; then `pip check` and, if IMPORTS is not empty,
+# `python -c IMPORTS`.
+ensure_venv() {
+  local venv=$1 want=$2 from=$3 duration=$4 imports=$5
+  shift 5
+  local stamp="$venv/.mlops-stamp"
+  if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    echo "[setup-airflow] $venv is up to date"
+    return 0
+  fi
+  echo "[setup-airflow] creating $venv from $from (about $duration)" >&2
+  rm -rf "$venv"
+  "$PYTHON" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
   # (this machine's pip config lists local indexes that warn for every missing project: hide those lines)
-  "$VENV/bin/python" -m pip install --quiet -r "$REQS" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
-  "$VENV/bin/python" -m pip check
-  printf '%s' "$want" >"$STAMP"
-  echo "[setup-airflow] $VENV ready"
-fi
+  "$venv/bin/python" -m pip install --quiet "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+  "$venv/bin/python" -m pip check
+  if [ -n "$imports" ]; then
+    "$venv/bin/python" -c "$imports"
+  fi
+  printf '%s' "$want" >"$stamp"
+  echo "[setup-airflow] $venv ready"
+}
+
+pyver="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+ensure_venv "$VENV" "$(sha256sum "$REQS" | cut -c1-64) $pyver" "$REQS" "1-2 minutes" "" -r "$REQS"
 
 # The KFP / Vertex AI clients: their own venv (why: infra/airflow/pipeline-clients.txt), with the
 # project image's lock file as constraints so they are the versions the image has.
-CLIENTS_STAMP="$CLIENTS_VENV/.mlops-stamp"
-want="$(cat "$CLIENTS_REQS" "$LOCK" | sha256sum | cut -c1-64) $pyver"
-if [ -x "$CLIENTS_VENV/bin/python" ] && [ -f "$CLIENTS_STAMP" ] && [ "$(cat "$CLIENTS_STAMP")" = "$want" ]; then
-  echo "[setup-airflow] $CLIENTS_VENV is up to date"
-else
-  echo "[setup-airflow] creating $CLIENTS_VENV from $CLIENTS_REQS (about 1 minute)" >&2
-  rm -rf "$CLIENTS_VENV"
-  "$PYTHON" -m venv "$CLIENTS_VENV"
-  "$CLIENTS_VENV/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-  "$CLIENTS_VENV/bin/python" -m pip install --quiet -r "$CLIENTS_REQS" -c "$LOCK" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
-  "$CLIENTS_VENV/bin/python" -m pip check
-  "$CLIENTS_VENV/bin/python" -c 'import kfp, google.cloud.aiplatform, yaml' 
-  printf '%s' "$want" >"$CLIENTS_STAMP"
-  echo "[setup-airflow] $CLIENTS_VENV ready"
-fi
+ensure_venv "$CLIENTS_VENV" "$(cat "$CLIENTS_REQS" "$LOCK" | sha256sum | cut -c1-64) $pyver" "$CLIENTS_REQS" "1 minute" \
+  'import kfp, google.cloud.aiplatform, yaml' -r "$CLIENTS_REQS" -c "$LOCK"
 
 if [ "${SKIP_CHROMIUM:-0}" != "1" ] && [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

@@ -1,7 +1,7 @@
 """`terraform output -json` -> pipeline cloud settings (pipelines/cloud_settings.py).
 
 The recorded outputs under tests/infra/data/ are hand-written in the exact shape
-`terraform output -json` prints; the tests check they stay in step with the environments'
+`terraform output -json` prints; the tests check they stay in step with the roots'
 outputs.tf and that the conversion gives the expected YAML (golden files).
 
 Regenerate the golden files after an intended change with:
@@ -57,15 +57,14 @@ def test_recorded_output_has_terraform_output_json_shape(cloud):
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)
-@pytest.mark.parametrize("env", ["dev", "prod"])
-def test_environment_outputs_match_the_recording_and_the_converter(cloud, env):
-    outputs = set(named(TERRAFORM_DIR / "envs" / cloud / env, "output"))
+def test_root_outputs_match_the_recording_and_the_converter(cloud):
+    outputs = set(named(TERRAFORM_DIR / cloud, "output"))
     assert outputs == set(recorded(cloud)), (
-        f"terraform/envs/{cloud}/{env}/outputs.tf and tests/infra/data/{cloud}-dev.tf-output.json disagree: "
+        f"terraform/{cloud}/outputs.tf and tests/infra/data/{cloud}-dev.tf-output.json disagree: "
         f"only in outputs.tf {sorted(outputs - set(recorded(cloud)))}, only in the recording {sorted(set(recorded(cloud)) - outputs)}"
     )
     needed = set(cs.COMMON_OUTPUTS) | {cs.IDENTITY_OUTPUT[cloud], "gpu_tolerations"}
-    assert needed <= outputs, f"cloud_settings needs outputs {sorted(needed - outputs)} from terraform/envs/{cloud}/{env}"
+    assert needed <= outputs, f"cloud_settings needs outputs {sorted(needed - outputs)} from terraform/{cloud}"
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)

@@ -18,7 +18,7 @@ import shutil
 
 import pytest
 
-from test_infra_validations import ALL_DIRS, AWS_MOD, EXPANDED, MODULE_SAMPLES, inputs
+from test_infra_validations import AWS_MOD, EXPANDED, MODULE_SAMPLES, TARGETS, inputs
 from tf_judge import (
     FORCE_ENV,
     EvaluatorJudge,
@@ -127,7 +127,7 @@ def test_no_verdict_depends_on_whether_and_or_short_circuit(tmp_path):
     (tmp_path / "variables.tf").write_text(SHORT_CIRCUIT_TF)
     assert plain.verdict(tmp_path, Inputs()).validations == {"subnet_ids": {0}}
     assert short.verdict(tmp_path, Inputs()).accepted
-    requests = [(d, inputs(d, setting)) for d, _, setting, _ in EXPANDED] + [(d, inputs(d)) for d in ALL_DIRS]
+    requests = [(d, inputs(d, env, setting)) for d, env, _, setting, _ in EXPANDED] + [(d, inputs(d, env)) for d, env in TARGETS]
     differ = [
         f"{d}: {i.values}: {plain.verdict(d, i).describe()} vs {short.verdict(d, i).describe()}"
         for d, i in requests

@@ -18,21 +18,31 @@ from tfparse import (
     REPO_ROOT,
     TERRAFORM_DIR,
     blocks,
-    env_dirs,
+    env_targets,
+    env_values,
+    environments,
     locals_of,
     module_dirs,
+    module_source_dir,
     named,
     parse_hcl,
     rel,
     resources,
+    root_dirs,
+    target_id,
     terraform_blocks,
     tf_dirs,
     tf_files,
+    tfvars,
     walk_strings,
 )
 
 ALL_DIRS = tf_dirs()
 DIR_IDS = [rel(d) for d in ALL_DIRS]
+ROOTS = root_dirs()
+ROOT_IDS = [rel(d) for d in ROOTS]
+TARGETS = env_targets()
+TARGET_IDS = [target_id(r, e) for r, e in TARGETS]
 
 REQUIRED_AWS_TAGS = ("Project", "Environment", "ManagedBy", "Owner", "CostCenter")
 REQUIRED_GCP_LABELS = ("project", "environment", "managed-by", "owner", "cost-center")
@@ -102,30 +112,62 @@ def _expressions(directory: Path) -> list[tuple[Path, str]]:
     return out
 
 
-def _module_source_dir(directory: Path, body: dict) -> Path:
-    return (directory / body["source"]).resolve()
-
-
 # --------------------------------------------------------------------------------------
 # Parsing and references
 # --------------------------------------------------------------------------------------
 
 
-def test_layout_has_modules_and_environments():
+def test_layout_has_modules_and_one_root_per_cloud():
     mods = {d.name for d in module_dirs()}
-    envs = {rel(d) for d in env_dirs()}
     assert {"aws_gpu_training", "gcp_gpu_training"} <= mods
-    assert {f"terraform/envs/{c}/{e}" for c in ("aws", "gcp") for e in ("dev", "prod")} <= envs
+    assert ROOT_IDS == ["terraform/aws", "terraform/gcp"], "one root configuration per cloud, environments as env/*.tfvars"
+    assert not (TERRAFORM_DIR / "envs").exists(), "environments are env/<env>.tfvars of a root, not folders"
     for d in ALL_DIRS:
         names = {f.name for f in tf_files(d)}
         missing = {"main.tf", "variables.tf", "outputs.tf", "versions.tf"} - names
-        assert not missing, f"{rel(d)} lacks {sorted(missing)} (module/environment layout)"
+        assert not missing, f"{rel(d)} lacks {sorted(missing)} (module/root layout)"
 
 
-@pytest.mark.parametrize("path", tf_files(), ids=lambda p: rel(p))
-def test_every_tf_file_parses(path):
+@pytest.mark.parametrize("root", ROOTS, ids=ROOT_IDS)
+def test_every_environment_has_settings_and_a_backend_file(root):
+    """env/<env>.tfvars and env/<env>.backend.hcl come in pairs; dev and prod exist."""
+    assert {"dev", "prod"} <= set(environments(root)), f"{rel(root)}/env: expected dev.tfvars and prod.tfvars"
+    backends = sorted(p.name.removesuffix(".backend.hcl") for p in (root / "env").glob("*.backend.hcl"))
+    assert backends == environments(root), f"{rel(root)}/env: settings {environments(root)} but backend files {backends}"
+    others = sorted(p.name for p in (root / "env").iterdir() if not p.name.endswith((".tfvars", ".backend.hcl")))
+    assert not others, f"{rel(root)}/env holds only <env>.tfvars and <env>.backend.hcl, not {others}"
+
+
+@pytest.mark.parametrize("root", ROOTS, ids=ROOT_IDS)
+def test_environment_files_differ_only_in_deliberate_settings(root):
+    """Each env/<env>.tfvars names its own environment, and a variable that one environment sets
+    and another does not is one the operator's terraform.tfvars sets too: no environment silently
+    falls back to a default that another one overrides (prod may pin what the operator chose)."""
+    settings = {env: tfvars(root / "env" / f"{env}.tfvars") for env in environments(root)}
+    keys = [set(values) for values in settings.values()]
+    only_some = set.union(*keys) - set.intersection(*keys)
+    unset = sorted(only_some - set(tfvars(root / "terraform.tfvars.example")))
+    assert not unset, f"{rel(root)}/env/*.tfvars: {unset} set for some environments only, and not in terraform.tfvars.example"
+    for env, values in settings.items():
+        assert values.get("environment") == env, f"{rel(root)}/env/{env}.tfvars must set environment = {env!r}"
+    differing = {k for k in set.intersection(*keys) if settings["dev"][k] != settings["prod"][k]}
+    assert len(differing) >= 3, f"{rel(root)}: dev and prod should differ in their settings, differ only in {differing}"
+
+
+HCL_FILES = sorted(
+    p
+    for p in TERRAFORM_DIR.rglob("*")
+    if p.is_file() and ".terraform" not in p.parts and p.name.endswith((".tf", ".tfvars", ".hcl", ".hcl.example", ".tfvars.example"))
+)
+
+
+@pytest.mark.parametrize("path", HCL_FILES, ids=lambda p: rel(p))
+def test_every_hcl_file_parses(path):
+    """.tf files, env settings, backend files and examples."""
     parsed = parse_hcl(path)
     assert isinstance(parsed, dict)
+    if path.suffix != ".tf":
+        assert tfvars(path), f"{rel(path)} sets nothing"
 
 
 @pytest.mark.parametrize("directory", ALL_DIRS, ids=DIR_IDS)
@@ -144,7 +186,7 @@ def test_every_reference_is_declared(directory):
             if mod not in modules:
                 problems.append(f"{where}: module.{mod} is not declared")
                 continue
-            outputs = named(_module_source_dir(directory, modules[mod]), "output")
+            outputs = named(module_source_dir(directory, modules[mod]), "output")
             if output not in outputs:
                 problems.append(f"{where}: module.{mod} has no output {output!r}")
         problems += [f"{where}: data.{t}.{n} is not declared" for t, n in _DATA_RE.findall(expr) if (t, n) not in data]
@@ -168,6 +210,31 @@ def test_variables_are_typed_and_described(directory):
                 problems.append(f"variable {name!r} validation {i} lacks a condition or an error_message")
     assert variables, f"{rel(directory)} declares no variables"
     assert not problems, f"{rel(directory)}: " + "; ".join(problems)
+
+
+ROOT_VARIABLES = [(root, name) for root in ROOTS for name in named(root, "variable")]
+
+
+@pytest.mark.parametrize("root,name", ROOT_VARIABLES, ids=[f"{rel(r)}:{n}" for r, n in ROOT_VARIABLES])
+def test_root_variable_is_validated(root, name):
+    """A wrong value stops at the root's variables: by a validation block of its own, by its type
+    where the type is the whole domain (bool), or by the validation of the module variable it is
+    handed to unchanged (test_infra_validations.py shows each such block rejecting)."""
+    body = named(root, "variable")[name]
+    how = []
+    if body.get("validation"):
+        how.append("own validation")
+    if body.get("type") in ("bool", "${bool}"):
+        how.append("bool type")
+    for mod_name, call in named(root, "module").items():
+        mod_vars = named(module_source_dir(root, call), "variable")
+        for arg, expr in call.items():
+            if expr == f"${{var.{name}}}" and mod_vars.get(arg, {}).get("validation"):
+                how.append(f"module.{mod_name}.{arg}")
+    assert how, (
+        f"{rel(root)}: variable {name!r} is not validated: add a validation block (or pass it unchanged "
+        "to a module variable that validates it)"
+    )
 
 
 @pytest.mark.parametrize("directory", ALL_DIRS, ids=DIR_IDS)
@@ -229,7 +296,7 @@ def test_module_sources_are_pinned(directory):
     for name, body in named(directory, "module").items():
         source = body.get("source", "")
         if source.startswith(("./", "../")):
-            target = _module_source_dir(directory, body)
+            target = module_source_dir(directory, body)
             assert target.is_dir() and list(target.glob("*.tf")), f"module {name!r}: local source {source!r} has no .tf files"
             assert TERRAFORM_DIR in target.parents, f"module {name!r}: local source {source!r} leaves terraform/"
         elif source.startswith(("git::", "github.com/")) or "://" in source:
@@ -241,13 +308,13 @@ def test_module_sources_are_pinned(directory):
             )
 
 
-@pytest.mark.parametrize("directory", env_dirs(), ids=[rel(d) for d in env_dirs()])
+@pytest.mark.parametrize("directory", ROOTS, ids=ROOT_IDS)
 def test_module_calls_match_module_variables(directory):
     modules = named(directory, "module")
-    assert modules, f"{rel(directory)}: an environment should call a module"
+    assert modules, f"{rel(directory)}: a root should call a module"
     meta = {"source", "version", "providers", "depends_on", "count", "for_each"}
     for name, body in modules.items():
-        mod_vars = named(_module_source_dir(directory, body), "variable")
+        mod_vars = named(module_source_dir(directory, body), "variable")
         args = {k for k in body if not k.startswith("__")} - meta
         unknown = sorted(args - set(mod_vars))
         assert not unknown, f"{rel(directory)}: module {name!r} passes undeclared inputs {unknown}"
@@ -256,37 +323,39 @@ def test_module_calls_match_module_variables(directory):
         assert not missing, f"{rel(directory)}: module {name!r} does not pass required inputs {missing}"
 
 
-@pytest.mark.parametrize("directory", env_dirs(), ids=[rel(d) for d in env_dirs()])
-def test_environment_has_remote_state_with_locking(directory):
+@pytest.mark.parametrize("directory,env", TARGETS, ids=TARGET_IDS)
+def test_environment_has_remote_state_with_locking(directory, env):
     backends = terraform_blocks(directory)[0].get("backend", [])
     assert len(backends) == 1, f"{rel(directory)}: expected exactly one backend block"
-    (kind, cfg), = [(k, v) for k, v in backends[0].items() if not k.startswith("__")]
-    cloud = directory.parent.name
-    env = directory.name
-    if cloud == "aws":
-        assert kind == "s3", f"{rel(directory)}: AWS environments keep state in S3"
-        assert cfg.get("use_lockfile") is True, f"{rel(directory)}: S3 backend needs use_lockfile = true"
-        assert cfg.get("encrypt") is True, f"{rel(directory)}: S3 backend needs encrypt = true"
-        assert f"/{env}/" in cfg.get("key", ""), f"{rel(directory)}: state key should name the environment"
-        assert "dynamodb_table" not in cfg, "use_lockfile replaces the deprecated DynamoDB lock table"
+    (kind, block), = [(k, v) for k, v in backends[0].items() if not k.startswith("__")]
+    block = {k: v for k, v in block.items() if not k.startswith("__")}
+    # Partial configuration: the root's block holds what every environment shares, the state
+    # key of each environment is in env/<env>.backend.hcl, the bucket in backend.hcl (git-ignored).
+    env_file = directory / "env" / f"{env}.backend.hcl"
+    env_cfg = tfvars(env_file)
+    where = f"{rel(directory)} with {rel(env_file)}"
+    if kind == "s3":
+        assert directory.name == "aws", f"{rel(directory)}: only AWS keeps state in S3"
+        assert block.get("use_lockfile") is True, f"{rel(directory)}: S3 backend needs use_lockfile = true"
+        assert block.get("encrypt") is True, f"{rel(directory)}: S3 backend needs encrypt = true"
+        assert "dynamodb_table" not in block, "use_lockfile replaces the deprecated DynamoDB lock table"
+        assert set(env_cfg) == {"key"}, f"{rel(env_file)} sets only the state key, not {sorted(env_cfg)}"
+        assert f"/{env}/" in env_cfg["key"], f"{where}: state key should name the environment"
     else:
-        assert kind == "gcs", f"{rel(directory)}: GCP environments keep state in GCS"
-        assert cfg.get("prefix", "").endswith(f"/{env}"), f"{rel(directory)}: state prefix should name the environment"
-    # The state bucket comes from backend.hcl (partial configuration); the example shows how.
-    assert "bucket" not in cfg, f"{rel(directory)}: keep the account-specific bucket out of git (backend.hcl)"
+        assert (kind, directory.name) == ("gcs", "gcp"), f"{rel(directory)}: GCP keeps state in GCS"
+        assert set(env_cfg) == {"prefix"}, f"{rel(env_file)} sets only the state prefix, not {sorted(env_cfg)}"
+        assert env_cfg["prefix"].endswith(f"/{env}"), f"{where}: state prefix should name the environment"
+    assert not {"key", "prefix"} & set(block), f"{rel(directory)}: the state key belongs in env/<env>.backend.hcl"
+    assert "bucket" not in block, f"{rel(directory)}: keep the account-specific bucket out of git (backend.hcl)"
     example = directory / "backend.hcl.example"
     assert example.is_file(), f"{rel(directory)}: missing backend.hcl.example"
     assert "bucket" in parse_hcl(example)
 
 
-@pytest.mark.parametrize("cloud", ["aws", "gcp"])
-def test_dev_and_prod_differ_only_in_settings(cloud):
-    """prod and dev declare the same variables and outputs; only defaults and backends differ."""
-    dev, prod = TERRAFORM_DIR / "envs" / cloud / "dev", TERRAFORM_DIR / "envs" / cloud / "prod"
-    assert set(named(dev, "variable")) == set(named(prod, "variable"))
-    assert set(named(dev, "output")) == set(named(prod, "output"))
-    assert named(dev, "module").keys() == named(prod, "module").keys()
-    assert locals_of(dev)["environment"] == "dev" and locals_of(prod)["environment"] == "prod"
+@pytest.mark.parametrize("root", ROOTS, ids=ROOT_IDS)
+def test_environments_keep_separate_state(root):
+    state = [tuple(tfvars(root / "env" / f"{env}.backend.hcl").values()) for env in environments(root)]
+    assert len(set(state)) == len(state) == len(environments(root)), f"{rel(root)}: environments share state: {state}"
 
 
 # --------------------------------------------------------------------------------------
@@ -341,19 +410,16 @@ def test_module_tags_or_labels_every_taggable_resource(directory):
     assert not problems, "\n".join(problems)
 
 
-def _env_scope(directory: Path) -> dict:
-    """var.* from defaults plus terraform.tfvars.example, and literal locals."""
-    variables = {n: b.get("default") for n, b in named(directory, "variable").items()}
-    example = {k: v for k, v in parse_hcl(directory / "terraform.tfvars.example").items() if not k.startswith("__")}
-    variables.update(example)
+def _env_scope(directory: Path, env: str) -> dict:
+    """var.* from defaults, terraform.tfvars.example and env/<env>.tfvars, and literal locals."""
     local_vals = {k: v for k, v in locals_of(directory).items() if isinstance(v, (str, int, bool)) and "${" not in str(v)}
-    return {"var": variables, "local": local_vals}
+    return {"var": env_values(directory, env), "local": local_vals}
 
 
-@pytest.mark.parametrize("directory", env_dirs(), ids=[rel(d) for d in env_dirs()])
-def test_environment_applies_required_tags_or_labels(directory):
-    cloud = directory.parent.name
-    scope = _env_scope(directory)
+@pytest.mark.parametrize("directory,env", TARGETS, ids=TARGET_IDS)
+def test_environment_applies_required_tags_or_labels(directory, env):
+    cloud = directory.name
+    scope = _env_scope(directory, env)
     providers = {name: body for _, b in blocks(directory, "provider") for name, body in b.items() if not name.startswith("__")}
     module_args = next(iter(named(directory, "module").values()))
     if cloud == "aws":
@@ -374,7 +440,7 @@ def test_environment_applies_required_tags_or_labels(directory):
     values = eval_expression(expr, scope)
     missing = [k for k in required if not values.get(k)]
     assert not missing, f"{rel(directory)}: local.{local_name} lacks required keys {missing}"
-    assert values["environment" if cloud == "gcp" else "Environment"] == directory.name
+    assert values["environment" if cloud == "gcp" else "Environment"] == env
 
     # The required keys win over user-supplied extras.
     hostile = dict(scope, var=dict(scope["var"], **{extra: {k: "overridden" for k in required}}))
@@ -407,6 +473,7 @@ _SECRET_ATTR = re.compile(r"(?i)(password|passwd|secret|token|private_key|access
 
 def test_the_scan_covers_the_tree_and_local_files_stay_out_of_git():
     assert any(p.suffix == ".tf" for p in SCANNED) and any(p.name == "terraform.tfvars.example" for p in SCANNED)
+    assert {p.name for p in SCANNED} >= {"dev.tfvars", "prod.tfvars", "dev.backend.hcl", "prod.backend.hcl"}
     ignored = (TERRAFORM_DIR / ".gitignore").read_text().splitlines()
     for pattern in ("terraform.tfvars", "backend.hcl", "*.tfstate", ".terraform/"):
         assert pattern in ignored, f"terraform/.gitignore should ignore {pattern}"
@@ -456,7 +523,7 @@ def test_no_hard_coded_credentials_or_project_ids(path):
     assert not problems, f"{rel(path)}: " + "; ".join(problems)
 
 
-@pytest.mark.parametrize("directory", env_dirs(), ids=[rel(d) for d in env_dirs()])
+@pytest.mark.parametrize("directory", ROOTS, ids=ROOT_IDS)
 def test_tfvars_example_uses_placeholders(directory):
     example = parse_hcl(directory / "terraform.tfvars.example")
     if "project_id" in example:

@@ -1,13 +1,15 @@
 """Bad input is rejected by the variables' `validation` blocks; good input is accepted.
 
-Each case names a directory, the variable under test and the values to set. Terraform itself
+Each case names a module or a root, the variable under test and the values to set; a root's
+case is judged once per environment, with that environment's var-files
+(terraform.tfvars.example, then env/<env>.tfvars) under the values. Terraform itself
 judges each case where a `terraform` binary is on PATH: a variables-only copy of the module or
 environment, `terraform init` once, then `terraform plan -var-file=...` per case
 (tests/infra/tf_judge.py). Without a binary, the fallback evaluates the parsed conditions
 with tests/infra/hcl_expr.py; the report header, the test ids (`terraform:` or `hcl_expr:`)
 and the junit property `validation_judge` say which one judged. A good case must be accepted
 as a whole (no error at all); a bad case must be rejected by the variable under test. A
-coverage test makes sure every validation block of every module and environment is shown
+coverage test makes sure every validation block of every module and root is shown
 rejecting at least one bad value.
 """
 
@@ -21,14 +23,28 @@ import pytest
 
 from hcl_expr import strip_interpolation
 from tf_judge import Inputs, judge_name, terraform_judge
-from tfparse import REPO_ROOT, env_dirs, locals_of, module_dirs, named, parse_hcl, rel
+from tfparse import (
+    REPO_ROOT,
+    env_targets,
+    env_values,
+    env_var_files,
+    environments,
+    locals_of,
+    module_dirs,
+    module_source_dir,
+    named,
+    rel,
+    root_dirs,
+    target_id,
+    tfvars,
+)
 
 JUDGE = judge_name()
 
 AWS_MOD = "terraform/modules/aws_gpu_training"
 GCP_MOD = "terraform/modules/gcp_gpu_training"
-AWS_ENVS = "terraform/envs/aws/*"
-GCP_ENVS = "terraform/envs/gcp/*"
+AWS_ROOT = "terraform/aws"
+GCP_ROOT = "terraform/gcp"
 
 # Values for the variables without defaults, so every condition can be evaluated.
 MODULE_SAMPLES: dict[str, dict[str, Any]] = {
@@ -43,7 +59,7 @@ MODULE_SAMPLES: dict[str, dict[str, Any]] = {
 
 OK, BAD = True, False
 
-# (directory or glob, variable under test, values to set, expected acceptance)
+# (module or root, variable under test, values to set, expected acceptance)
 CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     # ---- AWS module ------------------------------------------------------------------
     (AWS_MOD, "name", {"name": "mlops-dev"}, OK),
@@ -158,39 +174,72 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     (GCP_MOD, "image_retention_count", {"image_retention_count": 20000}, BAD),
     (GCP_MOD, "pipeline_namespace", {"pipeline_namespace": "kube_flow"}, BAD),
     (GCP_MOD, "pipeline_service_account", {"pipeline_service_account": "Runner"}, BAD),
-    # ---- AWS environments ------------------------------------------------------------
-    (AWS_ENVS, "region", {"region": "eu-west"}, BAD),
-    (AWS_ENVS, "region", {"region": "ap-southeast-2"}, OK),
-    (AWS_ENVS, "allowed_account_ids", {"allowed_account_ids": ["12345"]}, BAD),
-    (AWS_ENVS, "allowed_account_ids", {"allowed_account_ids": ["0" * 12]}, OK),
-    (AWS_ENVS, "name_prefix", {"name_prefix": "MLOps"}, BAD),
-    (AWS_ENVS, "name_prefix", {"name_prefix": "a-very-long-name-prefix"}, BAD),
-    (AWS_ENVS, "owner", {"owner": "  "}, BAD),
-    (AWS_ENVS, "owner", {"owner": "Data Platform"}, OK),
-    # ---- GCP environments ------------------------------------------------------------
-    (GCP_ENVS, "project_id", {"project_id": "Example"}, BAD),
-    (GCP_ENVS, "region", {"region": "us-central"}, BAD),
-    (GCP_ENVS, "name_prefix", {"name_prefix": "mlops-platform-x"}, BAD),
-    (GCP_ENVS, "owner", {"owner": "Data Platform"}, BAD),
-    (GCP_ENVS, "owner", {"owner": "data-platform"}, OK),
-    (GCP_ENVS, "cost_center", {"cost_center": "CC 42"}, BAD),
+    # ---- AWS root, per environment ---------------------------------------------------
+    (AWS_ROOT, "region", {"region": "eu-west"}, BAD),
+    (AWS_ROOT, "region", {"region": "ap-southeast-2"}, OK),
+    (AWS_ROOT, "allowed_account_ids", {"allowed_account_ids": ["12345"]}, BAD),
+    (AWS_ROOT, "allowed_account_ids", {"allowed_account_ids": ["0" * 12]}, OK),
+    (AWS_ROOT, "name_prefix", {"name_prefix": "MLOps"}, BAD),
+    (AWS_ROOT, "name_prefix", {"name_prefix": "a-very-long-name-prefix"}, BAD),
+    (AWS_ROOT, "owner", {"owner": "  "}, BAD),
+    (AWS_ROOT, "owner", {"owner": "Data Platform"}, OK),
+    (AWS_ROOT, "environment", {"environment": "Prod"}, BAD),
+    (AWS_ROOT, "environment", {"environment": "staging"}, BAD),
+    (AWS_ROOT, "environment", {"environment": "stage"}, OK),
+    (AWS_ROOT, "cost_center", {"cost_center": " "}, BAD),
+    (AWS_ROOT, "cost_center", {"cost_center": "c" * 257}, BAD),
+    (AWS_ROOT, "cost_center", {"cost_center": "CC 42/ml"}, OK),
+    (AWS_ROOT, "extra_tags", {"extra_tags": {"aws:createdBy": "me"}}, BAD),
+    (AWS_ROOT, "extra_tags", {"extra_tags": {"k" * 129: "v"}}, BAD),
+    (AWS_ROOT, "extra_tags", {"extra_tags": {"Team": "Data Platform"}}, OK),
+    (AWS_ROOT, "access_log_bucket_name", {"access_log_bucket_name": "Logs_Bucket"}, BAD),
+    (AWS_ROOT, "access_log_bucket_name", {"access_log_bucket_name": None}, OK),
+    # ---- GCP root, per environment ---------------------------------------------------
+    (GCP_ROOT, "project_id", {"project_id": "Example"}, BAD),
+    (GCP_ROOT, "region", {"region": "us-central"}, BAD),
+    (GCP_ROOT, "name_prefix", {"name_prefix": "mlops-platform-x"}, BAD),
+    (GCP_ROOT, "owner", {"owner": "Data Platform"}, BAD),
+    (GCP_ROOT, "owner", {"owner": "data-platform"}, OK),
+    (GCP_ROOT, "cost_center", {"cost_center": "CC 42"}, BAD),
+    (GCP_ROOT, "environment", {"environment": "prod-1"}, BAD),
+    (GCP_ROOT, "environment", {"environment": "qa"}, OK),
+    (GCP_ROOT, "extra_labels", {"extra_labels": {"Team": "data"}}, BAD),
+    (GCP_ROOT, "extra_labels", {"extra_labels": {"team": "Data"}}, BAD),
+    (GCP_ROOT, "extra_labels", {"extra_labels": {"team": "data-platform"}}, OK),
+    (GCP_ROOT, "network", {"network": "My_Net"}, BAD),
+    (GCP_ROOT, "network", {"network": "projects/example-mlops/global/networks/vpc-1"}, OK),
+    (GCP_ROOT, "subnetwork", {"subnetwork": "sub net"}, BAD),
+    (GCP_ROOT, "access_log_bucket_name", {"access_log_bucket_name": "Logs"}, BAD),
+    (GCP_ROOT, "access_log_bucket_name", {"access_log_bucket_name": "example-mlops-logs"}, OK),
 ]
 
 
-def _dirs(spec: str) -> list[Path]:
-    return sorted(REPO_ROOT.glob(spec)) if "*" in spec else [REPO_ROOT / spec]
+def _targets(spec: str) -> list[tuple[Path, str | None]]:
+    """A module alone, or a root once per environment."""
+    directory = REPO_ROOT / spec
+    return [(directory, env) for env in environments(directory)] or [(directory, None)]
 
 
-def inputs(directory: Path, setting: dict[str, Any] | None = None) -> Inputs:
-    """The environment's terraform.tfvars.example (as a var-file), or the module samples, plus the setting."""
-    example = directory / "terraform.tfvars.example"
+def inputs(directory: Path, env: str | None = None, setting: dict[str, Any] | None = None) -> Inputs:
+    """An environment's var-files (as Terraform reads them), or the module samples, plus the setting."""
     values = dict(MODULE_SAMPLES.get(rel(directory), {}))
     values.update(setting or {})
-    return Inputs((example,) if example.is_file() else (), values)
+    return Inputs(env_var_files(directory, env) if env else (), values)
 
 
-EXPANDED = [(d, var, setting, ok) for spec, var, setting, ok in CASES for d in _dirs(spec)]
-CASE_IDS = [f"{JUDGE}:{rel(d).split('terraform/')[1]}:{v}={s[v] if v in s else s}:{'ok' if ok else 'bad'}" for d, v, s, ok in EXPANDED]
+EXPANDED = [(d, env, var, setting, ok) for spec, var, setting, ok in CASES for d, env in _targets(spec)]
+
+
+def _shown(value: Any) -> str:
+    """A value for a test id: long ones cut, with their length."""
+    text = str(value)
+    return text if len(text) <= 80 else f"{text[:24]}...({len(text)} chars)"
+
+
+CASE_IDS = [f"{JUDGE}:{target_id(d, e)}:{v}={_shown(s[v] if v in s else s)}:{'ok' if ok else 'bad'}" for d, e, v, s, ok in EXPANDED]
+# Modules alone and roots with each environment's settings.
+TARGETS = [(d, None) for d in module_dirs()] + env_targets()
+TARGET_IDS = [f"{JUDGE}:{target_id(d, e)}" for d, e in TARGETS]
 
 
 @pytest.fixture(scope="module")
@@ -201,12 +250,12 @@ def judge():
 @pytest.fixture(scope="module")
 def case_verdicts(judge):
     """All cases judged at once (Terraform: parallel plans, one init per directory)."""
-    return judge.verdicts([(d, inputs(d, setting)) for d, _, setting, _ in EXPANDED])
+    return judge.verdicts([(d, inputs(d, env, setting)) for d, env, _, setting, _ in EXPANDED])
 
 
 @pytest.mark.parametrize("case", range(len(EXPANDED)), ids=CASE_IDS)
 def test_validation_accepts_good_and_rejects_bad_values(case, case_verdicts, judge):
-    directory, variable, setting, accepted = EXPANDED[case]
+    directory, _, variable, setting, accepted = EXPANDED[case]
     assert variable in named(directory, "variable"), f"{rel(directory)} has no variable {variable!r}"
     verdict = case_verdicts[case]
     if accepted:
@@ -217,13 +266,13 @@ def test_validation_accepts_good_and_rejects_bad_values(case, case_verdicts, jud
         )
 
 
-ALL_DIRS = module_dirs() + env_dirs()
+ALL_DIRS = module_dirs() + root_dirs()
 
 
 def test_every_validation_block_is_shown_rejecting_something(case_verdicts, judge):
     """Coverage: each validation block has a bad-value case that it alone or jointly rejects."""
     covered: set[tuple[str, str, int]] = set()
-    for (d, _, _, ok), verdict in zip(EXPANDED, case_verdicts):
+    for (d, _, _, _, ok), verdict in zip(EXPANDED, case_verdicts):
         if not ok:
             covered |= {(rel(d), var, i) for var, idx in verdict.validations.items() for i in idx}
     missing = [
@@ -236,21 +285,32 @@ def test_every_validation_block_is_shown_rejecting_something(case_verdicts, judg
     assert not missing, f"[{judge.name}] validation blocks with no rejecting test case:\n" + "\n".join(missing)
 
 
-@pytest.mark.parametrize("directory", ALL_DIRS, ids=[f"{JUDGE}:{rel(d)}" for d in ALL_DIRS])
-def test_defaults_and_examples_pass_every_validation(directory, judge):
-    verdict = judge.verdict(directory, inputs(directory))
-    assert verdict.accepted, f"[{judge.name}] {rel(directory)}: defaults/examples rejected: {verdict.describe()}"
+@pytest.mark.parametrize("directory,env", TARGETS, ids=TARGET_IDS)
+def test_defaults_and_environment_settings_pass_every_validation(directory, env, judge):
+    """A module with its defaults; a root with the example and env/<env>.tfvars, as `terraform plan
+    -var-file=env/<env>.tfvars` reads them."""
+    verdict = judge.verdict(directory, inputs(directory, env))
+    assert verdict.accepted, f"[{judge.name}] {target_id(directory, env)}: defaults/settings rejected: {verdict.describe()}"
 
 
-@pytest.mark.parametrize("directory", env_dirs(), ids=[rel(d) for d in env_dirs()])
-def test_tfvars_example_sets_required_and_only_declared_variables(directory):
-    declared = named(directory, "variable")
-    example = {k for k in parse_hcl(directory / "terraform.tfvars.example") if not k.startswith("__")}
-    unknown = sorted(example - set(declared))
-    assert not unknown, f"{rel(directory)}/terraform.tfvars.example sets undeclared variables {unknown}"
-    required = sorted(n for n, b in declared.items() if "default" not in b)
-    missing = [n for n in required if n not in example]
-    assert not missing, f"{rel(directory)}/terraform.tfvars.example lacks required variables {missing}"
+TFVARS_FILES = [f for root in root_dirs() for env in environments(root) for f in env_var_files(root, env)]
+TFVARS_FILES = sorted(set(TFVARS_FILES))
+
+
+@pytest.mark.parametrize("path", TFVARS_FILES, ids=rel)
+def test_tfvars_file_sets_only_declared_variables(path):
+    root = path.parent.parent if path.parent.name == "env" else path.parent
+    unknown = sorted(set(tfvars(path)) - set(named(root, "variable")))
+    assert not unknown, f"{rel(path)} sets undeclared variables {unknown}"
+
+
+@pytest.mark.parametrize("directory,env", env_targets(), ids=[target_id(d, e) for d, e in env_targets()])
+def test_environment_sets_every_required_variable(directory, env):
+    """terraform.tfvars (from its example) and env/<env>.tfvars together leave no variable unset."""
+    given = set().union(*(tfvars(f) for f in env_var_files(directory, env)))
+    required = sorted(n for n, b in named(directory, "variable").items() if "default" not in b)
+    missing = [n for n in required if n not in given]
+    assert not missing, f"{target_id(directory, env)}: neither terraform.tfvars.example nor env/{env}.tfvars sets {missing}"
 
 
 _SIMPLE_REF = re.compile(r"\$\{(var|local)\.([A-Za-z_][\w-]*)\}")
@@ -273,42 +333,46 @@ def _render(template: Any, env_values: dict[str, Any], env_locals: dict[str, Any
 _UNRESOLVED = object()
 
 
-@pytest.mark.parametrize("directory", env_dirs(), ids=[f"{JUDGE}:{rel(d)}" for d in env_dirs()])
-def test_environment_inputs_pass_the_module_validations(directory, judge):
-    """The values an environment hands its module (from its defaults and tfvars example) are valid there."""
-    env_values = {n: b.get("default") for n, b in named(directory, "variable").items()}
-    env_values.update({k: v for k, v in parse_hcl(directory / "terraform.tfvars.example").items() if not k.startswith("__")})
+@pytest.mark.parametrize("directory,env", env_targets(), ids=[f"{JUDGE}:{target_id(d, e)}" for d, e in env_targets()])
+def test_environment_inputs_pass_the_module_validations(directory, env, judge):
+    """The values a root hands its module (defaults, tfvars example, env/<env>.tfvars) are valid there."""
+    values_of_env = env_values(directory, env)
     env_locals = locals_of(directory)
     calls = named(directory, "module")
     assert calls, f"{rel(directory)} calls no module"
     for call in calls.values():
-        mod_dir = (directory / call["source"]).resolve()
+        mod_dir = module_source_dir(directory, call)
         values = dict(MODULE_SAMPLES.get(rel(mod_dir), {}))
         for arg, expr in call.items():
             if arg.startswith("__") or arg == "source":
                 continue
-            resolved = _render(expr, env_values, env_locals)
+            resolved = _render(expr, values_of_env, env_locals)
             if resolved is not _UNRESOLVED:
                 values[arg] = resolved
         verdict = judge.verdict(mod_dir, Inputs((), values))
-        assert verdict.accepted, f"[{judge.name}] {rel(directory)} passes values its module rejects: {verdict.describe()}"
+        assert verdict.accepted, f"[{judge.name}] {target_id(directory, env)} passes values its module rejects: {verdict.describe()}"
 
 
-@pytest.mark.parametrize("directory", env_dirs(), ids=[f"{JUDGE}:{rel(d)}" for d in env_dirs()])
-def test_longest_valid_name_prefix_still_fits_the_module(directory, judge):
-    """The environment's name_prefix limit guarantees a valid module name ("<prefix>-<env>")."""
-    env_var = named(directory, "variable")["name_prefix"]
-    cond = strip_interpolation(env_var["validation"][0]["condition"])
-    longest = int(re.search(r"\{1,(\d+)\}", cond).group(1)) + 1
-    prefix = "m" * longest
-    fits = judge.verdict(directory, inputs(directory, {"name_prefix": prefix}))
-    assert fits.accepted, f"[{judge.name}] name_prefix {prefix!r}: {fits.describe()}"
-    too_long = judge.verdict(directory, inputs(directory, {"name_prefix": prefix + "m"}))
-    assert too_long.rejects("name_prefix"), f"[{judge.name}] name_prefix {prefix + 'm'!r}: {too_long.describe()}"
-    mod_dir = (directory / next(iter(named(directory, "module").values()))["source"]).resolve()
-    name = f"{prefix}-{locals_of(directory)['environment']}"
+def _longest(directory: Path, variable: str) -> int:
+    """The longest value the variable's first validation allows (its regex ends in `{1,N}$`)."""
+    cond = strip_interpolation(named(directory, "variable")[variable]["validation"][0]["condition"])
+    return int(re.search(r"\{1,(\d+)\}", cond).group(1)) + 1
+
+
+@pytest.mark.parametrize("directory", root_dirs(), ids=[f"{JUDGE}:{rel(d)}" for d in root_dirs()])
+def test_longest_valid_name_prefix_and_environment_still_fit_the_module(directory, judge):
+    """The root's name_prefix and environment limits guarantee a valid module name ("<prefix>-<env>")."""
+    prefix, env = "m" * _longest(directory, "name_prefix"), "e" * _longest(directory, "environment")
+    example = (directory / "terraform.tfvars.example",)
+    fits = judge.verdict(directory, Inputs(example, {"name_prefix": prefix, "environment": env}))
+    assert fits.accepted, f"[{judge.name}] name_prefix {prefix!r}, environment {env!r}: {fits.describe()}"
+    for variable, value in (("name_prefix", prefix + "m"), ("environment", env + "e")):
+        too_long = judge.verdict(directory, Inputs(example, {"name_prefix": prefix, "environment": env, variable: value}))
+        assert too_long.rejects(variable), f"[{judge.name}] {variable} {value!r}: {too_long.describe()}"
+    mod_dir = module_source_dir(directory, next(iter(named(directory, "module").values())))
+    name = f"{prefix}-{env}"
     module_verdict = judge.verdict(mod_dir, Inputs((), dict(MODULE_SAMPLES[rel(mod_dir)], name=name)))
     assert module_verdict.accepted, (
-        f"[{judge.name}] {rel(directory)}: name_prefix {prefix!r} is valid but the module rejects name {name!r}: "
-        f"{module_verdict.describe()}"
+        f"[{judge.name}] {rel(directory)}: name_prefix {prefix!r} and environment {env!r} are valid but the module "
+        f"rejects name {name!r}: {module_verdict.describe()}"
     )

@@ -32,7 +32,7 @@ def parse_hcl(path: Path) -> dict[str, Any]:
 
 
 def tf_dirs() -> list[Path]:
-    """Every directory under terraform/ that holds .tf files (modules and environments)."""
+    """Every directory under terraform/ that holds .tf files (modules and roots)."""
     return sorted({p.parent for p in TERRAFORM_DIR.rglob("*.tf") if ".terraform" not in p.parts})
 
 
@@ -40,8 +40,44 @@ def module_dirs() -> list[Path]:
     return [d for d in tf_dirs() if "modules" in d.relative_to(TERRAFORM_DIR).parts]
 
 
-def env_dirs() -> list[Path]:
-    return [d for d in tf_dirs() if "envs" in d.relative_to(TERRAFORM_DIR).parts]
+def root_dirs() -> list[Path]:
+    """The root configurations, one per cloud (terraform/aws, terraform/gcp)."""
+    return [d for d in tf_dirs() if "modules" not in d.relative_to(TERRAFORM_DIR).parts]
+
+
+def environments(root: Path) -> list[str]:
+    """The environments of a root: one ``env/<name>.tfvars`` each."""
+    return sorted(p.stem for p in (root / "env").glob("*.tfvars"))
+
+
+def env_targets() -> list[tuple[Path, str]]:
+    """Every ``(root, environment)`` pair: what one `terraform plan -var-file=env/<env>.tfvars` sees."""
+    return [(root, env) for root in root_dirs() for env in environments(root)]
+
+
+def target_id(root: Path, env: str | None = None) -> str:
+    """``aws[dev]`` for a root with one environment's settings, ``modules/x`` for a module."""
+    name = str(root.relative_to(TERRAFORM_DIR))
+    return f"{name}[{env}]" if env else name
+
+
+def env_var_files(root: Path, env: str) -> tuple[Path, Path]:
+    """The var-files of one environment in the order Terraform reads them: the operator's
+    terraform.tfvars (here its example, which it is copied from) first, then env/<env>.tfvars."""
+    return root / "terraform.tfvars.example", root / "env" / f"{env}.tfvars"
+
+
+def tfvars(path: Path) -> dict[str, Any]:
+    """The values a .tfvars file sets."""
+    return {k: v for k, v in parse_hcl(path).items() if not k.startswith("__")}
+
+
+def env_values(root: Path, env: str) -> dict[str, Any]:
+    """``{variable: value}`` of one environment: defaults, then its var-files on top."""
+    values = variable_defaults(root)
+    for f in env_var_files(root, env):
+        values.update(tfvars(f))
+    return values
 
 
 def tf_files(directory: Path | None = None) -> list[Path]:
@@ -91,6 +127,11 @@ def locals_of(directory: Path) -> dict[str, Any]:
     for _, block in blocks(directory, "locals"):
         out.update({k: v for k, v in block.items() if not k.startswith("__")})
     return out
+
+
+def module_source_dir(directory: Path, call: dict[str, Any]) -> Path:
+    """The directory a ``module`` block with a local ``source`` points to."""
+    return (directory / call["source"]).resolve()
 
 
 def terraform_blocks(directory: Path) -> list[dict[str, Any]]:

@@ -1,10 +1,9 @@
 locals {
-  environment = "dev"
-  name        = "${var.name_prefix}-${local.environment}"
+  name = "${var.name_prefix}-${var.environment}"
 
   tags = merge(var.extra_tags, {
     Project     = "mlops-pipelines"
-    Environment = local.environment
+    Environment = var.environment
     ManagedBy   = "terraform"
     Owner       = var.owner
     CostCenter  = var.cost_center
@@ -12,7 +11,7 @@ locals {
 }
 
 module "gpu_training" {
-  source = "../../../modules/aws_gpu_training"
+  source = "../modules/aws_gpu_training"
 
   name   = local.name
   region = var.region

@@ -1,3 +1,13 @@
+variable "environment" {
+  type        = string
+  description = "Environment these settings are for (\"dev\", \"prod\"): the file env/<environment>.tfvars sets it. Named in resource names and the Environment tag."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,4}$", var.environment))
+    error_message = "environment must be 2-5 lowercase letters or digits, starting with a letter, for example \"dev\" or \"prod\" (pass -var-file=env/<environment>.tfvars)."
+  }
+}
+
 variable "region" {
   type        = string
   description = "AWS region of this environment."
@@ -45,12 +55,22 @@ variable "cost_center" {
   type        = string
   description = "Cost center the resources are billed to; becomes the CostCenter tag."
   default     = "ml-platform"
+
+  validation {
+    condition     = length(trimspace(var.cost_center)) > 0 && length(var.cost_center) <= 256
+    error_message = "cost_center must be 1-256 characters and not blank (it is a tag value)."
+  }
 }
 
 variable "extra_tags" {
   type        = map(string)
   description = "Additional tags for every resource. The required tags (Project, Environment, ManagedBy, Owner, CostCenter) win on conflict."
   default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.extra_tags : length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "extra_tags keys must be at most 128 characters and not start with \"aws:\" (reserved by AWS); values at most 256."
+  }
 }
 
 variable "create_cluster" {
@@ -96,13 +116,13 @@ variable "cluster_endpoint_public_access_cidrs" {
 variable "gpu_instance_types" {
   type        = list(string)
   description = "GPU instance types of the GPU node group, in order of preference."
-  default     = ["g5.xlarge", "g6.xlarge", "g4dn.xlarge"]
+  default     = ["g5.2xlarge", "g6.2xlarge"]
 }
 
 variable "gpu_capacity_type" {
   type        = string
   description = "\"SPOT\" or \"ON_DEMAND\" GPU capacity."
-  default     = "SPOT"
+  default     = "ON_DEMAND"
 }
 
 variable "gpu_min_size" {
@@ -114,7 +134,7 @@ variable "gpu_min_size" {
 variable "gpu_max_size" {
   type        = number
   description = "Maximum GPU nodes."
-  default     = 1
+  default     = 4
 }
 
 variable "install_cluster_autoscaler" {
@@ -132,17 +152,22 @@ variable "install_pod_identity_agent" {
 variable "force_destroy" {
   type        = bool
   description = "Let terraform destroy delete a non-empty bucket and registry."
-  default     = true
+  default     = false
 }
 
 variable "pipeline_root_retention_days" {
   type        = number
   description = "Days intermediate pipeline artifacts are kept (0 = forever)."
-  default     = 30
+  default     = 90
 }
 
 variable "access_log_bucket_name" {
   type        = string
   description = "Existing bucket for S3 server access logs of the artifact bucket (null = off)."
   default     = null
+
+  validation {
+    condition     = var.access_log_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.access_log_bucket_name))
+    error_message = "access_log_bucket_name must be an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens."
+  }
 }

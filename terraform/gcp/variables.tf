@@ -1,3 +1,13 @@
+variable "environment" {
+  type        = string
+  description = "Environment these settings are for (\"dev\", \"prod\"): the file env/<environment>.tfvars sets it. Named in resource names and the environment label."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,4}$", var.environment))
+    error_message = "environment must be 2-5 lowercase letters or digits, starting with a letter, for example \"dev\" or \"prod\" (pass -var-file=env/<environment>.tfvars)."
+  }
+}
+
 variable "project_id" {
   type        = string
   description = "GCP project of this environment."
@@ -55,6 +65,11 @@ variable "extra_labels" {
   type        = map(string)
   description = "Additional labels for every resource. The required labels (project, environment, managed-by, owner, cost-center) win on conflict."
   default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.extra_labels : can(regex("^[a-z][a-z0-9_-]{0,62}$", k)) && can(regex("^[a-z0-9_-]{0,63}$", v))])
+    error_message = "extra_labels keys must start with a lowercase letter; keys and values may hold only lowercase letters, digits, '_' and '-' (max 63 characters)."
+  }
 }
 
 variable "create_cluster" {
@@ -73,12 +88,22 @@ variable "network" {
   type        = string
   description = "VPC network of a new cluster."
   default     = "default"
+
+  validation {
+    condition     = can(regex("^(.+/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", var.network))
+    error_message = "network must be a VPC network name (lowercase letters, digits and hyphens, starting with a letter) or its self link."
+  }
 }
 
 variable "subnetwork" {
   type        = string
   description = "Subnetwork of a new cluster."
   default     = "default"
+
+  validation {
+    condition     = can(regex("^(.+/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", var.subnetwork))
+    error_message = "subnetwork must be a subnetwork name (lowercase letters, digits and hyphens, starting with a letter) or its self link."
+  }
 }
 
 variable "master_authorized_networks" {
@@ -93,7 +118,7 @@ variable "master_authorized_networks" {
 variable "deletion_protection" {
   type        = bool
   description = "Refuse to delete the cluster on terraform destroy."
-  default     = false
+  default     = true
 }
 
 variable "gpu_node_locations" {
@@ -105,7 +130,7 @@ variable "gpu_node_locations" {
 variable "gpu_accelerator_type" {
   type        = string
   description = "GPU type of the GPU node pool."
-  default     = "nvidia-tesla-t4"
+  default     = "nvidia-l4"
 }
 
 variable "gpu_accelerator_count" {
@@ -117,13 +142,13 @@ variable "gpu_accelerator_count" {
 variable "gpu_machine_type" {
   type        = string
   description = "Machine type of the GPU nodes (must fit the GPU type)."
-  default     = "n1-standard-8"
+  default     = "g2-standard-8"
 }
 
 variable "gpu_spot" {
   type        = bool
   description = "Use Spot VMs for GPU nodes."
-  default     = true
+  default     = false
 }
 
 variable "gpu_min_node_count" {
@@ -135,7 +160,7 @@ variable "gpu_min_node_count" {
 variable "gpu_max_node_count" {
   type        = number
   description = "Maximum GPU nodes."
-  default     = 1
+  default     = 4
 }
 
 variable "kms_key_name" {
@@ -147,17 +172,22 @@ variable "kms_key_name" {
 variable "force_destroy" {
   type        = bool
   description = "Let terraform destroy delete a non-empty bucket."
-  default     = true
+  default     = false
 }
 
 variable "pipeline_root_retention_days" {
   type        = number
   description = "Days intermediate pipeline artifacts are kept (0 = forever)."
-  default     = 30
+  default     = 90
 }
 
 variable "access_log_bucket_name" {
   type        = string
   description = "Existing bucket for usage logs of the artifact bucket (null = off)."
   default     = null
+
+  validation {
+    condition     = var.access_log_bucket_name == null || can(regex("^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$", var.access_log_bucket_name))
+    error_message = "access_log_bucket_name must be a Cloud Storage bucket name: 3-63 lowercase letters, digits, dots, '_' and '-'."
+  }
 }

@@ -13,11 +13,11 @@ terraform {
     }
   }
 
-  # Partial configuration: bucket and region come from backend.hcl
-  # (copy backend.hcl.example), so no account-specific name is committed.
-  #   terraform init -backend-config=backend.hcl
+  # Partial configuration: the state key of each environment comes from env/<env>.backend.hcl,
+  # the bucket and region from backend.hcl (copy backend.hcl.example; git-ignored), so no
+  # account-specific name is committed.
+  #   terraform init -reconfigure -backend-config=env/dev.backend.hcl -backend-config=backend.hcl
   backend "s3" {
-    key          = "mlops-pipelines/aws/dev/terraform.tfstate"
     encrypt      = true
     use_lockfile = true
   }

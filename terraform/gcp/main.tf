@@ -1,10 +1,9 @@
 locals {
-  environment = "prod"
-  name        = "${var.name_prefix}-${local.environment}"
+  name = "${var.name_prefix}-${var.environment}"
 
   labels = merge(var.extra_labels, {
     project     = "mlops-pipelines"
-    environment = local.environment
+    environment = var.environment
     managed-by  = "terraform"
     owner       = var.owner
     cost-center = var.cost_center
@@ -12,7 +11,7 @@ locals {
 }
 
 module "gpu_training" {
-  source = "../../../modules/gcp_gpu_training"
+  source = "../modules/gcp_gpu_training"
 
   project_id = var.project_id
   region     = var.region
