@@ -83,7 +83,12 @@ def cmd_run(args) -> int:
             shown = f"{int(value)}" if float(value).is_integer() and name.endswith("count") else f"{value:.4f}"
             print(f"  metric:  {name} = {shown}")
         if summary.drift:
-            print(f"  drift:   {_drift_line(summary.drift)}")
+            # A cached check is the verdict of the run that computed it, on this same data.
+            cached = summary.components.get("DriftCheck", {}).get("state") == "cached"
+            print(f"  drift:   {_drift_line(summary.drift)}" + ("  (cached: the verdict of an earlier run on the same data)" if cached else ""))
+        executed = [n for n, c in summary.components.items() if c.get("state") == "executed"]
+        if summary.components and not executed:
+            print("  cache:   nothing executed: every step's inputs and parameters were unchanged")
         for name, path in sorted(summary.reports.items()):
             print(f"  report:  {name}: {path}")
         print(f"  summary: {run_json}")

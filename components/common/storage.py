@@ -224,6 +224,10 @@ def stat(uri: str) -> ObjectInfo:
             st = local_path(uri).stat()
             if not local_path(uri).is_file():
                 raise StorageError(f"{uri}: not a file")
+            if scheme == "package":
+                # Package data is read-only and small; its mtime is the install time, which
+                # changes with every image build and would re-run an unchanged pipeline.
+                return ObjectInfo(uri, st.st_size, "sha256:" + hashlib.sha256(local_path(uri).read_bytes()).hexdigest())
             return ObjectInfo(uri, st.st_size, f"{st.st_mtime_ns}-{st.st_size}")
         if scheme == "s3":
             head = _s3().head_object(Bucket=bucket, Key=key)
