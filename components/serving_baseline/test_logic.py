@@ -45,3 +45,25 @@ def test_unreadable_destination_is_version_zero_for_the_cache_key(tmp_path):
     _push(tmp_path, dest, "a")
     (dest / "m" / "1" / "manifest.json").write_text("{not json")
     assert logic.serving_version(str(dest), "m") == 0
+
+
+def test_the_candidate_itself_is_never_its_baseline(tmp_path):
+    """A version whose SavedModel is the candidate's (pushed by an earlier run of the same
+    pipeline on the same data) is passed over: the baseline is the version serving before it."""
+    dest = tmp_path / "dest"
+    _push(tmp_path, dest, "a")
+    second = _push(tmp_path, dest, "b")
+    candidate = second.manifest["model_fingerprint"]
+    assert logic.serving_model(str(dest), "m", skip=logic.is_candidate(candidate)).version == 1
+    assert logic.serving_model(str(dest), "m", skip=logic.is_candidate("another model")).version == 2
+    assert logic.serving_model(str(dest), "m", skip=logic.is_candidate("")).version == 2
+
+
+def test_cache_key_passes_over_versions_of_the_same_training_key(tmp_path):
+    dest = tmp_path / "dest"
+    _push(tmp_path, dest, "a", training_key="k1")
+    _push(tmp_path, dest, "b", training_key="k2")
+    assert logic.serving_version(str(dest), "m", "k2") == 1  # this run's own earlier push: not a baseline
+    assert logic.serving_version(str(dest), "m", "k3") == 2  # another run's push: the baseline
+    assert logic.serving_version(str(dest), "m", "k1") == 2
+    assert logic.serving_version(str(dest), "m") == 2
