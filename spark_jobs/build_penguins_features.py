@@ -179,6 +179,15 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
+    try:
+        source = spark_path(args.input)
+    except Exception as exc:  # e.g. package:// of a package that is not installed
+        print(f"penguins_features: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if _is_local(source) and not os.path.exists(source):  # before paying for a JVM
+        print(f"penguins_features: input {source} does not exist", file=sys.stderr)
+        return EXIT_USAGE
+
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("penguins_features")
