@@ -11,7 +11,7 @@ Tasks:
 
 * ``plan``: the params as paths Spark reads and writes (repo-relative paths are taken from the
   repository root) and the Spark session settings;
-* ``build_features`` (``@task.pyspark``): the job, on a local master (``local[*]`` inside this
+* ``build_features`` (``PySparkOperator``, the operator of ``@task.pyspark``): the job, on a local master (``local[*]`` inside this
   worker) when ``spark_conn_id`` is empty, else on the cluster that Spark connection names
   (``spark://`` standalone, ``yarn``, ``k8s://``, or Spark Connect ``sc://``: docs/spark.md);
 * ``publish``: checks ``_SUCCESS`` and ``_summary.json`` and records the asset event, whose
@@ -35,6 +35,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from airflow.providers.apache.spark.operators.spark_pyspark import PySparkOperator
 from airflow.sdk import Param, dag, get_current_context, task
 
 from lib.alerts import default_notifiers
@@ -44,6 +45,21 @@ log = logging.getLogger(__name__)
 
 DAG_ID = "feature_engineering"
 _PLAN = "ti.xcom_pull(task_ids='plan')"
+
+
+def build_features(plan: dict[str, Any], spark: Any = None) -> dict[str, Any]:
+    """Runs the Spark job on the session the provider opened; returns the table's summary."""
+    from lib.alerts import AlertingFailure
+    from spark_jobs.build_penguins_features import FeatureJobError, run
+
+    log.info("Spark %s, master %s", spark.version, spark.conf.get("spark.master", "(Spark Connect)"))
+    try:
+        return run(spark, plan["raw_uri"], plan["output_uri"])
+    except FeatureJobError as exc:
+        raise AlertingFailure(
+            f"feature table not built from {plan['raw_uri']}: {exc}",
+            {"kind": "task_failed", "dataset": "penguins_features", "reason": str(exc), "data_uri": plan["raw_uri"]},
+        ) from exc
 
 
 @dag(
@@ -92,21 +108,6 @@ def feature_engineering() -> None:
         log.info("plan: %s", result)
         return result
 
-    @task.pyspark(conn_id=f"{{{{ {_PLAN}['spark_conn_id'] }}}}", config_kwargs=f"{{{{ {_PLAN}['spark_conf'] }}}}")
-    def build_features(plan: dict[str, Any], spark=None) -> dict[str, Any]:
-        """Runs the Spark job on the session the provider opened; returns the table's summary."""
-        from lib.alerts import AlertingFailure
-        from spark_jobs.build_penguins_features import FeatureJobError, run
-
-        log.info("Spark %s, master %s", spark.version, spark.conf.get("spark.master", "(Spark Connect)"))
-        try:
-            return run(spark, plan["raw_uri"], plan["output_uri"])
-        except FeatureJobError as exc:
-            raise AlertingFailure(
-                f"feature table not built from {plan['raw_uri']}: {exc}",
-                {"kind": "task_failed", "dataset": "penguins_features", "reason": str(exc), "data_uri": plan["raw_uri"]},
-            ) from exc
-
     @task(outlets=[PENGUINS_FEATURES])
     def publish(plan: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
         """Checks the committed table and records the asset event that schedules training."""
@@ -131,7 +132,16 @@ def feature_engineering() -> None:
         return extra
 
     p = plan()
-    publish(p, build_features(p))
+    # The provider's PySparkOperator (what @task.pyspark wraps): the decorator form does not
+    # template conn_id / config_kwargs, which come from `plan` at run time.
+    built = PySparkOperator(
+        task_id="build_features",
+        python_callable=build_features,
+        op_kwargs={"plan": p},
+        conn_id=f"{{{{ {_PLAN}['spark_conn_id'] }}}}",
+        config_kwargs=f"{{{{ {_PLAN}['spark_conf'] }}}}",
+    )
+    publish(p, built.output)
 
 
 feature_engineering()
