@@ -100,7 +100,8 @@ def feature_engineering() -> None:
             "output_uri": output,
             # What the pipeline reads: repo-relative (the image sees the repo at /src); s3a:// is
             # Hadoop's name for what boto3 calls s3://.
-            "data_uri": repo_relative(output) if "://" not in output else output.replace("s3a://", "s3://", 1),
+            # A remote folder is a prefix ending in "/" (components.common.storage.is_folder).
+            "data_uri": repo_relative(output) if "://" not in output else output.replace("s3a://", "s3://", 1).rstrip("/") + "/",
             "config": params["training_config"],
             "spark_conn_id": conn_id,
             "spark_conf": spark_conf(conn_id),

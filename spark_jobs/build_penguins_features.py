@@ -38,11 +38,15 @@ log = logging.getLogger(__name__)
 EXIT_USAGE, EXIT_DATA = 2, 3
 SUCCESS_MARKER = "_SUCCESS"
 SUMMARY_FILE = "_summary.json"
-#: Session settings for every master: dates are parsed the same whatever the machine's zone; no
-#: progress bars or INFO lines in task logs.
-SESSION_CONF = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "false", "spark.log.level": "WARN"}
-#: Extra settings for a local master: the driver listens on loopback only, no web UI.
-LOCAL_CONF = {"spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1", "spark.ui.enabled": "false"}
+#: Session settings for every master, Spark Connect included (a runtime SQL setting): dates are
+#: parsed the same whatever the machine's zone.
+SESSION_CONF = {"spark.sql.session.timeZone": "UTC"}
+#: Extra settings for a local master: the driver listens on loopback only, no web UI, and no
+#: progress bars or INFO lines in task logs. A cluster keeps its own (its connection's extras).
+LOCAL_CONF = {
+    "spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1", "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false", "spark.log.level": "WARN",
+}
 
 
 class FeatureJobError(Exception):
