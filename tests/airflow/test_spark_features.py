@@ -8,9 +8,7 @@ through its process (exit codes, messages).
 from __future__ import annotations
 
 import csv
-import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -191,15 +189,10 @@ def test_cli_refuses_bad_input_with_exit_codes_and_named_problems(raw_export, tm
     assert res.returncode == 2, res.stderr[-2000:]
     assert f"input {tmp_path / 'nope.csv'} does not exist" in res.stderr and "Traceback" not in res.stderr
 
-    with raw_export.open() as fh:
-        rows = list(csv.DictReader(fh))
-    rows[10]["Flipper Length (mm)"] = "one-ninety"
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
+    raw = pd.read_csv(raw_export, dtype=str, keep_default_na=False)
+    raw.loc[10, "Flipper Length (mm)"] = "one-ninety"
     bad = tmp_path / "bad.csv"
-    bad.write_text(buf.getvalue())
+    raw.to_csv(bad, index=False)
     res = _cli("--input", str(bad), "--output", str(tmp_path / "out"))
     assert res.returncode == 3, res.stderr[-2000:]
     assert "flipper_length_mm: 1 value(s) not a number, e.g. 'one-ninety'" in res.stderr
