@@ -34,6 +34,9 @@ from typing import Any
 from spark_jobs import penguins_features as pf
 
 log = logging.getLogger(__name__)
+# py4j logs every gateway connection it closes at INFO, also from __del__ at interpreter exit
+# (after logging's streams are closed: "--- Logging error ---"); its warnings still show.
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 EXIT_USAGE, EXIT_DATA = 2, 3
 SUCCESS_MARKER = "_SUCCESS"
