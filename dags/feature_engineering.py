@@ -18,7 +18,8 @@ Tasks:
   ``extra`` carries ``data_uri``, ``config`` and the summary's counts.
 
 Trigger parameters: ``raw_uri`` (CSV: local path, ``package://``, or what the cluster reads:
-``s3a://``, ``gs://``, ``hdfs://``), ``output_uri`` (the table's folder, replaced as a whole),
+``s3a://``, ``gs://``, ``hdfs://``), ``output_uri`` (the table's folder, replaced as a whole:
+a local folder, ``s3a://`` or ``gs://``, what training reads),
 ``training_config`` (the pipeline config that trains on it) and ``spark_conn_id``.
 
 Bad input (missing columns, values that do not parse) fails ``build_features`` without retries,
@@ -76,7 +77,7 @@ def build_features(plan: dict[str, Any], spark: Any = None) -> dict[str, Any]:
     render_template_as_native_obj=True,
     params={
         "raw_uri": Param(DEFAULT_RAW_URI, type="string", description="Raw export (CSV): local path, package://, s3a://, gs://, hdfs://."),
-        "output_uri": Param(DEFAULT_FEATURES_URI, type="string", description="Feature table folder (repo-relative, or s3a://, gs://, hdfs://)."),
+        "output_uri": Param(DEFAULT_FEATURES_URI, type="string", description="Feature table folder: repo-relative, s3a://, gs://."),
         "training_config": Param(DEFAULT_TRAINING_CONFIG, type="string", description="Pipeline config that trains on the table."),
         "spark_conn_id": Param("", type="string", description="Spark connection; empty: a local master in the worker."),
     },
@@ -94,6 +95,11 @@ def feature_engineering() -> None:
             return uri if "://" in uri else str(resolve_repo_path(uri))
 
         output = for_spark(params["output_uri"])
+        if "://" in output and not output.startswith(("s3a://", "s3://", "gs://")):
+            raise ValueError(
+                f"output_uri {params['output_uri']!r}: training reads the table from a local folder or an "
+                "s3a:// (s3://) or gs:// prefix; write it to one of those"
+            )
         conn_id = params.get("spark_conn_id") or ""
         result = {
             "raw_uri": for_spark(params["raw_uri"]),

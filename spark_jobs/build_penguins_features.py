@@ -112,8 +112,18 @@ def check_parsable(text: Any) -> int:
     return rows
 
 
+def _object_store_uri(uri: str) -> str | None:
+    """The ``components.common.storage`` URI of an s3a:// / s3:// / gs:// path, else None."""
+    if uri.startswith("s3a://"):
+        return "s3://" + uri[len("s3a://"):]
+    return uri if uri.startswith(("s3://", "gs://")) else None
+
+
 def write_summary(output: str, summary: dict[str, Any]) -> None:
-    """Writes ``_summary.json`` next to the data (local folder, or s3a:// / s3:// / gs://)."""
+    """Writes ``_summary.json`` next to the data: a local folder, s3a:// (s3://) or gs://.
+
+    Elsewhere (hdfs://) the summary is only logged: the table itself is complete.
+    """
     text = json.dumps(summary, indent=2, sort_keys=True) + "\n"
     target = f"{output.rstrip('/')}/{SUMMARY_FILE}"
     if _is_local(output):
@@ -121,19 +131,29 @@ def write_summary(output: str, summary: dict[str, Any]) -> None:
         tmp.write_text(text)
         os.replace(tmp, target)
         return
+    remote = _object_store_uri(target)
+    if remote is None:
+        log.warning("%s not written (no client for this scheme here); summary: %s", target, text)
+        return
     from components.common import storage
 
-    storage.write_bytes(target.replace("s3a://", "s3://", 1), text.encode())
+    storage.write_bytes(remote, text.encode())
 
 
 def success_marker_written(output: str) -> bool:
-    """True when Spark committed the output (its ``_SUCCESS`` marker is there)."""
+    """True when Spark committed the output (its ``_SUCCESS`` marker is there).
+
+    Where this process cannot look (hdfs://), Spark's own commit, which raised otherwise, stands.
+    """
     target = f"{output.rstrip('/')}/{SUCCESS_MARKER}"
     if _is_local(output):
         return os.path.isfile(target)
+    remote = _object_store_uri(target)
+    if remote is None:
+        return True
     from components.common import storage
 
-    return storage.exists(target.replace("s3a://", "s3://", 1))
+    return storage.exists(remote)
 
 
 def run(spark: Any, input_uri: str, output_uri: str) -> dict[str, Any]:
