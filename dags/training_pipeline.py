@@ -3,6 +3,9 @@
 Schedule: the ``schedule`` key of the default pipeline config (``MLOPS_PIPELINE_CONFIG`` or
 ``pipelines/configs/penguins.yaml``). Scheduled runs skip when the data at the configured URI
 has not changed since the last successful run; manual runs always go ahead.
+Also scheduled on the ``penguins_features`` asset: when ``feature_engineering`` publishes a new
+feature table, a run trains the ``config`` on the ``data_uri`` that the asset event names
+(``lib.features``), whatever the params say.
 
 Trigger parameters (UI "Trigger" form, ``airflow dags trigger --conf``, or the REST API):
 
@@ -33,6 +36,7 @@ from typing import Any
 from airflow.sdk import Param, dag, get_current_context, task
 
 from lib.alerts import AlertingFailure, default_notifiers
+from lib.features import asset_trigger_params, training_schedule
 from lib.pipeline_config import RUNNERS, schedule_of
 from lib.settings import default_config_path
 
@@ -44,7 +48,7 @@ DAG_ID = "training_pipeline"
 @dag(
     dag_id=DAG_ID,
     description="Detect new data, validate it with the pipeline's GE suite, run the TFX pipeline, report.",
-    schedule=schedule_of(default_config_path()),
+    schedule=training_schedule(schedule_of(default_config_path())),
     start_date=datetime(2024, 1, 1),
     catchup=False,
     max_active_runs=1,
@@ -68,7 +72,7 @@ def training_pipeline() -> None:
         from lib.settings import runs_dir, safe_name
 
         ctx = get_current_context()
-        params = ctx["params"]
+        params = {**ctx["params"], **asset_trigger_params(ctx)}
         cfg = load_pipeline_config(params.get("config"))
         runner = params.get("runner") or "auto"
         if runner == "auto":

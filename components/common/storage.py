@@ -212,13 +212,26 @@ def exists(uri: str) -> bool:
         return scheme in ("file", "package") and local_path(uri).is_dir()
 
 
+def is_folder(uri: str) -> bool:
+    """True for a local directory or an ``s3://`` / ``gs://`` prefix ending in ``/``."""
+    if is_remote(uri):
+        return uri.endswith("/")
+    return local_path(uri).is_dir()
+
+
 def stat(uri: str) -> ObjectInfo:
-    """Size and content version of one object.
+    """Size and content version of one object, or of a folder (see :func:`is_folder`).
+
+    A folder's size is its files' total and its version a hash of their names and versions,
+    so it changes when any file under it is added, removed or rewritten (a Spark table that is
+    written again gets a new version even with the same rows).
 
     Raises:
-        StorageError: The object does not exist.
+        StorageError: The object does not exist, or the folder holds no files.
     """
     scheme, bucket, key = split_uri(uri)
+    if is_folder(uri):
+        return _folder_stat(uri)
     try:
         if scheme in ("file", "package"):
             st = local_path(uri).stat()
@@ -242,6 +255,16 @@ def stat(uri: str) -> ObjectInfo:
         raise StorageError(f"{uri}: no such file") from exc
     except Exception as exc:
         raise StorageError(f"{uri}: cannot stat: {_short(exc)}") from exc
+
+
+def _folder_stat(uri: str) -> ObjectInfo:
+    files = list_uris(uri)
+    if not files:
+        raise StorageError(f"{uri}: no files under this folder")
+    base = uri.rstrip("/") + "/"
+    infos = [stat(f) for f in files]
+    listing = "\n".join(f"{i.uri[len(base):]} {i.version}" for i in infos)
+    return ObjectInfo(uri, sum(i.size for i in infos), "folder-" + hashlib.sha256(listing.encode()).hexdigest()[:32])
 
 
 def list_uris(prefix: str) -> list[str]:

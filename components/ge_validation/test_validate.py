@@ -25,6 +25,16 @@ def test_committed_suite_matches_schema(suite):
     assert json.loads(SUITE.read_text()) == json.loads(json.dumps(suite, sort_keys=True))
 
 
+def test_committed_feature_table_suite_matches_its_schema():
+    """penguins_features (the Spark feature table's config): same rule, regenerated with
+    `mlops suite --config pipelines/configs/penguins_features.yaml`."""
+    folder = REPO / "pipelines" / "schemas" / "penguins_features"
+    derived = suite_lib.suite_from_schema(io_utils.SchemaReader().read(str(folder / "schema.pbtxt")), "penguins_features-suite")
+    assert json.loads((folder / "expectation_suite.json").read_text()) == json.loads(json.dumps(derived, sort_keys=True))
+    columns = {e["kwargs"]["column"] for e in derived["expectations"]}
+    assert {"bill_ratio", "mass_flipper_ratio"} <= columns
+
+
 def test_clean_penguins_pass(suite, penguins_df, tmp_path):
     df = penguins_df.dropna()
     report = validate.validate_dataframe(df, suite, tmp_path / "docs", "penguins")

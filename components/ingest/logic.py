@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tempfile
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -33,16 +34,19 @@ class IngestStats:
 
 
 def read_table(uri: str, fmt: str) -> pd.DataFrame:
-    """Reads a CSV or Parquet file into a DataFrame.
+    """Reads a CSV or Parquet file, or a folder of Parquet files, into a DataFrame.
 
     Args:
-        uri: Local path, s3://, gs:// or package:// URI.
+        uri: Local path, s3://, gs:// or package:// URI; for Parquet also a folder (a local
+            directory, or a prefix ending in ``/``) as Spark writes it: see :func:`read_parquet_folder`.
         fmt: ``csv`` or ``parquet``.
 
     Raises:
         DataValidationError: The file is empty, malformed or not the given format.
         storage.StorageError: It cannot be read at all.
     """
+    if storage.is_folder(uri):
+        return read_parquet_folder(uri, fmt)
     raw = storage.read_bytes(uri)
     if not raw.strip():
         raise DataValidationError(
@@ -75,6 +79,41 @@ def read_table(uri: str, fmt: str) -> pd.DataFrame:
             uri,
         )
     return df
+
+
+def read_parquet_folder(uri: str, fmt: str = "parquet") -> pd.DataFrame:
+    """Reads a Parquet dataset folder, Hive-partitioned or flat, as one DataFrame.
+
+    Partition folders (``egg_date=2007-11-11/``) become string columns. Files whose names start
+    with ``_`` or ``.`` are not data (Spark's ``_SUCCESS``, ``_summary.json``, ``.crc`` checksums)
+    and are skipped, as Spark and pyarrow do. Remote folders are copied to a temporary
+    directory first (``storage.download_dir``).
+
+    Raises:
+        DataValidationError: The format is not Parquet, the folder holds no data rows, or a
+            file is not Parquet.
+    """
+    import pyarrow.dataset as pads  # lazy: only folders need it
+
+    if fmt != "parquet":
+        raise DataValidationError(
+            [CheckFailure(None, f"readable_{fmt}", "ingest",
+                          f"{uri} is a folder; only Parquet datasets are read from folders (data.format: parquet)")],
+            uri,
+        )
+    with tempfile.TemporaryDirectory(prefix="ingest-") as tmp:
+        local = storage.download_dir(uri, tmp) if storage.is_remote(uri) else storage.local_path(uri)
+        try:
+            table = pads.dataset(str(local), format="parquet", partitioning="hive").to_table()
+        except (ValueError, OSError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise DataValidationError(
+                [CheckFailure(None, "readable_parquet", "ingest", f"{uri}: {type(exc).__name__}: {exc}")], uri
+            ) from exc
+    if table.num_rows == 0:
+        raise DataValidationError(
+            [CheckFailure(None, "has_rows", "ingest", f"{uri}: no data rows in the Parquet files under this folder")], uri
+        )
+    return table.to_pandas()
 
 
 def tidy(

@@ -97,3 +97,52 @@ def test_no_complete_rows_names_the_emptiest_columns(tmp_path):
         logic.tidy(df, TYPES, "y", True, 1.0)
     (failure,) = err.value.failures
     assert failure.column == "colour" and "colour (2 of 3 missing)" in failure.detail and "x (1 of 3 missing)" in failure.detail
+
+
+def _spark_like_folder(root, df, by):
+    """A Hive-partitioned Parquet folder with the files Spark leaves next to the data."""
+    df.to_parquet(root, partition_cols=[by], index=False)
+    (root / "_SUCCESS").write_text("")
+    (root / "_summary.json").write_text('{"rows_out": 0}')
+    first = sorted(root.glob(f"{by}=*"))[0]
+    (first / ".part-00000.snappy.parquet.crc").write_bytes(b"\x00crc")
+    return root
+
+
+def test_reads_a_partitioned_parquet_folder_as_spark_writes_it(tmp_path, penguins_df):
+    from components.common import storage
+
+    folder = _spark_like_folder(tmp_path / "table", penguins_df, "island")
+    got = logic.read_table(str(folder), "parquet")
+    assert len(got) == len(penguins_df)
+    # The partition folders come back as a column; the marker, summary and checksums are skipped.
+    assert sorted(got["island"].unique()) == ["Biscoe", "Dream", "Torgersen"]
+    key = ["species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"]
+    a, b = (f[key].fillna({"sex": "NA"}).sort_values(key).reset_index(drop=True) for f in (got, penguins_df))
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    types = {"bill_length_mm": "float", "island": "categorical", "sex": "categorical"}
+    _, _, stats = logic.ingest(str(folder), "parquet", types, "species", 0.25, 42, True, 0.1)
+    assert stats.rows_read == 344 and stats.rows_dropped == 11
+
+    # The folder's version follows its files (the pipeline's cache key and the DAG's new-data check).
+    before = storage.stat(str(folder))
+    assert before.size == sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert storage.stat(str(folder)).version == before.version
+    (folder / "_SUCCESS").write_text("rewritten")
+    assert storage.stat(str(folder)).version != before.version
+
+
+def test_folder_problems_name_the_folder(tmp_path):
+    folder = tmp_path / "table"
+    folder.mkdir()
+    (folder / "_SUCCESS").write_text("")
+    with pytest.raises(DataValidationError) as err:
+        logic.read_table(str(folder), "parquet")
+    assert err.value.failures[0].check == "has_rows" and str(folder) in err.value.failures[0].detail
+    with pytest.raises(DataValidationError) as err:
+        logic.read_table(str(folder), "csv")
+    assert err.value.failures[0].check == "readable_csv" and "data.format: parquet" in err.value.failures[0].detail
+    (folder / "part-0.parquet").write_text("not parquet")
+    with pytest.raises(DataValidationError) as err:
+        logic.read_table(str(folder), "parquet")
+    assert err.value.failures[0].check == "readable_parquet" and str(folder) in err.value.failures[0].detail

@@ -6,9 +6,9 @@
 # Idempotent: a stamp file inside each venv holds the sha256 of its requirements (and lock) file
 # and the Python version; when they match, nothing is done. A changed pin rebuilds that venv.
 # Also makes sure Debian's Chromium is present for the Playwright browser test
-# (Playwright cannot download its own browsers on these machines).
+# (Playwright cannot download its own browsers on these machines), and Java 17+ for Spark.
 #
-# Usage: infra/scripts/setup-airflow.sh        (env: PYTHON=python3.11, SKIP_CHROMIUM=1)
+# Usage: infra/scripts/setup-airflow.sh        (env: PYTHON=python3.11, SKIP_CHROMIUM=1, SKIP_JAVA=1)
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -59,12 +59,24 @@ ensure_venv "$VENV" "$(sha256sum "$REQS" | cut -c1-64) $pyver" "$REQS" "1-2 minu
 ensure_venv "$CLIENTS_VENV" "$(cat "$CLIENTS_REQS" "$LOCK" | sha256sum | cut -c1-64) $pyver" "$CLIENTS_REQS" "1 minute" \
   'import kfp, google.cloud.aiplatform, yaml' -r "$CLIENTS_REQS" -c "$LOCK"
 
-if [ "${SKIP_CHROMIUM:-0}" != "1" ] && [ ! -x /usr/bin/chromium ]; then
+# apt_install PACKAGE WHY: a Debian package, when we are root with apt (else say what to install).
+apt_install() {
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "[setup-airflow] installing Debian chromium for the browser test" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null \
-      || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null; }
+    echo "[setup-airflow] installing Debian $1 ($2)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$1" >/dev/null \
+      || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$1" >/dev/null; }
   else
-    echo "[setup-airflow] /usr/bin/chromium missing; install it (apt-get install chromium) for the browser test" >&2
+    echo "[setup-airflow] $1 missing; install it (apt-get install $1) for $2" >&2
   fi
+}
+
+if [ "${SKIP_CHROMIUM:-0}" != "1" ] && [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium "the browser test"
+fi
+
+# Spark (pyspark in .venv-airflow: the feature_engineering DAG and its tests) runs on Java 17+;
+# Debian 12's default-jre-headless is OpenJDK 17.
+java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1; }
+if [ "${SKIP_JAVA:-0}" != "1" ] && { ! command -v java >/dev/null 2>&1 || [ "$(java_major)" -lt 17 ]; }; then
+  apt_install default-jre-headless "Spark (Java 17 or newer)"
 fi

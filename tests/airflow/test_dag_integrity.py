@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from conftest import DAGS_DIR, REPO_ROOT
 
-EXPECTED_DAGS = {"training_pipeline", "model_monitoring"}
+EXPECTED_DAGS = {"training_pipeline", "model_monitoring", "feature_engineering"}
 
 PARSE_WITH_EVERYTHING_BLOCKED = textwrap.dedent(
     """
@@ -95,11 +95,32 @@ def test_training_pipeline_shape(dagbag):
     ]
     assert set(dag.params) == {"config", "data_uri", "runner", "only_if_new_data"}
     assert dag.params.get_param("runner").schema["enum"] == ["auto", "local", "kubeflow", "vertex", "dry-run"]
-    assert dag.schedule == schedule_of("pipelines/configs/penguins.yaml")
+    # The config's cron, or a new feature table from feature_engineering, whichever comes first.
+    from airflow.sdk import AssetOrTimeSchedule
+
+    from lib.features import PENGUINS_FEATURES
+
+    assert isinstance(dag.schedule, AssetOrTimeSchedule)
+    assert dag.schedule.timetable.expression == schedule_of("pipelines/configs/penguins.yaml")
+    assert dag.schedule.asset_condition == PENGUINS_FEATURES
     assert dag.max_active_runs == 1 and not dag.catchup
     for t in dag.tasks:
         kinds = {type(cb) for cb in t.on_failure_callback}
         assert kinds == {WebhookAlertNotifier, EmailAlertNotifier}, t.task_id
+
+
+def test_feature_engineering_shape(dagbag):
+    from airflow.providers.apache.spark.operators.spark_pyspark import PySparkOperator
+
+    from lib.features import PENGUINS_FEATURES
+
+    dag = dagbag.dags["feature_engineering"]
+    assert [t.task_id for t in dag.topological_sort()] == ["plan", "build_features", "publish"]
+    assert isinstance(dag.get_task("build_features"), PySparkOperator)
+    assert dag.get_task("publish").outlets == [PENGUINS_FEATURES]
+    assert set(dag.params) == {"raw_uri", "output_uri", "training_config", "spark_conn_id"}
+    assert dag.params["spark_conn_id"] == ""  # a local master unless a Spark connection is named
+    assert dag.schedule is None and dag.max_active_runs == 1
 
 
 def test_model_monitoring_shape(dagbag):

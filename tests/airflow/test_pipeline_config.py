@@ -200,7 +200,7 @@ PARSE_BUNDLE = textwrap.dedent(
 
 def test_the_documented_managed_airflow_bundle_parses_and_loads_the_config(tmp_path):
     """docs/airflow.md, "Managed Airflow": the DAGs folder holds the DAG files, lib/, the pure
-    ``components`` packages and ``pipelines/__init__.py`` + ``pipelines/config.py`` (+ configs,
+    ``components`` packages, ``spark_jobs`` and ``pipelines/__init__.py`` + ``pipelines/config.py`` (+ configs,
     schemas); nothing else of the repository is there or on ``sys.path``."""
     bundle = tmp_path / "mwaa" / "dags"
     shutil.copytree(DAGS_DIR, bundle, ignore=shutil.ignore_patterns("__pycache__"))
@@ -213,6 +213,7 @@ def test_the_documented_managed_airflow_bundle_parses_and_loads_the_config(tmp_p
         shutil.copy(REPO_ROOT / "pipelines" / f, bundle / "pipelines")
     for d in ("configs", "schemas"):
         shutil.copytree(REPO_ROOT / "pipelines" / d, bundle / "pipelines" / d)
+    shutil.copytree(REPO_ROOT / "spark_jobs", bundle / "spark_jobs", ignore=shutil.ignore_patterns("__pycache__"))
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_")) and k != "PYTHONPATH"}
     env["AIRFLOW__CORE__DAGS_FOLDER"] = str(bundle)
@@ -223,8 +224,8 @@ def test_the_documented_managed_airflow_bundle_parses_and_loads_the_config(tmp_p
     assert res.returncode == 0 and lines, res.stdout[-3000:] + res.stderr[-3000:]
     result = json.loads(lines[-1][len("RESULT "):])
     assert result["import_errors"] == {}, result["import_errors"]
-    assert set(result["dags"]) == {"training_pipeline", "model_monitoring"}
+    assert set(result["dags"]) == {"training_pipeline", "model_monitoring", "feature_engineering"}
     assert Path(result["config_module"]).resolve() == (bundle / "pipelines" / "config.py").resolve()
     assert result["config_name"] == "penguins"
     # .airflowignore keeps the processor out of the shipped modules too.
-    assert not any(f.startswith(("lib", "components", "pipelines")) for f in result["files"]), result["files"]
+    assert not any(f.startswith(("lib", "components", "pipelines", "spark_jobs")) for f in result["files"]), result["files"]

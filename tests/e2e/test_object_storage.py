@@ -67,6 +67,17 @@ def test_ingest_reads_s3_and_gcs(object_stores, penguins_csv, tmp_path):
     assert a[2].fingerprint == b[2].fingerprint and a[2].rows_read == 344
 
 
+def test_ingest_reads_a_partitioned_parquet_prefix(object_stores, penguins_csv, tmp_path):
+    """A Spark-style table under an s3:// prefix (the feature_engineering DAG's output on S3)."""
+    pd.read_csv(penguins_csv).to_parquet(tmp_path / "table", partition_cols=["island"], index=False)
+    (tmp_path / "table" / "_SUCCESS").write_text("")
+    storage.upload_dir(tmp_path / "table", "s3://mlops-data/features/penguins")
+    info = storage.stat("s3://mlops-data/features/penguins/")
+    assert info.version.startswith("folder-") and info.size > 0
+    df = ingest_logic.read_table("s3://mlops-data/features/penguins/", "parquet")
+    assert len(df) == 344 and set(df["island"]) == {"Biscoe", "Dream", "Torgersen"}
+
+
 @pytest.mark.slow
 def test_pipeline_ingests_from_s3_and_pushes_to_gcs(object_stores, penguins_csv, tmp_path, raw_config):
     storage.write_bytes("s3://mlops-data/raw/penguins.csv", penguins_csv.read_bytes())
