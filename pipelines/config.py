@@ -32,6 +32,8 @@ import yaml
 
 FeatureType = Literal["float", "int", "categorical"]
 DataFormat = Literal["csv", "parquet"]
+#: What the model predicts: a class (softmax over the label's values) or a number.
+Task = Literal["classification", "regression"]
 #: Where the ``training_pipeline`` DAG runs the pipeline (``dry-run``: validate the data only).
 Runner = Literal["local", "kubeflow", "vertex", "dry-run"]
 RUNNERS: tuple[str, ...] = typing.get_args(Runner)
@@ -50,9 +52,18 @@ _KNOWN_METRICS = (
     "precision",
     "recall",
     "example_count",
+    "mse",
+    "rmse",
+    "mae",
+    "r2",
 )
 # Macro averages over the label's classes: they need the classes (a curated schema) at load.
 PER_CLASS_METRICS = ("auc", "precision", "recall")
+# Which metrics each task may gate on (example_count: both).
+CLASSIFICATION_METRICS = ("sparse_categorical_accuracy", "accuracy", "auc", "precision", "recall", "example_count")
+REGRESSION_METRICS = ("mse", "rmse", "mae", "r2", "example_count")
+# Error metrics: lower is better, so a change threshold bounds how much they may grow.
+LOWER_IS_BETTER_METRICS = ("mse", "rmse", "mae")
 
 
 class ConfigError(ValueError):
@@ -82,12 +93,17 @@ class DataConfig:
         format: ``csv`` or ``parquet``.
         drop_incomplete_rows: Drop rows with a missing label or feature before validation.
         max_dropped_fraction: Above this fraction of dropped rows the data gate stops the run.
+        rename: Source column header -> the name the pipeline uses (features, label, slices,
+            schema, model signature, serving requests, reports, drift). Needed for headers that
+            are not ``[A-Za-z_][A-Za-z0-9_]*``, e.g. ``{"Culmen Length (mm)": culmen_length_mm}``;
+            ``mlops init`` writes it with :func:`sanitize_column_name`'s names.
     """
 
     uri: str
     format: DataFormat = "csv"
     drop_incomplete_rows: bool = True
     max_dropped_fraction: float = 0.1
+    rename: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -121,7 +137,7 @@ class ValidationConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Hyperparameters of the generic tf_keras classifier."""
+    """Hyperparameters of the generic tf_keras model (classifier or regressor, per ``task``)."""
 
     hidden_units: tuple[int, ...] = (16, 8)
     learning_rate: float = 0.01
@@ -148,7 +164,12 @@ class Threshold:
 
 @dataclass(frozen=True)
 class ChangeThreshold:
-    """Candidate vs baseline: ``candidate - baseline >= absolute`` (higher is better)."""
+    """Candidate vs baseline.
+
+    Higher-is-better metrics (accuracy, AUC, R²...): ``candidate - baseline >= absolute`` (so
+    ``-0.02`` allows a drop of 0.02). Error metrics (``mse``, ``rmse``, ``mae``):
+    ``candidate - baseline <= absolute`` (so ``0.5`` allows the error to grow by 0.5).
+    """
 
     metric: str
     absolute: float = 0.0
@@ -372,7 +393,9 @@ class PipelineConfig:
 
     Attributes:
         name: Pipeline name (MLMD context, KFP pipeline name).
-        label: Label column (string or integer classes).
+        label: Label column: string, integer or boolean classes (classification) or a number
+            (regression).
+        task: ``classification`` (default) or ``regression``.
         features: Input columns with their types.
         slices: Columns the evaluation slices by (sensitive columns for fairness).
         schedule: Cron expression of the ``training_pipeline`` DAG, or None for manual runs only.
@@ -389,6 +412,7 @@ class PipelineConfig:
     features: tuple[Feature, ...]
     push: PushConfig
     description: str = ""
+    task: Task = "classification"
     slices: tuple[str, ...] = ()
     split: SplitConfig = SplitConfig()
     schema: SchemaConfig = SchemaConfig()
@@ -427,6 +451,8 @@ class PipelineConfig:
         """The ``custom_config`` handed to the generic module file (Transform and Trainer)."""
         return {
             "label": self.label,
+            # Only when not the default, so classification pipelines compile as before.
+            **({"task": self.task} if self.task != "classification" else {}),
             "features": [{"name": f.name, "type": f.type} for f in self.features],
             "model": _to_plain(self.model),
         }
@@ -646,14 +672,19 @@ def _check_semantics(cfg: PipelineConfig, source: str) -> None:
     seen: set[str] = set()
     for i, feat in enumerate(cfg.features):
         if not _NAME_RE.match(feat.name):
-            fail(f"features[{i}].name: {feat.name!r} is not a valid column name (letters, digits, '_')")
+            fail(f"features[{i}].name: {feat.name!r} is not a valid feature name (letters, digits, '_', not starting "
+                 f"with a digit); keep the header in the file and map it in data.rename: "
+                 f"{{{feat.name!r}: {sanitize_column_name(feat.name)}}}, then name the feature "
+                 f"{sanitize_column_name(feat.name)!r}")
         if feat.name in seen:
             fail(f"features[{i}].name: {feat.name!r} is listed twice")
         seen.add(feat.name)
     if cfg.label in seen:
         fail(f"label: {cfg.label!r} is also listed as a feature; a model must not see its label")
     if not _NAME_RE.match(cfg.label):
-        fail(f"label: {cfg.label!r} is not a valid column name")
+        fail(f"label: {cfg.label!r} is not a valid column name; map the header in data.rename: "
+             f"{{{cfg.label!r}: {sanitize_column_name(cfg.label)}}} and set label: {sanitize_column_name(cfg.label)}")
+    _check_rename(cfg, fail)
     for i, col in enumerate(cfg.slices):
         if col not in seen:
             fail(f"slices[{i}]: {col!r} is not a feature; slice columns must be listed in features")
@@ -674,9 +705,11 @@ def _check_semantics(cfg: PipelineConfig, source: str) -> None:
         fail(f"model.dropout: {m.dropout} must be in [0, 1)")
     if m.gpus < 0:
         fail(f"model.gpus: {m.gpus} must be >= 0")
+    task_metrics = REGRESSION_METRICS if cfg.task == "regression" else CLASSIFICATION_METRICS
     for i, t in enumerate(cfg.evaluation.thresholds):
-        if t.metric not in _KNOWN_METRICS:
-            fail(f"evaluation.thresholds[{i}].metric: {t.metric!r} is not one of {', '.join(_KNOWN_METRICS)}")
+        if t.metric not in task_metrics:
+            fail(f"evaluation.thresholds[{i}].metric: {t.metric!r} is not a {cfg.task} metric; "
+                 f"one of {', '.join(task_metrics)}")
         if t.lower_bound is None and t.upper_bound is None:
             fail(f"evaluation.thresholds[{i}]: give lower_bound, upper_bound or both")
         if t.lower_bound is not None and t.upper_bound is not None and t.lower_bound > t.upper_bound:
@@ -686,8 +719,14 @@ def _check_semantics(cfg: PipelineConfig, source: str) -> None:
         # TFMA never blesses a model it has nothing to check, so such a pipeline could never push.
         fail("evaluation: give at least one entry in thresholds or a change_threshold; "
              "without one the Evaluator never blesses a model and nothing is ever pushed")
-    if ct is not None and ct.metric not in _KNOWN_METRICS:
-        fail(f"evaluation.change_threshold.metric: {ct.metric!r} is not one of {', '.join(_KNOWN_METRICS)}")
+    if ct is not None and ct.metric not in task_metrics:
+        fail(f"evaluation.change_threshold.metric: {ct.metric!r} is not a {cfg.task} metric; "
+             f"one of {', '.join(task_metrics)}")
+    if cfg.task == "regression":
+        for section in ("fairness", "compress"):
+            if getattr(cfg, section).enabled:
+                fail(f"{section}.enabled: not available for task: regression yet (its gates are defined on "
+                     f"classes); set {section}.enabled: false")
     _check_per_class_metrics(cfg, fail)
     if not _MODEL_NAME_RE.match(cfg.push.model_name):
         fail(f"push.model_name: {cfg.push.model_name!r} must be lower-case letters, digits, '-' or '_'")
@@ -730,6 +769,99 @@ def _check_semantics(cfg: PipelineConfig, source: str) -> None:
     if cfg.explain.sample_size < 1 or cfg.explain.background_size < 1:
         fail("explain.sample_size and explain.background_size must be >= 1")
     _check_submit_settings(cfg, fail)
+    _check_schema_matches(cfg, fail)
+
+
+def sanitize_column_name(header: str) -> str:
+    """The one way a source header becomes a pipeline name (``mlops init`` uses it).
+
+    Lower-case; every run of characters other than ASCII letters and digits becomes one ``_``;
+    leading/trailing ``_`` are dropped; a name starting with a digit (or empty) gets ``c_``
+    in front. ``"Culmen Length (mm)"`` -> ``"culmen_length_mm"``, ``"2nd score"`` -> ``"c_2nd_score"``.
+    """
+    name = re.sub(r"[^a-z0-9]+", "_", str(header).strip().lower()).strip("_")
+    return name if name and not name[0].isdigit() else f"c_{name}"
+
+
+def _check_rename(cfg: "PipelineConfig", fail) -> None:
+    targets: dict[str, str] = {}
+    for source, name in cfg.data.rename.items():
+        if not _NAME_RE.match(name):
+            fail(f"data.rename.{source}: {name!r} is not a valid name; use {sanitize_column_name(name)!r}")
+        if name in targets:
+            fail(f"data.rename: {targets[name]!r} and {source!r} are both mapped to {name!r}")
+        targets[name] = source
+        if name not in cfg.columns:
+            fail(f"data.rename.{source}: maps to {name!r}, which is neither a feature nor the label "
+                 f"({', '.join(cfg.columns)})")
+
+
+def _schema_feature_types(schema_path: str) -> dict[str, str] | None:
+    """``{feature: FLOAT|INT|BYTES}`` of a TFDV schema, or None without tensorflow_metadata."""
+    try:
+        from google.protobuf import text_format
+        from tensorflow_metadata.proto.v0 import schema_pb2
+    except ImportError:  # the Airflow venv; the pipeline's ImportSchemaGen reads it again
+        return None
+    schema = schema_pb2.Schema()
+    text_format.Parse(Path(schema_path).read_text(), schema)
+    return {f.name: schema_pb2.FeatureType.Name(f.type) for f in schema.feature}
+
+
+# A feature's config type -> the schema types that hold it (ingest writes float/int/bytes lists).
+_SCHEMA_TYPES = {"float": ("FLOAT",), "int": ("INT",), "categorical": ("BYTES",)}
+
+
+def _check_schema_matches(cfg: "PipelineConfig", fail) -> None:
+    """A curated schema / GE suite must describe exactly the config's columns, with their types.
+
+    Otherwise the run would fail 30 s in, at the data gate, with one anomaly per column and no
+    word about the config; here the message names the columns that differ.
+    """
+    root = Path(__file__).resolve().parent.parent
+    wanted = set(cfg.columns)
+
+    def differ(what: str, key: str, found: set[str]) -> None:
+        missing, extra = sorted(wanted - found), sorted(found - wanted)
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"lacks {', '.join(missing)} (in the config)")
+            if extra:
+                parts.append(f"has {', '.join(extra)} (not in the config)")
+            fail(f"{key}: {what} does not match the config's features and label: it {' and '.join(parts)}. "
+                 f"Run `mlops schema --config {cfg.source_path or '<config>'}` to curate it from the data, or point "
+                 f"{key} at this config's own file")
+
+    if cfg.schema.path:
+        path = cfg.schema.path if os.path.isabs(cfg.schema.path) else str(root / cfg.schema.path)
+        if not os.path.exists(path):
+            fail(f"schema.path: {cfg.schema.path} does not exist; run `mlops schema --config "
+                 f"{cfg.source_path or '<config>'}` to write it, or remove schema.path to infer a schema on every run")
+        try:
+            types_ = _schema_feature_types(path)
+        except Exception as exc:  # text_format.ParseError and friends: the file is not a schema
+            fail(f"schema.path: {cfg.schema.path} is not a TFDV schema (text proto): {str(exc).splitlines()[0]}")
+        if types_ is not None:
+            differ("the schema", "schema.path", set(types_))
+            wrong = [f"{f.name} is {f.type} in the config but {types_[f.name]} in the schema"
+                     for f in cfg.features if types_.get(f.name) not in _SCHEMA_TYPES[f.type]]
+            if wrong:
+                fail(f"schema.path: feature types differ: {'; '.join(wrong)}")
+    suite_path = cfg.validation.expectation_suite
+    if suite_path:
+        path = suite_path if os.path.isabs(suite_path) else str(root / suite_path)
+        if not os.path.exists(path):
+            fail(f"validation.expectation_suite: {suite_path} does not exist; run `mlops schema --config "
+                 f"{cfg.source_path or '<config>'}` to write it, or remove the key")
+        import json
+
+        try:
+            suite = json.loads(Path(path).read_text())
+            found = {e["kwargs"]["column"] for e in suite.get("expectations", []) if "column" in e.get("kwargs", {})}
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            fail(f"validation.expectation_suite: {suite_path} is not a Great Expectations suite JSON: {exc}")
+        differ("the expectation suite", "validation.expectation_suite", found)
 
 
 def _check_submit_settings(cfg: PipelineConfig, fail: typing.Callable[[str], None]) -> None:

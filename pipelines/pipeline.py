@@ -179,6 +179,8 @@ def create_pipeline(
         max_dropped_fraction=cfg.data.max_dropped_fraction,
         data_fingerprint=data_fingerprint,
         report_dir=report_dir,
+        # Only when set, so configs without a rename compile to the same spec as before.
+        **({"column_map_json": json.dumps(dict(cfg.data.rename), sort_keys=True)} if cfg.data.rename else {}),
     ).with_id("DataIngest")
     examples = ingest.outputs["examples"]
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
