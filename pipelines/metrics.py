@@ -11,6 +11,10 @@ probability is above 0.5" (TFMA's default threshold); then the unweighted mean o
 the AUC of either class. Averaging over classes needs the classes themselves, so these three need
 the label's domain in the curated schema (``schema.path``); a config that asks for them without
 one is rejected at load.
+
+Regression (``task: regression``) has one output, ``predicted_value``, and gates on ``mse``,
+``rmse``, ``mae`` (lower is better: a change threshold bounds how much they may grow) and ``r2``
+(the coefficient of determination; 0 is what always predicting the mean scores).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class MetricSpec:
     key: str
     per_class: bool = False
     config: str = ""
+    higher_is_better: bool = True
 
 
 # Every name `pipelines.config` accepts (its _KNOWN_METRICS; PER_CLASS_METRICS are the macro averages).
@@ -44,7 +49,15 @@ METRICS: dict[str, MetricSpec] = {
     "auc": MetricSpec("AUC", "auc", per_class=True),
     "precision": MetricSpec("Precision", "precision", per_class=True),
     "recall": MetricSpec("Recall", "recall", per_class=True),
+    # Regression (task: regression): errors of the predicted value against the numeric label.
+    "mse": MetricSpec("MeanSquaredError", "mean_squared_error", higher_is_better=False),
+    "rmse": MetricSpec("RootMeanSquaredError", "root_mean_squared_error", higher_is_better=False),
+    "mae": MetricSpec("MeanAbsoluteError", "mean_absolute_error", higher_is_better=False),
+    "r2": MetricSpec("R2Score", "r2_score"),
 }
+
+#: What every regression evaluation computes (thresholds or not), in report order.
+REGRESSION_REPORTED = ("mse", "rmse", "mae", "r2")
 
 
 def label_classes(schema_path: str | Path, label: str) -> tuple[str, ...] | None:

@@ -71,7 +71,14 @@ def eval_config(cfg: PipelineConfig):
         metric = overall.setdefault(spec.tfma_class, config_pb2.MetricConfig(class_name=spec.tfma_class, config=spec.config))
         return metric.threshold
 
-    overall["SparseCategoricalAccuracy"] = config_pb2.MetricConfig(class_name="SparseCategoricalAccuracy")
+    regression = cfg.task == "regression"
+    if regression:  # every regression error is reported, gated or not
+        from pipelines.metrics import REGRESSION_REPORTED
+
+        for name in REGRESSION_REPORTED:
+            overall[METRICS[name].tfma_class] = config_pb2.MetricConfig(class_name=METRICS[name].tfma_class)
+    else:
+        overall["SparseCategoricalAccuracy"] = config_pb2.MetricConfig(class_name="SparseCategoricalAccuracy")
     for t in cfg.evaluation.thresholds:
         bounds = {}
         if t.lower_bound is not None:
@@ -81,11 +88,15 @@ def eval_config(cfg: PipelineConfig):
         threshold_of(t.metric).value_threshold.CopyFrom(tfma.GenericValueThreshold(**bounds))
     ct = cfg.evaluation.change_threshold
     if ct is not None:
+        direction = (tfma.MetricDirection.HIGHER_IS_BETTER if METRICS[ct.metric].higher_is_better
+                     else tfma.MetricDirection.LOWER_IS_BETTER)
         threshold_of(ct.metric).change_threshold.CopyFrom(
-            tfma.GenericChangeThreshold(direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": ct.absolute})
+            tfma.GenericChangeThreshold(direction=direction, absolute={"value": ct.absolute})
         )
-    metric_list = [*overall.values(), config_pb2.MetricConfig(class_name="ExampleCount"),
-                   config_pb2.MetricConfig(class_name="MultiClassConfusionMatrixPlot")]
+    overall.setdefault("ExampleCount", config_pb2.MetricConfig(class_name="ExampleCount"))
+    metric_list = [*overall.values()]
+    if not regression:
+        metric_list.append(config_pb2.MetricConfig(class_name="MultiClassConfusionMatrixPlot"))
     specs = [config_pb2.MetricsSpec(metrics=metric_list)]
     if per_class:
         classes = label_classes(resolve_repo_path(cfg.schema.path), cfg.label) if cfg.schema.path else None
@@ -101,7 +112,7 @@ def eval_config(cfg: PipelineConfig):
             config_pb2.ModelSpec(
                 signature_name=SERVING_SIGNATURE,
                 label_key=xf(cfg.label),
-                prediction_key="probabilities",
+                prediction_key="predicted_value" if regression else "probabilities",
                 preprocessing_function_names=[EVAL_SIGNATURE],
             )
         ],
