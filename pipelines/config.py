@@ -711,8 +711,8 @@ def _check_semantics(cfg: PipelineConfig, source: str, check_files: bool = True)
     task_metrics = REGRESSION_METRICS if cfg.task == "regression" else CLASSIFICATION_METRICS
     for i, t in enumerate(cfg.evaluation.thresholds):
         if t.metric not in task_metrics:
-            fail(f"evaluation.thresholds[{i}].metric: {t.metric!r} is not a {cfg.task} metric; "
-                 f"one of {', '.join(task_metrics)}")
+            fail(f"evaluation.thresholds[{i}].metric: {t.metric!r} is not one of {', '.join(task_metrics)} "
+                 f"(the metrics of task: {cfg.task})")
         if t.lower_bound is None and t.upper_bound is None:
             fail(f"evaluation.thresholds[{i}]: give lower_bound, upper_bound or both")
         if t.lower_bound is not None and t.upper_bound is not None and t.lower_bound > t.upper_bound:
@@ -723,8 +723,8 @@ def _check_semantics(cfg: PipelineConfig, source: str, check_files: bool = True)
         fail("evaluation: give at least one entry in thresholds or a change_threshold; "
              "without one the Evaluator never blesses a model and nothing is ever pushed")
     if ct is not None and ct.metric not in task_metrics:
-        fail(f"evaluation.change_threshold.metric: {ct.metric!r} is not a {cfg.task} metric; "
-             f"one of {', '.join(task_metrics)}")
+        fail(f"evaluation.change_threshold.metric: {ct.metric!r} is not one of {', '.join(task_metrics)} "
+             f"(the metrics of task: {cfg.task})")
     if cfg.task == "regression":
         for section in ("fairness", "compress"):
             if getattr(cfg, section).enabled:
