@@ -55,13 +55,12 @@ _KNOWN_METRICS = (
     "mse",
     "rmse",
     "mae",
-    "r2",
 )
 # Macro averages over the label's classes: they need the classes (a curated schema) at load.
 PER_CLASS_METRICS = ("auc", "precision", "recall")
 # Which metrics each task may gate on (example_count: both).
 CLASSIFICATION_METRICS = ("sparse_categorical_accuracy", "accuracy", "auc", "precision", "recall", "example_count")
-REGRESSION_METRICS = ("mse", "rmse", "mae", "r2", "example_count")
+REGRESSION_METRICS = ("mse", "rmse", "mae", "example_count")
 # Error metrics: lower is better, so a change threshold bounds how much they may grow.
 LOWER_IS_BETTER_METRICS = ("mse", "rmse", "mae")
 
@@ -166,7 +165,7 @@ class Threshold:
 class ChangeThreshold:
     """Candidate vs baseline.
 
-    Higher-is-better metrics (accuracy, AUC, R²...): ``candidate - baseline >= absolute`` (so
+    Higher-is-better metrics (accuracy, AUC...): ``candidate - baseline >= absolute`` (so
     ``-0.02`` allows a drop of 0.02). Error metrics (``mse``, ``rmse``, ``mae``):
     ``candidate - baseline <= absolute`` (so ``0.5`` allows the error to grow by 0.5).
     """

@@ -13,8 +13,9 @@ the label's domain in the curated schema (``schema.path``); a config that asks f
 one is rejected at load.
 
 Regression (``task: regression``) has one output, ``predicted_value``, and gates on ``mse``,
-``rmse``, ``mae`` (lower is better: a change threshold bounds how much they may grow) and ``r2``
-(the coefficient of determination; 0 is what always predicting the mean scores).
+``rmse`` and ``mae``: lower is better, so a change threshold bounds how much they may grow, and
+bounds apply to the whole eval set (slices are reported). TFMA 0.52 has no R²; a bound of
+``mse <= Var(label)`` is R² >= 0 (what predicting the mean scores).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ class MetricSpec:
         key: The metric's name in TFMA's output (what reports and ``run.json`` show).
         per_class: Macro-averaged over the label's classes (needs the classes at compile time).
         config: The metric's keyword arguments (TFMA ``MetricConfig.config``, JSON).
+        higher_is_better: The direction of a change threshold.
+        overall_only: Bounds apply to the whole eval set, not to each slice (an error in label
+            units means something else on a slice whose labels spread differently).
     """
 
     tfma_class: str
@@ -39,6 +43,7 @@ class MetricSpec:
     per_class: bool = False
     config: str = ""
     higher_is_better: bool = True
+    overall_only: bool = False
 
 
 # Every name `pipelines.config` accepts (its _KNOWN_METRICS; PER_CLASS_METRICS are the macro averages).
@@ -50,14 +55,14 @@ METRICS: dict[str, MetricSpec] = {
     "precision": MetricSpec("Precision", "precision", per_class=True),
     "recall": MetricSpec("Recall", "recall", per_class=True),
     # Regression (task: regression): errors of the predicted value against the numeric label.
-    "mse": MetricSpec("MeanSquaredError", "mean_squared_error", higher_is_better=False),
-    "rmse": MetricSpec("RootMeanSquaredError", "root_mean_squared_error", higher_is_better=False),
-    "mae": MetricSpec("MeanAbsoluteError", "mean_absolute_error", higher_is_better=False),
-    "r2": MetricSpec("R2Score", "r2_score"),
+    # TFMA 0.52 has no R²; Keras' R2Score fails inside TFMA (its state does not merge), so none.
+    "mse": MetricSpec("MeanSquaredError", "mean_squared_error", higher_is_better=False, overall_only=True),
+    "rmse": MetricSpec("RootMeanSquaredError", "root_mean_squared_error", higher_is_better=False, overall_only=True),
+    "mae": MetricSpec("MeanAbsoluteError", "mean_absolute_error", higher_is_better=False, overall_only=True),
 }
 
 #: What every regression evaluation computes (thresholds or not), in report order.
-REGRESSION_REPORTED = ("mse", "rmse", "mae", "r2")
+REGRESSION_REPORTED = ("mse", "rmse", "mae")
 
 
 def label_classes(schema_path: str | Path, label: str) -> tuple[str, ...] | None:

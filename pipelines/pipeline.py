@@ -69,6 +69,10 @@ def eval_config(cfg: PipelineConfig):
                 metric.per_slice_thresholds.add(slicing_specs=[config_pb2.SlicingSpec()])
             return metric.per_slice_thresholds[0].threshold
         metric = overall.setdefault(spec.tfma_class, config_pb2.MetricConfig(class_name=spec.tfma_class, config=spec.config))
+        if spec.overall_only:
+            if not metric.per_slice_thresholds:
+                metric.per_slice_thresholds.add(slicing_specs=[config_pb2.SlicingSpec()])
+            return metric.per_slice_thresholds[0].threshold
         return metric.threshold
 
     regression = cfg.task == "regression"

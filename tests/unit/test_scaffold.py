@@ -99,12 +99,14 @@ def test_sensitive_turns_fairness_on(tmp_path):
     assert cfg.fairness.enabled and cfg.fairness.sensitive_columns == ("island",)
 
 
-def test_regression_is_chosen_for_a_continuous_label_and_gates_on_r2(tmp_path):
+def test_regression_is_chosen_for_a_continuous_label_and_gates_below_the_mean_predictor(tmp_path):
     df = _frame()
     df["price"] = np.linspace(10.5, 99.25, len(df))
     plan = _plan(df.drop(columns=["target"]), label="price")
     assert plan.task == "regression"
-    assert plan.thresholds[0] == {"metric": "r2", "lower_bound": 0.1}
+    variance = float(df["price"].var(ddof=0))
+    assert plan.thresholds[0]["metric"] == "mse"
+    assert 0.89 * variance < plan.thresholds[0]["upper_bound"] < 0.91 * variance
     path = tmp_path / "r.yaml"
     path.write_text(render_config(plan))
     cfg = load_config(path)

@@ -24,7 +24,7 @@ def _cfg(tmp_path, data, task="classification", label="kind"):
         "label": label,
         "features": [{"name": "width_cm", "type": "float"}, {"name": "count", "type": "int"},
                      {"name": "colour", "type": "categorical"}],
-        "evaluation": {"thresholds": [{"metric": "accuracy" if task == "classification" else "r2", "lower_bound": 0.1}]},
+        "evaluation": {"thresholds": [{"metric": "accuracy" if task == "classification" else "mae", "lower_bound": 0.1}]},
         "push": {"destination": str(tmp_path / "models"), "model_name": "curate"},
     }
     path = tmp_path / "curate.yaml"
