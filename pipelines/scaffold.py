@@ -376,7 +376,9 @@ def render_config(plan: Plan, push_destination: str = "runs/models") -> str:
         "",
         "model:",
         "  hidden_units: [16, 8]",
-        "  learning_rate: 0.01",
+        # Regression on small tables overfits fast at 0.01 (diabetes: eval MSE 0.76x vs 0.61x the mean
+        # predictor's at 0.001), so the slower rate there.
+        f"  learning_rate: {0.01 if plan.task == 'classification' else 0.001}",
         "  batch_size: 32",
         f"  epochs: {plan.epochs}",
         "  gpus: 0",
