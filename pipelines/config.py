@@ -337,7 +337,14 @@ class MonitoringConfig:
 
 @dataclass(frozen=True)
 class FairnessConfig:
-    """Fairness gate over the sensitive (slice) columns."""
+    """Fairness gate over the sensitive (slice) columns.
+
+    Classification bounds (fractions in [0, 1]): ``max_accuracy_gap``,
+    ``max_demographic_parity_difference``, ``max_equalized_odds_difference``, ``max_recall_gap``.
+    Regression bounds (``task: regression``, in the label's units): ``max_mae_gap`` (max - min of
+    the groups' mean absolute error) and ``max_mean_residual_gap`` (of their mean prediction -
+    label); the classification bounds do not apply there.
+    """
 
     enabled: bool = False
     sensitive_columns: tuple[str, ...] = ()
@@ -345,6 +352,8 @@ class FairnessConfig:
     max_demographic_parity_difference: float | None = None
     max_equalized_odds_difference: float | None = None
     max_recall_gap: float | None = None
+    max_mae_gap: float | None = None
+    max_mean_residual_gap: float | None = None
     min_group_size: int = 10
 
     def columns(self, slices: tuple[str, ...]) -> tuple[str, ...]:
@@ -725,10 +734,9 @@ def _check_semantics(cfg: PipelineConfig, source: str, check_files: bool = True)
         fail(f"evaluation.change_threshold.metric: {ct.metric!r} is not one of {', '.join(task_metrics)} "
              f"(the metrics of task: {cfg.task})")
     if cfg.task == "regression":
-        for section in ("fairness", "compress"):
-            if getattr(cfg, section).enabled:
-                fail(f"{section}.enabled: not available for task: regression yet (its gates are defined on "
-                     f"classes); set {section}.enabled: false")
+        if cfg.compress.enabled:
+            fail("compress.enabled: not available for task: regression yet (its budget is an accuracy "
+                 "budget); set compress.enabled: false")
     _check_per_class_metrics(cfg, fail)
     if not _MODEL_NAME_RE.match(cfg.push.model_name):
         fail(f"push.model_name: {cfg.push.model_name!r} must be lower-case letters, digits, '-' or '_'")
@@ -762,10 +770,17 @@ def _check_semantics(cfg: PipelineConfig, source: str, check_files: bool = True)
         value = getattr(fair, key)
         if value is not None and not 0.0 <= value <= 1.0:
             fail(f"fairness.{key}: {value} must be in [0, 1] (or null to turn the check off)")
-    if fair.enabled and all(getattr(fair, k) is None for k in (
-            "max_accuracy_gap", "max_demographic_parity_difference", "max_equalized_odds_difference",
-            "max_recall_gap")):
-        fail("fairness.enabled needs at least one max_* threshold; all are null")
+    for key in ("max_mae_gap", "max_mean_residual_gap"):
+        value = getattr(fair, key)
+        if value is not None and cfg.task != "regression":
+            fail(f"fairness.{key}: a regression bound (label units); this config's task is {cfg.task}")
+        if value is not None and value < 0:
+            fail(f"fairness.{key}: {value} must be >= 0 (or null to turn the check off)")
+    task_bounds = (("max_mae_gap", "max_mean_residual_gap") if cfg.task == "regression" else (
+        "max_accuracy_gap", "max_demographic_parity_difference", "max_equalized_odds_difference", "max_recall_gap"))
+    if fair.enabled and all(getattr(fair, k) is None for k in task_bounds):
+        fail(f"fairness.enabled needs at least one max_* threshold ({', '.join(task_bounds)} for task: "
+             f"{cfg.task}); all are null")
     if fair.min_group_size < 1:
         fail(f"fairness.min_group_size: {fair.min_group_size} must be >= 1")
     if cfg.explain.sample_size < 1 or cfg.explain.background_size < 1:

@@ -314,6 +314,9 @@ def create_pipeline(
             min_group_size=fair.min_group_size,
             model_name=cfg.push.model_name,
             report_dir=report_dir,
+            # Only for regression, so classification pipelines compile as before.
+            **({"task": "regression", "max_mae_gap": _off(fair.max_mae_gap),
+                "max_mean_residual_gap": _off(fair.max_mean_residual_gap)} if cfg.task == "regression" else {}),
         ).with_id("FairnessGate")
         # The pusher obeys the AND of the Evaluator's verdict and the fairness verdict.
         blessing = fairness.outputs["blessing"]

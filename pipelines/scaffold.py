@@ -91,6 +91,7 @@ class Plan:
     change_threshold: dict
     baseline: str
     epochs: int
+    label_std: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -288,9 +289,6 @@ def plan_config(
         if prof.kind != "categorical" and prof.distinct > MAX_SLICE_VALUES:
             raise ScaffoldError(f"--sensitive {header!r} has {prof.distinct} distinct numeric values; "
                                 "a sensitive column needs a few groups (bucket it in the file first)")
-    if sensitive_headers and task == "regression":
-        raise ScaffoldError("--sensitive: the fairness gate is not available for task: regression yet; "
-                            "leave --sensitive out")
     slices = [p.name for p in chosen if p.kind == "categorical" and 2 <= p.distinct <= MAX_SLICE_VALUES]
     slices = [by_header[h].name for h in sensitive_headers if by_header[h].kind == "categorical"] + \
         [s for s in slices if s not in {by_header[h].name for h in sensitive_headers}]
@@ -316,6 +314,7 @@ def plan_config(
         label_source=label, features=tuple(chosen), excluded=tuple(left_out), slices=tuple(slices),
         sensitive=tuple(by_header[h].name for h in sensitive_headers), rename=rename, rows=len(df),
         thresholds=thresholds, change_threshold=change, baseline=baseline, epochs=_epochs(len(df)),
+        label_std=float(pd.to_numeric(y).std(ddof=0)) if task == "regression" else 0.0,
     )
 
 
@@ -407,9 +406,17 @@ def render_config(plan: Plan, push_destination: str = "runs/models") -> str:
             "fairness:",
             "  enabled: true",
             f"  sensitive_columns: [{', '.join(map(_q, plan.sensitive))}]",
-            "  max_accuracy_gap: 0.25",
-            "  min_group_size: 10",
         ]
+        if plan.task == "regression":
+            lines += [
+                "  # Per-group errors, in the label's units: a quarter of its standard deviation.",
+                "  max_accuracy_gap: null",
+                f"  max_mae_gap: {_round(0.25 * plan.label_std)}",
+                f"  max_mean_residual_gap: {_round(0.25 * plan.label_std)}",
+            ]
+        else:
+            lines.append("  max_accuracy_gap: 0.25")
+        lines.append("  min_group_size: 10")
     else:
         lines += [
             "# Fairness gate: off, as no sensitive column was named (`mlops init --sensitive COL`).",
