@@ -107,26 +107,18 @@ def build_keras_model(
         if hp.get("dropout"):
             x = tf.keras.layers.Dropout(hp["dropout"])(x)
     if is_regression(custom_config):
+        # Adam's steps do not depend on the gradient's scale, so plain MSE in label units trains
+        # the z-scored unit at the same pace for any label scale.
         mean, std = label_stats
         z = tf.keras.layers.Dense(1, name="z_value")(x)
         out = tf.keras.layers.Rescaling(scale=std, offset=mean, name=PREDICTED_VALUE)(z)  # [batch, 1]
-        model = tf.keras.Model(inputs=inputs, outputs=out)
-        # Adam's steps do not depend on the gradient's scale, so plain MSE in label units trains
-        # the z-scored unit at the same pace for any label scale.
-        model.compile(
-            optimizer=tf.keras.optimizers.Adam(hp["learning_rate"]),
-            loss=tf.keras.losses.MeanSquaredError(),
-            metrics=[tf.keras.metrics.MeanAbsoluteError()],
-        )
-        return model
-    n_classes = tf_transform_output.vocabulary_size_by_name(LABEL_VOCAB)
-    out = tf.keras.layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
+        loss, metric = tf.keras.losses.MeanSquaredError(), tf.keras.metrics.MeanAbsoluteError()
+    else:
+        n_classes = tf_transform_output.vocabulary_size_by_name(LABEL_VOCAB)
+        out = tf.keras.layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
+        loss, metric = tf.keras.losses.SparseCategoricalCrossentropy(), tf.keras.metrics.SparseCategoricalAccuracy()
     model = tf.keras.Model(inputs=inputs, outputs=out)
-    model.compile(
-        optimizer=tf.keras.optimizers.Adam(hp["learning_rate"]),
-        loss=tf.keras.losses.SparseCategoricalCrossentropy(),
-        metrics=[tf.keras.metrics.SparseCategoricalAccuracy()],
-    )
+    model.compile(optimizer=tf.keras.optimizers.Adam(hp["learning_rate"]), loss=loss, metrics=[metric])
     return model
 
 

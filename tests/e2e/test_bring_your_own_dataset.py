@@ -23,27 +23,23 @@ import numpy as np
 import pytest
 
 from pipelines.config import load_config
+from tests.cli import REPO, mlops
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _mlops(*args, timeout=900):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True,
-                          cwd=REPO, env=env, timeout=timeout)
 
 
 def _three_commands(tmp_path, data, label, name):
     config = tmp_path / f"{name}.yaml"
-    proc = _mlops("init", "--data", str(data), "--label", label, "--output", str(config),
+    proc = mlops("init", "--data", str(data), "--label", label, "--output", str(config),
                   "--push-destination", str(tmp_path / "models"))
     assert proc.returncode == 0, proc.stderr
     generated = config.read_text()
-    proc = _mlops("schema", "--config", str(config))
+    proc = mlops("schema", "--config", str(config))
     assert proc.returncode == 0, proc.stderr
-    proc = _mlops("run", "--config", str(config), "--output-dir", str(tmp_path / "run"))
+    proc = mlops("run", "--config", str(config), "--output-dir", str(tmp_path / "run"))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = json.loads((tmp_path / "run" / "run.json").read_text())
     assert summary["status"] == "succeeded" and summary["pushed"]["version"] == 1
@@ -135,7 +131,7 @@ def test_iris_with_raw_headers_trains_serves_and_gates_out_of_range_values(tmp_p
     bad.loc[bad.index[:12], "petal length (cm)"] = -1000.0
     bad_data = tmp_path / "iris-bad.csv"
     bad.to_csv(bad_data, index=False)
-    proc = _mlops("run", "--config", str(config), "--output-dir", str(tmp_path / "run-bad"), "--data-uri", str(bad_data))
+    proc = mlops("run", "--config", str(config), "--output-dir", str(tmp_path / "run-bad"), "--data-uri", str(bad_data))
     assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
     tail = proc.stderr.strip().split("\n\n")[-1]
     assert "petal_length_cm" in tail and "-1000" in tail, tail

@@ -1,18 +1,14 @@
 """`mlops init` (pipelines/scaffold.py): column typing, the traps it refuses or excludes, and a
 config that loads as written. The CLI is exercised through its process (exit codes, stderr)."""
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from pipelines.config import config_from_dict, load_config, sanitize_column_name
 from pipelines.scaffold import ScaffoldError, plan_config, profile_column, render_config
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.cli import mlops
 
 
 def _frame(n: int = 60, seed: int = 0) -> pd.DataFrame:
@@ -134,33 +130,21 @@ def test_integer_label_with_few_values_is_classification():
     df["target"] = np.arange(len(df)) % 3
     plan = _plan(df, label="target")
     assert plan.task == "classification"
-    config_from_dict(__import__("yaml").safe_load(render_config(plan)))
+    config_from_dict(yaml.safe_load(render_config(plan)))
 
 
-def _mlops(*args, cwd=REPO):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=300)
-
-
-def test_cli_refuses_a_one_valued_label_with_exit_2(tmp_path):
-    data = tmp_path / "d.csv"
-    _frame().to_csv(data, index=False)
-    out = tmp_path / "d.yaml"
-    proc = _mlops("init", "--data", str(data), "--label", "constant", "--output", str(out))
-    assert proc.returncode == 2, proc.stderr
-    assert "has one value" in proc.stderr and "Traceback" not in proc.stderr
-    assert not out.exists()
-
-
-def test_cli_writes_a_config_and_lists_exclusions(tmp_path):
+def test_cli_refuses_a_trap_with_exit_2_and_otherwise_writes_a_config(tmp_path):
     data = tmp_path / "d.parquet"
     _frame().to_parquet(data, index=False)
     out = tmp_path / "my-data.yaml"
-    proc = _mlops("init", "--data", str(data), "--label", "target", "--output", str(out))
+    refused = mlops("init", "--data", str(data), "--label", "constant", "--output", str(out))
+    assert refused.returncode == 2, refused.stderr
+    assert "has one value" in refused.stderr and "Traceback" not in refused.stderr
+    assert not out.exists()
+    proc = mlops("init", "--data", str(data), "--label", "target", "--output", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "excluded 'Customer ID': ID-like" in proc.stdout
     cfg = load_config(out)
     assert cfg.name == "my-data" and cfg.data.format == "parquet"
-    again = _mlops("init", "--data", str(data), "--label", "target", "--output", str(out))
+    again = mlops("init", "--data", str(data), "--label", "target", "--output", str(out))
     assert again.returncode == 2 and "--force" in again.stderr

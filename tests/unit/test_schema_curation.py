@@ -2,8 +2,6 @@
 presence, the GE suite derived from it, and comparing new data instead of overwriting."""
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -12,8 +10,7 @@ import yaml
 from components.ge_validation.suite import suite_from_schema
 from pipelines.config import config_from_dict, load_config
 from pipelines.schema_curation import compare, curate, from_schema, observe, to_schema
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.cli import mlops
 
 
 def _cfg(tmp_path, data, task="classification", label="kind"):
@@ -105,31 +102,27 @@ def test_compare_lists_what_new_data_does_not_fit_and_merges_on_accept(tmp_path)
     assert compare(curated, obs, 0.1, cfg.label, cfg.task)[0] == []
 
 
-def _mlops(*args):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True,
-                          cwd=REPO, env=env, timeout=300)
 
 
 def test_cli_writes_points_the_config_and_then_diffs_instead_of_overwriting(tmp_path):
     data = tmp_path / "d.csv"
     _data().to_csv(data, index=False)
     path, _ = _cfg(tmp_path, data)
-    proc = _mlops("schema", "--config", str(path))
+    proc = mlops("schema", "--config", str(path))
     assert proc.returncode == 0, proc.stderr
     cfg = load_config(path)
     schema_file = tmp_path / "schemas" / "curate" / "schema.pbtxt"
     assert cfg.schema.path == str(schema_file) and os.path.exists(cfg.validation.expectation_suite)
     before = schema_file.read_text()
-    assert _mlops("schema", "--config", str(path)).returncode == 0  # same data: up to date
+    assert mlops("schema", "--config", str(path)).returncode == 0  # same data: up to date
     bad = _data()
     bad.loc[5, "Width (cm)"] = 99.0
     bad.to_csv(data, index=False)
-    proc = _mlops("schema", "--config", str(path))
+    proc = mlops("schema", "--config", str(path))
     assert proc.returncode == 3, proc.stderr
     assert "width_cm: maximum 99 is above the schema's range [1, 13]" in proc.stdout
     assert schema_file.read_text() == before  # not overwritten
-    proc = _mlops("schema", "--config", str(path), "--update")
+    proc = mlops("schema", "--config", str(path), "--update")
     assert proc.returncode == 0, proc.stderr
     from google.protobuf import text_format
     from tensorflow_metadata.proto.v0 import schema_pb2
