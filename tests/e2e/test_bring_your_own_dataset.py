@@ -75,6 +75,16 @@ def test_diabetes_regression_parquet_beats_the_mean_predictor(tmp_path):
     mse = summary["metrics"]["mean_squared_error"]
     assert mse <= 0.8 * mean_mse, f"model MSE {mse:.1f} vs mean predictor {mean_mse:.1f}"
     assert {"mean_absolute_error", "root_mean_squared_error"} <= set(summary["metrics"])
+    # the pushed model answers with the predicted value, in the label's units
+    from serving.model import load_saved_model
+
+    served = load_saved_model(tmp_path / "models" / "diabetes" / "1" / "saved_model", "diabetes", 1)
+    rows = evaluation.head(20)
+    columns = {name: rows[name].to_numpy().astype(served.inputs[name].numpy_dtype) for name in cfg.feature_names}
+    predictions = served.predict(columns)
+    assert set(predictions[0]) == {"predicted_value"}
+    values = np.array([p["predicted_value"] for p in predictions])
+    assert np.mean(np.abs(values - rows["target"].to_numpy())) < np.mean(np.abs(rows["target"] - train["target"].mean()))
 
 
 def _free_port() -> int:
