@@ -110,8 +110,9 @@ def test_iris_with_raw_headers_trains_serves_and_gates_out_of_range_values(tmp_p
     # serves by config only: requests name the renamed features
     port = _free_port()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--models", str(tmp_path / "models"),
-                             "--model", "iris", "--port", str(port), "--log-level", "warning", "--poll-seconds", "1"],
+    # by config only: push.destination, the model name, and the drift monitor's baseline (renamed)
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--config", str(config),
+                             "--port", str(port), "--log-level", "warning", "--poll-seconds", "1"],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         from tests.serving.helpers import wait_ready
@@ -125,6 +126,9 @@ def test_iris_with_raw_headers_trains_serves_and_gates_out_of_range_values(tmp_p
         assert r.status_code == 200, r.text
         predicted = [p["predicted_class"] for p in r.json()["predictions"]]
         assert sum(p == str(t) for p, t in zip(predicted, rows["target"])) >= 8
+        raw_header = {"sepal length (cm)": 5.1, "sepal width (cm)": 3.5, "petal length (cm)": 1.4, "petal width (cm)": 0.2}
+        r = httpx.post(f"{url}/v1/models/iris:predict", json={"instances": [raw_header]}, timeout=30)
+        assert r.status_code == 400 and "sepal_length_cm" in r.text  # requests use the config's names
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
