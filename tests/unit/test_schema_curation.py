@@ -130,3 +130,24 @@ def test_cli_writes_points_the_config_and_then_diffs_instead_of_overwriting(tmp_
     updated = from_schema(text_format.Parse(schema_file.read_text(), schema_pb2.Schema()))
     assert updated["width_cm"].high >= 99.0 and updated["width_cm"].low == 1.0
     assert "width_cm" in load_config(path).feature_names
+
+
+def test_boolean_label_is_classes_through_init_and_curation(tmp_path):
+    """A True/False label: init makes it classification; ingest writes it as 0/1 integers, so the
+    curated schema gives it an int domain whose classes are "0" and "1" (what Transform's label
+    vocabulary and serving's predicted_class hold)."""
+    from pipelines.scaffold import plan_config, render_config
+
+    df = _data().rename(columns={"kind": "flag"})
+    df["flag"] = df["flag"] == 1
+    data = tmp_path / "b.csv"
+    df.to_csv(data, index=False)
+    plan = plan_config(df, name="b", data_uri=str(data), data_format="csv", label="flag")
+    assert plan.task == "classification"
+    config = tmp_path / "b.yaml"
+    config.write_text(render_config(plan, push_destination=str(tmp_path / "models")))
+    proc = mlops("schema", "--config", str(config))
+    assert proc.returncode == 0, proc.stderr
+    from pipelines.metrics import label_classes
+
+    assert label_classes(load_config(config).schema.path, "flag") == ("0", "1")
