@@ -855,15 +855,22 @@ def _check_schema_matches(cfg: "PipelineConfig", fail) -> None:
                  f"Run `mlops schema --config {cfg.source_path or '<config>'}` to curate it from the data, or point "
                  f"{key} at this config's own file")
 
-    if cfg.schema.path:
-        path = cfg.schema.path if os.path.isabs(cfg.schema.path) else str(root / cfg.schema.path)
-        if not os.path.exists(path):
-            if pipeline_side:
-                fail(f"schema.path: {cfg.schema.path} does not exist; run `mlops schema --config "
-                     f"{cfg.source_path or '<config>'}` to write it, or remove schema.path to infer a schema on every run")
-            return
+    def existing(key: str, value: str | None) -> str | None:
+        """The file's path, None when unset (or missing outside the pipeline's image)."""
+        if not value:
+            return None
+        path = value if os.path.isabs(value) else str(root / value)
+        if os.path.exists(path):
+            return path
+        if pipeline_side:
+            fail(f"{key}: {value} does not exist; run `mlops schema --config {cfg.source_path or '<config>'}` to "
+                 f"write it, or remove {key} (no schema.path: a schema is inferred on every run)")
+        return None
+
+    schema_file = existing("schema.path", cfg.schema.path)
+    if schema_file:
         try:
-            types_ = _schema_feature_types(path)
+            types_ = _schema_feature_types(schema_file)
         except Exception as exc:  # text_format.ParseError and friends: the file is not a schema
             fail(f"schema.path: {cfg.schema.path} is not a TFDV schema (text proto): {str(exc).splitlines()[0]}")
         if types_ is not None:
@@ -872,21 +879,16 @@ def _check_schema_matches(cfg: "PipelineConfig", fail) -> None:
                      for f in cfg.features if types_.get(f.name) not in _SCHEMA_TYPES[f.type]]
             if wrong:
                 fail(f"schema.path: feature types differ: {'; '.join(wrong)}")
-    suite_path = cfg.validation.expectation_suite
-    if suite_path:
-        path = suite_path if os.path.isabs(suite_path) else str(root / suite_path)
-        if not os.path.exists(path):
-            if pipeline_side:
-                fail(f"validation.expectation_suite: {suite_path} does not exist; run `mlops schema --config "
-                     f"{cfg.source_path or '<config>'}` to write it, or remove the key")
-            return
+    suite_file = existing("validation.expectation_suite", cfg.validation.expectation_suite)
+    if suite_file:
         import json
 
         try:
-            suite = json.loads(Path(path).read_text())
+            suite = json.loads(Path(suite_file).read_text())
             found = {e["kwargs"]["column"] for e in suite.get("expectations", []) if "column" in e.get("kwargs", {})}
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            fail(f"validation.expectation_suite: {suite_path} is not a Great Expectations suite JSON: {exc}")
+            fail(f"validation.expectation_suite: {cfg.validation.expectation_suite} is not a Great Expectations "
+                 f"suite JSON: {exc}")
         differ("the expectation suite", "validation.expectation_suite", found)
 
 
