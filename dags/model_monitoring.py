@@ -165,7 +165,8 @@ def model_monitoring() -> None:
                 )
             else:
                 named = drift_data.has_known_suffix(current) or drift_data.is_folder(_local(current))
-                cur_df = drift_data.read_table(_local(current), None if named else cfg.data.format)
+                cur_df = ingest.apply_rename(
+                    drift_data.read_table(_local(current), None if named else cfg.data.format), cfg.data.rename)
         except drift.NoDataError as exc:
             raise AirflowSkipException(f"nothing to check yet: {exc}") from exc
         except drift.DriftInputError as exc:
@@ -173,7 +174,7 @@ def model_monitoring() -> None:
             raise AirflowFailException(f"cannot read {current}: {exc}") from exc
         if source == "given":
             source = "prediction_log" if drift.PREDICTION_COLUMN in cur_df.columns else "snapshot"
-        ref_df = ingest.read_table(_local(reference), cfg.data.format)
+        ref_df = ingest.apply_rename(ingest.read_table(_local(reference), cfg.data.format), cfg.data.rename)
         report = drift.compute_drift(
             ref_df, cur_df, {f.name: f.type for f in cfg.features}, drift_settings,
             label=cfg.label, baseline_uri=reference, current_uri=current,

@@ -1,4 +1,4 @@
-"""The ``mlops`` command line: run, compile, suite, serve, drift.
+"""The ``mlops`` command line: init, schema, run, compile, suite, serve, drift.
 
 Exit codes (a contract for the Airflow DAGs and CI):
     0 success · 2 usage or config error · 3 stopped by the data gate (or held by the drift check)
@@ -50,6 +50,20 @@ def _load(args) -> "PipelineConfig":  # noqa: F821
 
         overrides[key] = yaml.safe_load(value)
     return load_config(args.config, overrides)
+
+
+def cmd_init(args) -> int:
+    """Write a pipeline config for a CSV/Parquet file from a sample of it (types, slices, thresholds)."""
+    from pipelines.scaffold import main as init_main
+
+    return init_main(args)
+
+
+def cmd_schema(args) -> int:
+    """Curate the config's TFDV schema and GE suite from the data (ranges, categories, presence)."""
+    from pipelines.schema_curation import main as schema_main
+
+    return schema_main(args)
 
 
 def cmd_run(args) -> int:
@@ -168,6 +182,16 @@ def build_parser() -> argparse.ArgumentParser:
     def common(sp):
         sp.add_argument("--config", required=True, help="pipeline config YAML, e.g. pipelines/configs/penguins.yaml")
         sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (dotted), repeatable")
+
+    from pipelines import schema_curation, scaffold
+
+    i = sub.add_parser("init", help=cmd_init.__doc__, description=cmd_init.__doc__)
+    scaffold.add_arguments(i)
+    i.set_defaults(func=cmd_init)
+
+    sc = sub.add_parser("schema", help=cmd_schema.__doc__, description=cmd_schema.__doc__)
+    schema_curation.add_arguments(sc)
+    sc.set_defaults(func=cmd_schema)
 
     r = sub.add_parser("run", help=cmd_run.__doc__, description=cmd_run.__doc__)
     common(r)

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import re
 import types
@@ -32,6 +33,8 @@ import yaml
 
 FeatureType = Literal["float", "int", "categorical"]
 DataFormat = Literal["csv", "parquet"]
+#: What the model predicts: a class (softmax over the label's values) or a number.
+Task = Literal["classification", "regression"]
 #: Where the ``training_pipeline`` DAG runs the pipeline (``dry-run``: validate the data only).
 Runner = Literal["local", "kubeflow", "vertex", "dry-run"]
 RUNNERS: tuple[str, ...] = typing.get_args(Runner)
@@ -50,9 +53,17 @@ _KNOWN_METRICS = (
     "precision",
     "recall",
     "example_count",
+    "mse",
+    "rmse",
+    "mae",
 )
 # Macro averages over the label's classes: they need the classes (a curated schema) at load.
 PER_CLASS_METRICS = ("auc", "precision", "recall")
+# Which metrics each task may gate on (example_count: both).
+CLASSIFICATION_METRICS = ("sparse_categorical_accuracy", "accuracy", "auc", "precision", "recall", "example_count")
+REGRESSION_METRICS = ("mse", "rmse", "mae", "example_count")
+# Error metrics: lower is better, so a change threshold bounds how much they may grow.
+LOWER_IS_BETTER_METRICS = ("mse", "rmse", "mae")
 
 
 class ConfigError(ValueError):
@@ -82,12 +93,17 @@ class DataConfig:
         format: ``csv`` or ``parquet``.
         drop_incomplete_rows: Drop rows with a missing label or feature before validation.
         max_dropped_fraction: Above this fraction of dropped rows the data gate stops the run.
+        rename: Source column header -> the name the pipeline uses (features, label, slices,
+            schema, model signature, serving requests, reports, drift). Needed for headers that
+            are not ``[A-Za-z_][A-Za-z0-9_]*``, e.g. ``{"Culmen Length (mm)": culmen_length_mm}``;
+            ``mlops init`` writes it with :func:`sanitize_column_name`'s names.
     """
 
     uri: str
     format: DataFormat = "csv"
     drop_incomplete_rows: bool = True
     max_dropped_fraction: float = 0.1
+    rename: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -121,7 +137,7 @@ class ValidationConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Hyperparameters of the generic tf_keras classifier."""
+    """Hyperparameters of the generic tf_keras model (classifier or regressor, per ``task``)."""
 
     hidden_units: tuple[int, ...] = (16, 8)
     learning_rate: float = 0.01
@@ -148,7 +164,12 @@ class Threshold:
 
 @dataclass(frozen=True)
 class ChangeThreshold:
-    """Candidate vs baseline: ``candidate - baseline >= absolute`` (higher is better)."""
+    """Candidate vs baseline.
+
+    Higher-is-better metrics (accuracy, AUC...): ``candidate - baseline >= absolute`` (so
+    ``-0.02`` allows a drop of 0.02). Error metrics (``mse``, ``rmse``, ``mae``):
+    ``candidate - baseline <= absolute`` (so ``0.5`` allows the error to grow by 0.5).
+    """
 
     metric: str
     absolute: float = 0.0
@@ -317,7 +338,14 @@ class MonitoringConfig:
 
 @dataclass(frozen=True)
 class FairnessConfig:
-    """Fairness gate over the sensitive (slice) columns."""
+    """Fairness gate over the sensitive (slice) columns.
+
+    Classification bounds (fractions in [0, 1]): ``max_accuracy_gap``,
+    ``max_demographic_parity_difference``, ``max_equalized_odds_difference``, ``max_recall_gap``.
+    Regression bounds (``task: regression``, in the label's units): ``max_mae_gap`` (max - min of
+    the groups' mean absolute error) and ``max_mean_residual_gap`` (of their mean prediction -
+    label); the classification bounds do not apply there.
+    """
 
     enabled: bool = False
     sensitive_columns: tuple[str, ...] = ()
@@ -325,6 +353,8 @@ class FairnessConfig:
     max_demographic_parity_difference: float | None = None
     max_equalized_odds_difference: float | None = None
     max_recall_gap: float | None = None
+    max_mae_gap: float | None = None
+    max_mean_residual_gap: float | None = None
     min_group_size: int = 10
 
     def columns(self, slices: tuple[str, ...]) -> tuple[str, ...]:
@@ -372,7 +402,9 @@ class PipelineConfig:
 
     Attributes:
         name: Pipeline name (MLMD context, KFP pipeline name).
-        label: Label column (string or integer classes).
+        label: Label column: string, integer or boolean classes (classification) or a number
+            (regression).
+        task: ``classification`` (default) or ``regression``.
         features: Input columns with their types.
         slices: Columns the evaluation slices by (sensitive columns for fairness).
         schedule: Cron expression of the ``training_pipeline`` DAG, or None for manual runs only.
@@ -389,6 +421,7 @@ class PipelineConfig:
     features: tuple[Feature, ...]
     push: PushConfig
     description: str = ""
+    task: Task = "classification"
     slices: tuple[str, ...] = ()
     split: SplitConfig = SplitConfig()
     schema: SchemaConfig = SchemaConfig()
@@ -427,6 +460,8 @@ class PipelineConfig:
         """The ``custom_config`` handed to the generic module file (Transform and Trainer)."""
         return {
             "label": self.label,
+            # Only when not the default, so classification pipelines compile as before.
+            **({"task": self.task} if self.task != "classification" else {}),
             "features": [{"name": f.name, "type": f.type} for f in self.features],
             "model": _to_plain(self.model),
         }
@@ -478,7 +513,8 @@ def _check_per_class_metrics(cfg: "PipelineConfig", fail) -> None:
 
 
 def load_config(
-    path: str | Path, overrides: Mapping[str, Any] | None = None, *, source: str | None = None
+    path: str | Path, overrides: Mapping[str, Any] | None = None, *, source: str | None = None,
+    check_files: bool = True,
 ) -> PipelineConfig:
     """Loads and validates a pipeline config YAML.
 
@@ -487,6 +523,8 @@ def load_config(
         overrides: Dotted keys to override after loading, e.g. ``{"data.uri": "s3://b/k.csv"}``.
         source: How messages and ``source_path`` name the file (default: ``path`` as given).
             The DAGs read an absolute path but name it repo-relative, as ``mlops run`` does.
+        check_files: Check that ``schema.path`` and ``validation.expectation_suite`` exist and
+            describe the config's columns. Only ``mlops schema``, which (re)writes them, skips it.
 
     Returns:
         The validated, frozen config.
@@ -509,14 +547,14 @@ def load_config(
         raise ConfigError(f"{name}: the top level must be a mapping of keys, got {type(raw).__name__}")
     for dotted, value in (overrides or {}).items():
         _set_dotted(raw, dotted, value, name)
-    return config_from_dict(raw, source=name)
+    return config_from_dict(raw, source=name, check_files=check_files)
 
 
-def config_from_dict(raw: Mapping[str, Any], source: str = "<config>") -> PipelineConfig:
+def config_from_dict(raw: Mapping[str, Any], source: str = "<config>", check_files: bool = True) -> PipelineConfig:
     """Builds a validated config from plain data (the parsed YAML)."""
     cfg = _build(PipelineConfig, dict(raw), "", source)
     cfg = dataclasses.replace(cfg, source_path=source)
-    _check_semantics(cfg, source)
+    _check_semantics(cfg, source, check_files=check_files)
     return cfg
 
 
@@ -633,7 +671,7 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def _check_semantics(cfg: PipelineConfig, source: str) -> None:
+def _check_semantics(cfg: PipelineConfig, source: str, check_files: bool = True) -> None:
     def fail(msg: str) -> None:
         raise ConfigError(f"{source}: {msg}")
 
@@ -646,14 +684,19 @@ def _check_semantics(cfg: PipelineConfig, source: str) -> None:
     seen: set[str] = set()
     for i, feat in enumerate(cfg.features):
         if not _NAME_RE.match(feat.name):
-            fail(f"features[{i}].name: {feat.name!r} is not a valid column name (letters, digits, '_')")
+            fail(f"features[{i}].name: {feat.name!r} is not a valid feature name (letters, digits, '_', not starting "
+                 f"with a digit); keep the header in the file and map it in data.rename: "
+                 f"{{{feat.name!r}: {sanitize_column_name(feat.name)}}}, then name the feature "
+                 f"{sanitize_column_name(feat.name)!r}")
         if feat.name in seen:
             fail(f"features[{i}].name: {feat.name!r} is listed twice")
         seen.add(feat.name)
     if cfg.label in seen:
         fail(f"label: {cfg.label!r} is also listed as a feature; a model must not see its label")
     if not _NAME_RE.match(cfg.label):
-        fail(f"label: {cfg.label!r} is not a valid column name")
+        fail(f"label: {cfg.label!r} is not a valid column name; map the header in data.rename: "
+             f"{{{cfg.label!r}: {sanitize_column_name(cfg.label)}}} and set label: {sanitize_column_name(cfg.label)}")
+    _check_rename(cfg, fail)
     for i, col in enumerate(cfg.slices):
         if col not in seen:
             fail(f"slices[{i}]: {col!r} is not a feature; slice columns must be listed in features")
@@ -674,9 +717,11 @@ def _check_semantics(cfg: PipelineConfig, source: str) -> None:
         fail(f"model.dropout: {m.dropout} must be in [0, 1)")
     if m.gpus < 0:
         fail(f"model.gpus: {m.gpus} must be >= 0")
+    task_metrics = REGRESSION_METRICS if cfg.task == "regression" else CLASSIFICATION_METRICS
     for i, t in enumerate(cfg.evaluation.thresholds):
-        if t.metric not in _KNOWN_METRICS:
-            fail(f"evaluation.thresholds[{i}].metric: {t.metric!r} is not one of {', '.join(_KNOWN_METRICS)}")
+        if t.metric not in task_metrics:
+            fail(f"evaluation.thresholds[{i}].metric: {t.metric!r} is not one of {', '.join(task_metrics)} "
+                 f"(the metrics of task: {cfg.task})")
         if t.lower_bound is None and t.upper_bound is None:
             fail(f"evaluation.thresholds[{i}]: give lower_bound, upper_bound or both")
         if t.lower_bound is not None and t.upper_bound is not None and t.lower_bound > t.upper_bound:
@@ -686,8 +731,13 @@ def _check_semantics(cfg: PipelineConfig, source: str) -> None:
         # TFMA never blesses a model it has nothing to check, so such a pipeline could never push.
         fail("evaluation: give at least one entry in thresholds or a change_threshold; "
              "without one the Evaluator never blesses a model and nothing is ever pushed")
-    if ct is not None and ct.metric not in _KNOWN_METRICS:
-        fail(f"evaluation.change_threshold.metric: {ct.metric!r} is not one of {', '.join(_KNOWN_METRICS)}")
+    if ct is not None and ct.metric not in task_metrics:
+        fail(f"evaluation.change_threshold.metric: {ct.metric!r} is not one of {', '.join(task_metrics)} "
+             f"(the metrics of task: {cfg.task})")
+    if cfg.task == "regression":
+        if cfg.compress.enabled:
+            fail("compress.enabled: not available for task: regression yet (its budget is an accuracy "
+                 "budget); set compress.enabled: false")
     _check_per_class_metrics(cfg, fail)
     if not _MODEL_NAME_RE.match(cfg.push.model_name):
         fail(f"push.model_name: {cfg.push.model_name!r} must be lower-case letters, digits, '-' or '_'")
@@ -721,15 +771,125 @@ def _check_semantics(cfg: PipelineConfig, source: str) -> None:
         value = getattr(fair, key)
         if value is not None and not 0.0 <= value <= 1.0:
             fail(f"fairness.{key}: {value} must be in [0, 1] (or null to turn the check off)")
-    if fair.enabled and all(getattr(fair, k) is None for k in (
-            "max_accuracy_gap", "max_demographic_parity_difference", "max_equalized_odds_difference",
-            "max_recall_gap")):
-        fail("fairness.enabled needs at least one max_* threshold; all are null")
+    for key in ("max_mae_gap", "max_mean_residual_gap"):
+        value = getattr(fair, key)
+        if value is not None and cfg.task != "regression":
+            fail(f"fairness.{key}: a regression bound (label units); this config's task is {cfg.task}")
+        if value is not None and value < 0:
+            fail(f"fairness.{key}: {value} must be >= 0 (or null to turn the check off)")
+    task_bounds = (("max_mae_gap", "max_mean_residual_gap") if cfg.task == "regression" else (
+        "max_accuracy_gap", "max_demographic_parity_difference", "max_equalized_odds_difference", "max_recall_gap"))
+    if fair.enabled and all(getattr(fair, k) is None for k in task_bounds):
+        fail(f"fairness.enabled needs at least one max_* threshold ({', '.join(task_bounds)} for task: "
+             f"{cfg.task}); all are null")
     if fair.min_group_size < 1:
         fail(f"fairness.min_group_size: {fair.min_group_size} must be >= 1")
     if cfg.explain.sample_size < 1 or cfg.explain.background_size < 1:
         fail("explain.sample_size and explain.background_size must be >= 1")
     _check_submit_settings(cfg, fail)
+    if check_files:
+        _check_schema_matches(cfg, fail)
+
+
+def sanitize_column_name(header: str) -> str:
+    """The one way a source header becomes a pipeline name (``mlops init`` uses it).
+
+    Lower-case; every run of characters other than ASCII letters and digits becomes one ``_``;
+    leading/trailing ``_`` are dropped; a name starting with a digit (or empty) gets ``c_``
+    in front. ``"Culmen Length (mm)"`` -> ``"culmen_length_mm"``, ``"2nd score"`` -> ``"c_2nd_score"``.
+    """
+    name = re.sub(r"[^a-z0-9]+", "_", str(header).strip().lower()).strip("_")
+    return name if name and not name[0].isdigit() else f"c_{name}"
+
+
+def _check_rename(cfg: "PipelineConfig", fail) -> None:
+    targets: dict[str, str] = {}
+    for source, name in cfg.data.rename.items():
+        if not _NAME_RE.match(name):
+            fail(f"data.rename.{source}: {name!r} is not a valid name; use {sanitize_column_name(name)!r}")
+        if name in targets:
+            fail(f"data.rename: {targets[name]!r} and {source!r} are both mapped to {name!r}")
+        targets[name] = source
+        if name not in cfg.columns:
+            fail(f"data.rename.{source}: maps to {name!r}, which is neither a feature nor the label "
+                 f"({', '.join(cfg.columns)})")
+
+
+def _schema_feature_types(schema_path: str) -> dict[str, str] | None:
+    """``{feature: FLOAT|INT|BYTES}`` of a TFDV schema, or None without tensorflow_metadata."""
+    try:
+        from google.protobuf import text_format
+        from tensorflow_metadata.proto.v0 import schema_pb2
+    except ImportError:  # the Airflow venv; the pipeline's ImportSchemaGen reads it again
+        return None
+    schema = schema_pb2.Schema()
+    text_format.Parse(Path(schema_path).read_text(), schema)
+    return {f.name: schema_pb2.FeatureType.Name(f.type) for f in schema.feature}
+
+
+# A feature's config type -> the schema types that hold it (ingest writes float/int/bytes lists).
+_SCHEMA_TYPES = {"float": ("FLOAT",), "int": ("INT",), "categorical": ("BYTES",)}
+
+
+def _check_schema_matches(cfg: "PipelineConfig", fail) -> None:
+    """A curated schema / GE suite must describe exactly the config's columns, with their types.
+
+    Otherwise the run would fail 30 s in, at the data gate, with one anomaly per column and no
+    word about the config; here the message names the columns that differ.
+    """
+    root = Path(__file__).resolve().parent.parent
+    wanted = set(cfg.columns)
+    # A missing file stops the pipeline (where tensorflow_metadata is); a DAG bundle may ship the
+    # config without the schema folder, and only its validation task reads the suite (and says so).
+    pipeline_side = importlib.util.find_spec("tensorflow_metadata") is not None
+
+    def differ(what: str, key: str, found: set[str]) -> None:
+        missing, extra = sorted(wanted - found), sorted(found - wanted)
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"lacks {', '.join(missing)} (in the config)")
+            if extra:
+                parts.append(f"has {', '.join(extra)} (not in the config)")
+            fail(f"{key}: {what} does not match the config's features and label: it {' and '.join(parts)}. "
+                 f"Run `mlops schema --config {cfg.source_path or '<config>'}` to curate it from the data, or point "
+                 f"{key} at this config's own file")
+
+    def existing(key: str, value: str | None) -> str | None:
+        """The file's path, None when unset (or missing outside the pipeline's image)."""
+        if not value:
+            return None
+        path = value if os.path.isabs(value) else str(root / value)
+        if os.path.exists(path):
+            return path
+        if pipeline_side:
+            fail(f"{key}: {value} does not exist; run `mlops schema --config {cfg.source_path or '<config>'}` to "
+                 f"write it, or remove {key} (no schema.path: a schema is inferred on every run)")
+        return None
+
+    schema_file = existing("schema.path", cfg.schema.path)
+    if schema_file:
+        try:
+            types_ = _schema_feature_types(schema_file)
+        except Exception as exc:  # text_format.ParseError and friends: the file is not a schema
+            fail(f"schema.path: {cfg.schema.path} is not a TFDV schema (text proto): {str(exc).splitlines()[0]}")
+        if types_ is not None:
+            differ("the schema", "schema.path", set(types_))
+            wrong = [f"{f.name} is {f.type} in the config but {types_[f.name]} in the schema"
+                     for f in cfg.features if types_.get(f.name) not in _SCHEMA_TYPES[f.type]]
+            if wrong:
+                fail(f"schema.path: feature types differ: {'; '.join(wrong)}")
+    suite_file = existing("validation.expectation_suite", cfg.validation.expectation_suite)
+    if suite_file:
+        import json
+
+        try:
+            suite = json.loads(Path(suite_file).read_text())
+            found = {e["kwargs"]["column"] for e in suite.get("expectations", []) if "column" in e.get("kwargs", {})}
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            fail(f"validation.expectation_suite: {cfg.validation.expectation_suite} is not a Great Expectations "
+                 f"suite JSON: {exc}")
+        differ("the expectation suite", "validation.expectation_suite", found)
 
 
 def _check_submit_settings(cfg: PipelineConfig, fail: typing.Callable[[str], None]) -> None:

@@ -11,6 +11,11 @@ probability is above 0.5" (TFMA's default threshold); then the unweighted mean o
 the AUC of either class. Averaging over classes needs the classes themselves, so these three need
 the label's domain in the curated schema (``schema.path``); a config that asks for them without
 one is rejected at load.
+
+Regression (``task: regression``) has one output, ``predicted_value``, and gates on ``mse``,
+``rmse`` and ``mae``: lower is better, so a change threshold bounds how much they may grow, and
+bounds apply to the whole eval set (slices are reported). TFMA 0.52 has no R²; a bound of
+``mse <= Var(label)`` is R² >= 0 (what predicting the mean scores).
 """
 
 from __future__ import annotations
@@ -28,12 +33,17 @@ class MetricSpec:
         key: The metric's name in TFMA's output (what reports and ``run.json`` show).
         per_class: Macro-averaged over the label's classes (needs the classes at compile time).
         config: The metric's keyword arguments (TFMA ``MetricConfig.config``, JSON).
+        higher_is_better: The direction of a change threshold.
+        overall_only: Bounds apply to the whole eval set, not to each slice (an error in label
+            units means something else on a slice whose labels spread differently).
     """
 
     tfma_class: str
     key: str
     per_class: bool = False
     config: str = ""
+    higher_is_better: bool = True
+    overall_only: bool = False
 
 
 # Every name `pipelines.config` accepts (its _KNOWN_METRICS; PER_CLASS_METRICS are the macro averages).
@@ -44,7 +54,15 @@ METRICS: dict[str, MetricSpec] = {
     "auc": MetricSpec("AUC", "auc", per_class=True),
     "precision": MetricSpec("Precision", "precision", per_class=True),
     "recall": MetricSpec("Recall", "recall", per_class=True),
+    # Regression (task: regression): errors of the predicted value against the numeric label.
+    # TFMA 0.52 has no R²; Keras' R2Score fails inside TFMA (its state does not merge), so none.
+    "mse": MetricSpec("MeanSquaredError", "mean_squared_error", higher_is_better=False, overall_only=True),
+    "rmse": MetricSpec("RootMeanSquaredError", "root_mean_squared_error", higher_is_better=False, overall_only=True),
+    "mae": MetricSpec("MeanAbsoluteError", "mean_absolute_error", higher_is_better=False, overall_only=True),
 }
+
+#: What every regression evaluation computes (thresholds or not), in report order.
+REGRESSION_REPORTED = ("mse", "rmse", "mae")
 
 
 def label_classes(schema_path: str | Path, label: str) -> tuple[str, ...] | None:

@@ -84,9 +84,20 @@ def eval_config(cfg: PipelineConfig):
                 metric.per_slice_thresholds.add(slicing_specs=[config_pb2.SlicingSpec()])
             return metric.per_slice_thresholds[0].threshold
         metric = overall.setdefault(spec.tfma_class, config_pb2.MetricConfig(class_name=spec.tfma_class, config=spec.config))
+        if spec.overall_only:
+            if not metric.per_slice_thresholds:
+                metric.per_slice_thresholds.add(slicing_specs=[config_pb2.SlicingSpec()])
+            return metric.per_slice_thresholds[0].threshold
         return metric.threshold
 
-    overall["SparseCategoricalAccuracy"] = config_pb2.MetricConfig(class_name="SparseCategoricalAccuracy")
+    regression = cfg.task == "regression"
+    if regression:  # every regression error is reported, gated or not
+        from pipelines.metrics import REGRESSION_REPORTED
+
+        for name in REGRESSION_REPORTED:
+            overall[METRICS[name].tfma_class] = config_pb2.MetricConfig(class_name=METRICS[name].tfma_class)
+    else:
+        overall["SparseCategoricalAccuracy"] = config_pb2.MetricConfig(class_name="SparseCategoricalAccuracy")
     for t in cfg.evaluation.thresholds:
         bounds = {}
         if t.lower_bound is not None:
@@ -96,11 +107,15 @@ def eval_config(cfg: PipelineConfig):
         threshold_of(t.metric).value_threshold.CopyFrom(tfma.GenericValueThreshold(**bounds))
     ct = cfg.evaluation.change_threshold
     if ct is not None:
+        direction = (tfma.MetricDirection.HIGHER_IS_BETTER if METRICS[ct.metric].higher_is_better
+                     else tfma.MetricDirection.LOWER_IS_BETTER)
         threshold_of(ct.metric).change_threshold.CopyFrom(
-            tfma.GenericChangeThreshold(direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": ct.absolute})
+            tfma.GenericChangeThreshold(direction=direction, absolute={"value": ct.absolute})
         )
-    metric_list = [*overall.values(), config_pb2.MetricConfig(class_name="ExampleCount"),
-                   config_pb2.MetricConfig(class_name="MultiClassConfusionMatrixPlot")]
+    overall.setdefault("ExampleCount", config_pb2.MetricConfig(class_name="ExampleCount"))
+    metric_list = [*overall.values()]
+    if not regression:
+        metric_list.append(config_pb2.MetricConfig(class_name="MultiClassConfusionMatrixPlot"))
     specs = [config_pb2.MetricsSpec(metrics=metric_list)]
     if per_class:
         classes = label_classes(resolve_repo_path(cfg.schema.path), cfg.label) if cfg.schema.path else None
@@ -116,7 +131,7 @@ def eval_config(cfg: PipelineConfig):
             config_pb2.ModelSpec(
                 signature_name=SERVING_SIGNATURE,
                 label_key=xf(cfg.label),
-                prediction_key="probabilities",
+                prediction_key="predicted_value" if regression else "probabilities",
                 preprocessing_function_names=[EVAL_SIGNATURE],
             )
         ],
@@ -215,6 +230,8 @@ def create_pipeline(
         max_dropped_fraction=cfg.data.max_dropped_fraction,
         data_fingerprint=data_fingerprint,
         report_dir=report_dir,
+        # Only when set, so configs without a rename compile to the same spec as before.
+        **({"column_map_json": json.dumps(dict(cfg.data.rename), sort_keys=True)} if cfg.data.rename else {}),
     ).with_id("DataIngest")
     examples = ingest.outputs["examples"]
     statistics_gen = StatisticsGen(examples=examples)
@@ -338,6 +355,9 @@ def create_pipeline(
             min_group_size=fair.min_group_size,
             model_name=cfg.push.model_name,
             report_dir=report_dir,
+            # Only for regression, so classification pipelines compile as before.
+            **({"task": "regression", "max_mae_gap": _off(fair.max_mae_gap),
+                "max_mean_residual_gap": _off(fair.max_mean_residual_gap)} if cfg.task == "regression" else {}),
         ).with_id("FairnessGate")
         # The pusher obeys the AND of the Evaluator's verdict and the fairness verdict.
         blessing = fairness.outputs["blessing"]

@@ -101,6 +101,10 @@ def build_app(args):
         settings = DriftSettings.from_monitoring(cfg.monitoring) if cfg else DriftSettings()
         fmt = cfg.data.format if cfg and baseline_uri == cfg.data.uri else None
         baseline = drift_data.read_table(baseline_uri, fmt)
+        if cfg and cfg.data.rename:  # the training file's headers -> the names requests use
+            from components.ingest.logic import apply_rename
+
+            baseline = apply_rename(baseline, cfg.data.rename)
         features = {f.name: f.type for f in cfg.features} if cfg else {}
         label = args.label or (cfg.label if cfg else None)
         monitor = DriftMonitor(baseline, features, settings, label=label)

@@ -50,6 +50,10 @@ def read_examples(examples_uri: str, split: str, columns: Sequence[str], limit: 
     return clean_frame(examples_io.read_split(examples_uri, split, limit=limit), columns)
 
 
+#: The regression model's output (``pipelines/modules/tabular.py`` PREDICTED_VALUE).
+REGRESSION_OUTPUT = "predicted_value"
+
+
 class ServingModel:
     """The exported model, called through ``serving_default`` on raw-feature DataFrames.
 
@@ -72,7 +76,9 @@ class ServingModel:
             name: (object if spec.dtype == tf.string else spec.dtype.as_numpy_dtype) for name, spec in specs.items()
         }
         self.feature_names = sorted(self.input_dtypes)
-        self.class_names = self._read_classes()
+        # A regression model (task: regression) answers one number per row, ``predicted_value``.
+        self.regression = REGRESSION_OUTPUT in self._fn.structured_outputs
+        self.class_names = [REGRESSION_OUTPUT] if self.regression else self._read_classes()
 
     def _read_classes(self) -> list[str]:
         return gfile_io.read_lines(gfile_io.join(self.path, "assets", "label_vocab"))
@@ -102,9 +108,11 @@ class ServingModel:
         return out
 
     def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
-        """``probabilities`` [N, C] as float64."""
+        """``probabilities`` [N, C] as float64; for a regression model, ``predicted_value`` as [N, 1]."""
         if len(df) == 0:
             return np.zeros((0, len(self.class_names)))
+        if self.regression:
+            return self.call(df)[REGRESSION_OUTPUT].astype(np.float64).reshape(-1, 1)
         return self.call(df)["probabilities"].astype(np.float64)
 
     def predict_class(self, df: pd.DataFrame) -> np.ndarray:

@@ -66,8 +66,11 @@ def run(
     settings = DriftSettings.from_monitoring(config.monitoring, **overrides)
     baseline_uri = baseline_uri or config.data.uri
     base_fmt = config.data.format if baseline_uri == config.data.uri else None
-    baseline = drift_data.read_table(baseline_uri, base_fmt)
-    current = drift_data.read_table(current_uri, current_format)
+    from components.ingest.logic import apply_rename
+
+    # Files may carry the source headers (data.rename maps them); prediction logs carry the names.
+    baseline = apply_rename(drift_data.read_table(baseline_uri, base_fmt), config.data.rename)
+    current = apply_rename(drift_data.read_table(current_uri, current_format), config.data.rename)
     report = compute_drift(
         baseline, current, config.features, settings, label=config.label,
         baseline_uri=baseline_uri, current_uri=current_uri,

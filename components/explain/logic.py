@@ -279,7 +279,7 @@ def render_html(expl: Explanation, model_name: str, png: bytes | None = None, ma
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}</style></head>
 <body><h1>Explanations: {esc(model_name)}</h1>
 <p>Method: {esc(expl.method)}; {len(expl.examples)} eval examples, background of {expl.background_size} train rows,
-nsamples={esc(str(expl.nsamples))}. Values are contributions to predicted probabilities relative to the background mean
+nsamples={esc(str(expl.nsamples))}. Values are contributions to the predicted probabilities (regression: the predicted value) relative to the background mean
 ({base}). Rows dropped for missing values: {expl.dropped_rows}.</p>
 <h2>Global importance</h2>
 <table><tr><th>feature</th><th>mean |SHAP|</th><th>share</th>{head}</tr>{rows}</table>

@@ -97,3 +97,17 @@ def test_trained_keras_model_signal_dominates_and_noise_is_near_zero(tmp_path):
     assert open(paths["png"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     page = open(paths["html"]).read()
     assert "Global importance" in page and "signal" in page and "data:image/png;base64," in page
+
+
+def test_regression_output_is_one_explained_value():
+    """A regression model's ``predicted_value`` ([N, 1] via ServingModel.predict_proba): SHAP
+    attributes the value itself; linear in ``signal`` only, so ``signal`` carries it all."""
+    df = synthetic(200, 2)
+
+    def value(frame: pd.DataFrame) -> np.ndarray:
+        return (10.0 + 4.0 * frame["signal"].to_numpy(dtype=float)).reshape(-1, 1)
+
+    expl = logic.explain(value, df.iloc[:20], df.iloc[100:120], ["signal", "noise", "color"], ["predicted_value"])
+    assert expl.ranking()[0][0] == "signal"
+    assert expl.global_importance["noise"] == pytest.approx(0.0, abs=1e-9)
+    assert expl.global_importance["signal"] > 1.0

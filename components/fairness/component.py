@@ -16,7 +16,7 @@ from tfx.types import standard_artifacts
 
 from components.common import gfile_io, model_io
 from components.common.artifacts import FairnessResult
-from components.fairness import logic
+from components.fairness import logic, regression
 
 
 def _bound(value: float) -> float | None:
@@ -40,27 +40,40 @@ def FairnessGate(
     min_group_size: Parameter[int] = 10,
     model_name: Parameter[str] = "model",
     report_dir: Parameter[str] = "",
+    task: Parameter[str] = "classification",
+    max_mae_gap: Parameter[float] = -1.0,
+    max_mean_residual_gap: Parameter[float] = -1.0,
 ) -> OutputDict(passed=int, blessed=int):
     """Per-group metrics over ``sensitive_columns_json`` (a JSON list); thresholds < 0 are off.
 
-    Copies ``result.json`` and ``index.html`` to ``report_dir/fairness`` when given.
+    ``task == "regression"``: per-group error gaps (``max_mae_gap``, ``max_mean_residual_gap``,
+    see ``regression``) instead of the classification metrics. Copies ``result.json`` and
+    ``index.html`` to ``report_dir/fairness`` when given.
     """
     sensitive = list(json.loads(sensitive_columns_json))
     served = model_io.ServingModel(model_io.serving_dir(model.uri))
     columns = list(dict.fromkeys([*served.feature_names, *sensitive, label]))
     evalset, dropped = model_io.read_examples(examples.uri, "eval", columns)
-    y_pred = served.predict_class(evalset[served.feature_names])
-    thresholds = logic.Thresholds(
-        max_accuracy_gap=_bound(max_accuracy_gap),
-        max_demographic_parity_difference=_bound(max_demographic_parity_difference),
-        max_equalized_odds_difference=_bound(max_equalized_odds_difference),
-        max_recall_gap=_bound(max_recall_gap),
-        min_group_size=min_group_size,
-    )
-    report = logic.evaluate(
-        model_io.label_strings(evalset[label]), y_pred, evalset[sensitive], thresholds, served.class_names or None
-    )
-    logic.write_outputs(report, result.uri, model_name, extra={"dropped_rows": dropped} if dropped else None)
+    extra = {"dropped_rows": dropped} if dropped else None
+    if task == "regression":
+        report = regression.evaluate(
+            evalset[label].astype(float), served.predict_proba(evalset[served.feature_names])[:, 0], evalset[sensitive],
+            regression.RegressionThresholds(_bound(max_mae_gap), _bound(max_mean_residual_gap), min_group_size),
+        )
+        logic.write_outputs(report, result.uri, model_name, extra=extra, render=regression.render_html)
+    else:
+        y_pred = served.predict_class(evalset[served.feature_names])
+        thresholds = logic.Thresholds(
+            max_accuracy_gap=_bound(max_accuracy_gap),
+            max_demographic_parity_difference=_bound(max_demographic_parity_difference),
+            max_equalized_odds_difference=_bound(max_equalized_odds_difference),
+            max_recall_gap=_bound(max_recall_gap),
+            min_group_size=min_group_size,
+        )
+        report = logic.evaluate(
+            model_io.label_strings(evalset[label]), y_pred, evalset[sensitive], thresholds, served.class_names or None
+        )
+        logic.write_outputs(report, result.uri, model_name, extra=extra)
     passed = int(report.passed)
     result.set_int_custom_property("passed", passed)
     result.set_string_custom_property("reasons", "; ".join(report.reasons))

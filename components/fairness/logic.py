@@ -327,11 +327,13 @@ Groups under {t.min_group_size} rows are left out of the gaps. Rates undefined f
 
 
 def write_outputs(
-    report: FairnessReport, out_dir: str, model_name: str = "model", extra: dict[str, Any] | None = None
+    report: Any, out_dir: str, model_name: str = "model", extra: dict[str, Any] | None = None,
+    render: Callable[[Any, str], str] | None = None,
 ) -> dict[str, str]:
     """Writes ``result.json`` (passed, reasons, all numbers, plus ``extra`` fields such as
-    ``dropped_rows``) and ``index.html`` into ``out_dir`` (local or gs://, created if missing)."""
+    ``dropped_rows``) and ``index.html`` into ``out_dir`` (local or gs://, created if missing).
+    ``render`` makes the page (default :func:`render_html`; regression: its own)."""
     paths = {"json": gfile_io.join(out_dir, "result.json"), "html": gfile_io.join(out_dir, "index.html")}
     gfile_io.write_json(paths["json"], {**report.to_dict(), **(extra or {})})
-    gfile_io.write_text(paths["html"], render_html(report, model_name))
+    gfile_io.write_text(paths["html"], (render or render_html)(report, model_name))
     return paths

@@ -17,6 +17,12 @@ def _exp(etype: str, **kwargs: Any) -> dict[str, Any]:
     return {"type": etype, "kwargs": kwargs, "meta": {"derived_from": "tfdv_schema"}}
 
 
+def _float32(value: float) -> float:
+    """A schema's float bound (stored as float32) as the decimal it was written as: 0.41, not
+    0.4099999964237213, so messages quote the curated range."""
+    return float(f"{value:.7g}")
+
+
 def suite_from_schema(schema: Any, name: str, columns: list[str] | None = None) -> dict[str, Any]:
     """Builds a GE 1.x suite (as JSON-ready dict) from a ``tensorflow_metadata`` Schema proto.
 
@@ -45,8 +51,8 @@ def suite_from_schema(schema: Any, name: str, columns: list[str] | None = None) 
             lo = hi = None
             if feat.HasField("float_domain"):
                 fd = feat.float_domain
-                lo = fd.min if fd.HasField("min") else None
-                hi = fd.max if fd.HasField("max") else None
+                lo = _float32(fd.min) if fd.HasField("min") else None
+                hi = _float32(fd.max) if fd.HasField("max") else None
             elif feat.HasField("int_domain"):
                 idom = feat.int_domain
                 lo = idom.min if idom.HasField("min") else None

@@ -31,11 +31,13 @@ def DataIngest(
     max_dropped_fraction: Parameter[float],
     data_fingerprint: Parameter[str] = "",
     report_dir: Parameter[str] = "",
+    column_map_json: Parameter[str] = "",
 ) -> OutputDict(rows_read=int, rows_dropped=int, fingerprint=str):
     """Reads ``data_uri``, drops incomplete rows, splits deterministically, writes Examples.
 
     ``data_fingerprint`` is not read: it is part of the cache key, so changed data at the same
-    URI re-runs the pipeline instead of hitting the cache.
+    URI re-runs the pipeline instead of hitting the cache. ``column_map_json`` is the config's
+    ``data.rename`` (source header -> pipeline name), applied right after reading.
     """
     del data_fingerprint
     try:
@@ -48,6 +50,7 @@ def DataIngest(
             seed,
             bool(drop_incomplete_rows),
             max_dropped_fraction,
+            json.loads(column_map_json) if column_map_json else None,
         )
     except DataValidationError as exc:
         if report_dir:

@@ -116,6 +116,17 @@ def read_parquet_folder(uri: str, fmt: str = "parquet") -> pd.DataFrame:
     return table.to_pandas()
 
 
+def apply_rename(df: pd.DataFrame, rename: Mapping[str, str] | None) -> pd.DataFrame:
+    """Source headers -> pipeline names (config ``data.rename``); other columns keep theirs.
+
+    A file that already carries the pipeline names (a prediction log, a renamed export) passes
+    unchanged, so every reader can apply the same mapping.
+    """
+    if not rename:
+        return df
+    return df.rename(columns={src: dst for src, dst in rename.items() if src in df.columns})
+
+
 def tidy(
     df: pd.DataFrame,
     feature_types: Mapping[str, str],
@@ -262,13 +273,14 @@ def ingest(
     seed: int,
     drop_incomplete_rows: bool,
     max_dropped_fraction: float,
+    rename: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, IngestStats]:
-    """Reads, tidies and splits a table.
+    """Reads, renames (``data.rename``), tidies and splits a table.
 
     Returns:
         (train frame, eval frame, stats).
     """
-    df = read_table(uri, fmt)
+    df = apply_rename(read_table(uri, fmt), rename)
     tidy_df, dropped = tidy(df, feature_types, label, drop_incomplete_rows, max_dropped_fraction, uri)
     mask = split_mask(tidy_df, eval_fraction, seed)
     train, evaluation = tidy_df[~mask].reset_index(drop=True), tidy_df[mask].reset_index(drop=True)

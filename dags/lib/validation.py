@@ -73,7 +73,7 @@ def validate_data(cfg: PipelineConfig, data_uri: str, docs_dir: str | Path | Non
         raise FileNotFoundError(f"expectation suite {suite_path} not found")
     feature_types = {f.name: f.type for f in cfg.features}
     try:
-        raw = ingest.read_table(data_uri, cfg.data.format)
+        raw = ingest.apply_rename(ingest.read_table(data_uri, cfg.data.format), cfg.data.rename)
         tidy, dropped = ingest.tidy(
             raw,
             feature_types,

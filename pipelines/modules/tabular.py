@@ -1,4 +1,4 @@
-"""Generic TFX module file for tabular classification: ``preprocessing_fn`` and ``run_fn``.
+"""Generic TFX module file for tabular classification and regression: ``preprocessing_fn`` and ``run_fn``.
 
 Nothing here is written for one dataset. Feature names, types, the label and hyperparameters
 arrive through ``custom_config`` (built by ``PipelineConfig.module_config()``), so a new CSV needs
@@ -17,6 +17,8 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 LABEL_VOCAB = "label_vocab"
+#: The regression model's one output: the predicted label value (in the label's own units).
+PREDICTED_VALUE = "predicted_value"
 XF_SUFFIX = "_xf"
 OOV_BUCKETS = 1
 
@@ -28,6 +30,11 @@ def xf(name: str) -> str:
 
 def _features(custom_config: dict[str, Any]) -> list[dict[str, str]]:
     return list(custom_config["features"])
+
+
+def is_regression(custom_config: dict[str, Any]) -> bool:
+    """``task: regression`` (a numeric label and a one-value output) rather than classification."""
+    return custom_config.get("task", "classification") == "regression"
 
 
 def _dense(x: Any, default: Any) -> tf.Tensor:
@@ -63,14 +70,25 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> d
             outputs[xf(name)] = tft.scale_to_z_score(value)
     label = custom_config["label"]
     raw_label = _dense(inputs[label], b"" if inputs[label].dtype == tf.string else 0)
+    if is_regression(custom_config):
+        # The value itself: the model predicts in the label's units (see build_keras_model).
+        outputs[xf(label)] = tf.cast(raw_label, tf.float32)
+        return outputs
     if raw_label.dtype != tf.string:
         raw_label = tf.strings.as_string(raw_label)
     outputs[xf(label)] = tft.compute_and_apply_vocabulary(raw_label, vocab_filename=LABEL_VOCAB)
     return outputs
 
 
-def build_keras_model(custom_config: dict[str, Any], tf_transform_output: tft.TFTransformOutput) -> tf.keras.Model:
-    """A small MLP over transformed features: embeddings for categoricals, dense layers on top."""
+def build_keras_model(
+    custom_config: dict[str, Any], tf_transform_output: tft.TFTransformOutput, label_stats: tuple[float, float] = (0.0, 1.0)
+) -> tf.keras.Model:
+    """A small MLP over transformed features: embeddings for categoricals, dense layers on top.
+
+    Classification: a softmax over the label vocabulary. Regression: one linear unit, rescaled by
+    the training label's ``(mean, std)`` (``label_stats``), so the network learns a z-scored
+    target while the model (and the serving signature) answers in the label's own units.
+    """
     hp = custom_config["model"]
     inputs, encoded = {}, []
     for feat in _features(custom_config):
@@ -89,15 +107,34 @@ def build_keras_model(custom_config: dict[str, Any], tf_transform_output: tft.TF
         x = tf.keras.layers.Dense(units, activation="relu")(x)
         if hp.get("dropout"):
             x = tf.keras.layers.Dropout(hp["dropout"])(x)
-    n_classes = tf_transform_output.vocabulary_size_by_name(LABEL_VOCAB)
-    out = tf.keras.layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
+    if is_regression(custom_config):
+        # Adam's steps do not depend on the gradient's scale, so plain MSE in label units trains
+        # the z-scored unit at the same pace for any label scale.
+        mean, std = label_stats
+        z = tf.keras.layers.Dense(1, name="z_value")(x)
+        out = tf.keras.layers.Rescaling(scale=std, offset=mean, name=PREDICTED_VALUE)(z)  # [batch, 1]
+        loss, metric = tf.keras.losses.MeanSquaredError(), tf.keras.metrics.MeanAbsoluteError()
+    else:
+        n_classes = tf_transform_output.vocabulary_size_by_name(LABEL_VOCAB)
+        out = tf.keras.layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
+        loss, metric = tf.keras.losses.SparseCategoricalCrossentropy(), tf.keras.metrics.SparseCategoricalAccuracy()
     model = tf.keras.Model(inputs=inputs, outputs=out)
-    model.compile(
-        optimizer=tf.keras.optimizers.Adam(hp["learning_rate"]),
-        loss=tf.keras.losses.SparseCategoricalCrossentropy(),
-        metrics=[tf.keras.metrics.SparseCategoricalAccuracy()],
-    )
+    model.compile(optimizer=tf.keras.optimizers.Adam(hp["learning_rate"]), loss=loss, metrics=[metric])
     return model
+
+
+def label_mean_std(dataset) -> tuple[float, float]:
+    """Mean and standard deviation of the label over one pass of a ``(features, label)`` dataset."""
+    total = total_sq = 0.0
+    count = 0
+    for _, y in dataset:
+        y = tf.cast(tf.reshape(y, [-1]), tf.float64)
+        total += float(tf.reduce_sum(y))
+        total_sq += float(tf.reduce_sum(tf.square(y)))
+        count += int(tf.size(y))
+    mean = total / max(count, 1)
+    var = max(total_sq / max(count, 1) - mean * mean, 0.0)
+    return mean, (var ** 0.5) or 1.0
 
 
 def _dataset(file_pattern, data_accessor, tf_transform_output, label, batch_size, shuffle: bool):
@@ -143,7 +180,8 @@ def make_serving_fns(model: tf.keras.Model, tf_transform_output: tft.TFTransform
     model.tft_layer = tf_transform_output.transform_features_layer()
     label = custom_config["label"]
     raw_spec = tf_transform_output.raw_feature_spec()
-    classes = tf.constant(
+    regression = is_regression(custom_config)
+    classes = None if regression else tf.constant(
         [c.decode() if isinstance(c, bytes) else c for c in tf_transform_output.vocabulary_by_name(LABEL_VOCAB)]
     )
     signature = {}
@@ -161,6 +199,8 @@ def make_serving_fns(model: tf.keras.Model, tf_transform_output: tft.TFTransform
             raw[name] = tf.expand_dims(value, 1) if len(getattr(spec, "shape", [])) == 1 else value
         transformed = model.tft_layer(raw)
         probs = model({xf(f["name"]): transformed[xf(f["name"])] for f in _features(custom_config)})
+        if regression:
+            return {PREDICTED_VALUE: tf.squeeze(probs, axis=1)}  # one value per row, [batch]
         top = tf.argmax(probs, axis=1)
         return {
             "probabilities": probs,
@@ -187,8 +227,9 @@ def run_fn(fn_args) -> None:
     tf.keras.utils.set_random_seed(int(custom_config.get("seed", 42)))
     train_ds = _dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output, label, batch, True)
     eval_ds = _dataset(fn_args.eval_files, fn_args.data_accessor, tf_transform_output, label, batch, False)
+    label_stats = label_mean_std(train_ds) if is_regression(custom_config) else (0.0, 1.0)
     with strategy.scope():
-        model = build_keras_model(custom_config, tf_transform_output)
+        model = build_keras_model(custom_config, tf_transform_output, label_stats)
     history = model.fit(train_ds, validation_data=eval_ds, epochs=int(hp["epochs"]), verbose=0)
     signatures = make_serving_fns(model, tf_transform_output, custom_config)
     model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)

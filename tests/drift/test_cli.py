@@ -92,3 +92,25 @@ def test_threshold_override_at_the_observed_score_is_not_drift(seasons, tmp_path
     top = json.loads((out / "drift.json").read_text())["max_score"]
     assert mlops(["drift", "--config", str(PENGUINS_CONFIG), "--baseline", str(seasons[2007]), "--current",
                   str(seasons[2009]), "--output-dir", str(tmp_path / "d2"), "--no-plots", "--threshold", repr(top)]) == 0
+
+
+def test_source_headers_are_mapped_by_data_rename(seasons, penguins_df, tmp_path, capsys):
+    """A file with the source headers (data.rename) is compared under the pipeline's names."""
+    import yaml
+
+    headers = {"bill_length_mm": "Culmen Length (mm)", "bill_depth_mm": "Culmen Depth (mm)",
+               "flipper_length_mm": "Flipper Length (mm)", "body_mass_g": "Body Mass (g)", "island": "Island",
+               "sex": "Sex", "species": "Species"}
+    raw = yaml.safe_load(PENGUINS_CONFIG.read_text())
+    raw["data"]["rename"] = {src: name for name, src in headers.items()}
+    config = tmp_path / "renamed.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    current = tmp_path / "current-raw-headers.csv"
+    penguins_df[penguins_df.year == 2009].rename(columns=headers).to_csv(current, index=False)
+    out = tmp_path / "drift"
+    code = mlops(["drift", "--config", str(config), "--baseline", str(seasons[2007]), "--current", str(current),
+                  "--output-dir", str(out)])
+    assert code == 5, capsys.readouterr().err
+    report = json.loads((out / "drift.json").read_text())
+    assert "flipper_length_mm" in report["drifted_features"]
+    assert {f["name"] for f in report["features"]} >= {"flipper_length_mm", "island"}

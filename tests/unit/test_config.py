@@ -1,6 +1,7 @@
 """Config loading: the shipped config is valid; every kind of mistake gets a precise error."""
 
 import copy
+import re
 
 import pytest
 
@@ -248,3 +249,84 @@ def test_every_metric_the_config_accepts_has_a_tfma_mapping():
 
     assert set(config._KNOWN_METRICS) == set(METRICS)
     assert {name for name, spec in METRICS.items() if spec.per_class} == set(config.PER_CLASS_METRICS)
+
+
+def _regression_raw(raw_config, **changes):
+    raw = copy.deepcopy(raw_config)
+    raw.update(task="regression", label="body_mass_g", schema={"path": None}, validation={"expectation_suite": None})
+    raw["features"] = [f for f in raw["features"] if f["name"] != "body_mass_g"]
+    raw["evaluation"] = {"thresholds": [{"metric": "mse", "upper_bound": 200000.0}],
+                         "change_threshold": {"metric": "mae", "absolute": 10.0}}
+    raw["fairness"] = {"enabled": False}
+    raw["compress"] = {"enabled": False}
+    raw.update(changes)
+    return raw
+
+
+def test_regression_config_takes_error_metrics_and_error_gap_fairness(tmp_path, raw_config):
+    cfg = load_config(write_config(tmp_path, _regression_raw(
+        raw_config, fairness={"enabled": True, "sensitive_columns": ["island"], "max_mae_gap": 150.0})))
+    assert cfg.task == "regression" and cfg.module_config()["task"] == "regression"
+    assert cfg.fairness.max_mae_gap == 150.0
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"evaluation": {"thresholds": [{"metric": "accuracy", "lower_bound": 0.5}]}},
+     "'accuracy' is not one of mse, rmse, mae, example_count (the metrics of task: regression)"),
+    ({"compress": {"enabled": True}}, "compress.enabled: not available for task: regression"),
+    ({"fairness": {"enabled": True, "sensitive_columns": ["island"]}}, "max_mae_gap, max_mean_residual_gap"),
+])
+def test_regression_config_rejects_classification_parts(tmp_path, raw_config, changes, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(write_config(tmp_path, _regression_raw(raw_config, **changes)))
+
+
+def test_classification_rejects_regression_metrics_and_bounds(tmp_path, raw_config):
+    raw = copy.deepcopy(raw_config)
+    raw["evaluation"]["thresholds"] = [{"metric": "mse", "upper_bound": 1.0}]
+    with pytest.raises(ConfigError, match="'mse' is not one of"):
+        load_config(write_config(tmp_path, raw))
+    raw = copy.deepcopy(raw_config)
+    raw["fairness"]["max_mae_gap"] = 1.0
+    with pytest.raises(ConfigError, match="fairness.max_mae_gap: a regression bound"):
+        load_config(write_config(tmp_path, raw))
+
+
+def test_schema_or_suite_of_other_columns_is_rejected_at_load_naming_them(tmp_path, raw_config):
+    """Copying penguins.yaml for another dataset keeps penguins' schema: caught at load, not 30 s in."""
+    raw = copy.deepcopy(raw_config)
+    raw["features"] = [{"name": "alcohol", "type": "float"}, {"name": "island", "type": "categorical"}]
+    raw.update(label="species", slices=[], fairness={"enabled": False})
+    with pytest.raises(ConfigError) as err:
+        load_config(write_config(tmp_path, raw))
+    msg = str(err.value)
+    assert "schema.path: the schema does not match the config's features and label" in msg
+    assert "lacks alcohol (in the config)" in msg
+    assert "has bill_depth_mm, bill_length_mm, body_mass_g, flipper_length_mm, sex (not in the config)" in msg
+    raw["schema"] = {"path": None}
+    with pytest.raises(ConfigError, match=r"validation.expectation_suite: the expectation suite does not match .* lacks alcohol"):
+        load_config(write_config(tmp_path, raw))
+
+
+def test_schema_type_mismatch_and_missing_file_are_rejected(tmp_path, raw_config):
+    raw = copy.deepcopy(raw_config)
+    raw["features"][0]["type"] = "categorical"  # bill_length_mm is FLOAT in the schema
+    with pytest.raises(ConfigError, match="bill_length_mm is categorical in the config but FLOAT in the schema"):
+        load_config(write_config(tmp_path, raw))
+    raw = copy.deepcopy(raw_config)
+    raw["schema"]["path"] = "pipelines/schemas/nowhere/schema.pbtxt"
+    with pytest.raises(ConfigError, match="schema.path: pipelines/schemas/nowhere/schema.pbtxt does not exist; run `mlops schema"):
+        load_config(write_config(tmp_path, raw))
+
+
+def test_rename_maps_headers_and_bad_names_suggest_it(tmp_path, raw_config):
+    raw = copy.deepcopy(raw_config)
+    raw["data"]["rename"] = {"Culmen Length (mm)": "bill_length_mm", "Species": "species"}
+    assert load_config(write_config(tmp_path, raw)).data.rename["Species"] == "species"
+    raw["data"]["rename"] = {"Foo (x)": "foo"}
+    with pytest.raises(ConfigError, match="data.rename.Foo \\(x\\): maps to 'foo', which is neither a feature nor the label"):
+        load_config(write_config(tmp_path, raw))
+    raw = copy.deepcopy(raw_config)
+    raw["features"][0]["name"] = "Culmen Length (mm)"
+    with pytest.raises(ConfigError, match="map it in data.rename: {'Culmen Length \\(mm\\)': culmen_length_mm}"):
+        load_config(write_config(tmp_path, raw))
