@@ -1,8 +1,12 @@
 """Framework overhead: the TFX pipeline vs the same steps in one plain Python process.
 
-For each data size it measures, in this one process and on this machine:
-  * the LocalDagRunner pipeline, cold (fresh run folder) and cached (immediate rerun), end to end
-    and per component;
+For each data size it measures, in one run on this machine:
+  * ``mlops run`` as its own process (imports and process start included), cold (fresh run
+    folder) and cached (immediate rerun in the same folder), end to end and per component, and
+    the time the process spent outside the components;
+  * optionally (``--workers N``) a cold run on N Beam worker processes (multi-process
+    DirectRunner), and (``--peer``) a stock TFX penguin-style pipeline on the same data, model
+    and epochs (``benchmarks/peer``), cold and cached;
   * a plain baseline doing the same work with pandas + tf_keras: read, split, validate (range and
     set checks), z-score and vocabularies, train the same model for the same epochs, evaluate,
     save a SavedModel.
@@ -12,7 +16,7 @@ Data larger than penguins is generated deterministically from it (bootstrap rows
 Gaussian noise on numeric columns), so nothing is downloaded.
 
 Usage (in the project image; `make bench` runs the defaults):
-    python -m benchmarks.pipeline_overhead --sizes 344,100000 --epochs 3
+    python -m benchmarks.pipeline_overhead --sizes 344 --epochs 3 --workers 2 --peer
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-import pandas as pd
 
 from pipelines.config import sanitize_column_name
 
@@ -100,6 +99,7 @@ def _is_integral(values: pd.Series) -> bool:
 
 
 def _looks_like_time(values: pd.Series) -> bool:
+    import pandas as pd
     sample = values.astype(str).head(200)
     if not sample.str.contains(r"\d{1,4}[-/:.]\d{1,2}", regex=True).mean() > 0.9:
         return False
@@ -116,6 +116,7 @@ def profile_column(series: pd.Series, source: str, max_missing_fraction: float =
         max_missing_fraction: Above this fraction of missing values it is excluded (the pipeline
             drops incomplete rows, and would drop too many).
     """
+    import pandas as pd
     name = sanitize_column_name(source)
     n = len(series)
     values = series.dropna()
@@ -159,6 +160,7 @@ def profile_column(series: pd.Series, source: str, max_missing_fraction: float =
 
 def _label_problem(series: pd.Series, task: str | None, source: str) -> tuple[str, str | None]:
     """(task, reason the label cannot be used) for the label column."""
+    import pandas as pd
     values = series.dropna()
     if not len(values):
         return task or "classification", f"label {source!r} has no value in any row"
@@ -234,6 +236,7 @@ def plan_config(
     Raises:
         ScaffoldError: The label or a requested column is unusable, or no feature is left.
     """
+    import pandas as pd
     headers = [str(c) for c in df.columns]
     df = df.set_axis(headers, axis=1)
     by_lower = {h.lower(): h for h in headers}

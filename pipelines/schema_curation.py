@@ -27,7 +27,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
 
 #: Default margin: the curated range is the observed one widened by this times its width, each side.
 DEFAULT_MARGIN = 0.1
@@ -68,6 +67,7 @@ class Observed:
 
 def _tf_type(series: pd.Series) -> str:
     """The tf.Example list ingest writes for a tidied column (``ingest.to_tf_examples``)."""
+    import pandas as pd
     if pd.api.types.is_float_dtype(series.dtype):
         return "FLOAT"
     if pd.api.types.is_integer_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
@@ -81,6 +81,7 @@ def observe(raw: pd.DataFrame, tidy: pd.DataFrame, cfg) -> dict[str, Observed]:
     Raises:
         ValueError: A configured column is missing, or a numeric feature holds text.
     """
+    import pandas as pd
     missing_cols = [c for c in cfg.columns if c not in tidy.columns]
     if missing_cols:
         raise ValueError(f"the data has no column {', '.join(map(repr, missing_cols))} (config features/label; "
