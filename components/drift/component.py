@@ -109,6 +109,13 @@ def serving_baseline(serving_models: str, model_name: str) -> tuple[str, str] | 
     return manifest["examples_uri"], f"training data of {model_name} version {version} (now serving)"
 
 
+def _same_rows(baseline_uri: str, baseline_splits: str, current_uri: str, current_splits: str) -> bool:
+    """True when the comparison would read rows of the same Examples artifact on both sides."""
+    if baseline_uri.rstrip("/") != current_uri.rstrip("/"):
+        return False
+    return bool(set(_split_names(baseline_uri, baseline_splits)) & set(_split_names(current_uri, current_splits)))
+
+
 def _no_baseline_page(reason: str) -> str:
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>Drift check</title></head><body>"
@@ -175,7 +182,7 @@ def DriftCheck(
         if found is None:
             return _not_checked(drift, report_dir, f"no version of {model_name} with recorded training data under {serving_models} yet")
         baseline_uri = found[0]
-        if baseline_uri.rstrip("/") == current_examples.uri.rstrip("/"):
+        if _same_rows(baseline_uri, baseline_splits, current_examples.uri, current_splits):
             # The serving model was trained on these very Examples (a rerun on unchanged data):
             # nothing can have drifted, and comparing the data with itself would cost a full read.
             return _not_checked(drift, report_dir, f"the {found[1]} is this run's data itself: no drift possible")

@@ -83,6 +83,14 @@ def test_baseline_is_the_serving_models_training_data(examples_uri, trained_pipe
     assert result["drifted"] == 0
     assert json.loads((tmp_path / "a" / "drift.json").read_text())["baseline_uri"].startswith(baseline)
 
+    # The pipeline's comparison (both splits) of the very Examples the serving model trained on
+    # (an unchanged rerun): no drift possible, and nothing is read to say so.
+    out.uri = str(tmp_path / "same")
+    result = fn(current_examples=current, drift=out, features_json=features, serving_models=dest, model_name="penguins",
+                current_splits="train,eval")
+    assert result == {"drifted": 0, "max_score": 0.0}
+    assert "this run's data itself" in json.loads((tmp_path / "same" / "drift.json").read_text())["reason"]
+
     out.uri = str(tmp_path / "b")
     result = fn(current_examples=current, drift=out, features_json=features, serving_models=str(tmp_path / "none"),
                 model_name="penguins")
