@@ -377,3 +377,89 @@ def record_run(cfg, summary, output_dir: str, *, data_uri: str, data_fingerprint
         before_artifacts=write_outputs,
     )
     write_outputs(tracking)
+
+
+def in_pipeline_task() -> bool:
+    """True inside a compiled pipeline's task (Kubeflow, Vertex, kfp.local): there no ``mlops run``
+    surrounds the pipeline, so the VersionedPusher logs the run itself (``record_push``)."""
+    return os.environ.get("MLOPS_RUNNER") == "kubeflow"
+
+
+def record_push(
+    *,
+    pipeline_name: str,
+    model_name: str,
+    destination: str,
+    blessed: bool,
+    pushed: Mapping[str, Any] | None,
+    report_uris: Mapping[str, str],
+    params: Mapping[str, str],
+    mlmd_ids: Mapping[str, Any],
+    repo_root: str | Path,
+) -> dict[str, Any] | None:
+    """The MLflow run of a Kubeflow/Vertex pipeline run, logged by its VersionedPusher.
+
+    Only when the task's environment names a server (``MLFLOW_TRACKING_URI``; the compiled spec
+    never contains one). The experiment is ``MLFLOW_EXPERIMENT_NAME`` or the pipeline's name, the
+    alias ``MLOPS_REGISTRY_ALIAS`` or ``production``. What a pusher cannot see is not logged: a
+    run the data gate stopped never reaches the pusher (the KFP/Vertex run page shows it), and
+    per-component seconds are the backend's. Never raises.
+
+    Args:
+        pipeline_name, model_name, destination: The pusher's parameters.
+        blessed: The blessing the pusher obeyed.
+        pushed: ``{"version", "path", "created"}`` when a version was pushed.
+        report_uris: Report name (``evaluation``, ``fairness``, ``explain``, ``compress``) -> artifact URI.
+        params: Data URI, fingerprint, code version, ...
+        mlmd_ids: MLMD artifact ids of the model, blessing and examples.
+        repo_root: The repository root (image tag).
+
+    Returns:
+        The ``tracking`` section (as ``track`` returns it), or None when no server is named.
+    """
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri:
+        return None
+    from components.common import gfile_io
+
+    experiment = os.environ.get("MLFLOW_EXPERIMENT_NAME") or pipeline_name
+    alias = os.environ.get("MLOPS_REGISTRY_ALIAS") or "production"
+    base = logic.ui_base(os.environ.get("MLOPS_MLFLOW_UI_URL"), uri)
+    status = "succeeded" if pushed else "not_blessed"
+    summary = {"status": status, "run_id": os.environ.get("MLOPS_RUN_ID", ""), "pushed": dict(pushed) if pushed else None,
+               "gate": {"passed": True}}
+    if not blessed:
+        summary["reason"] = "The candidate model was not blessed (evaluation or fairness gate), so nothing was pushed."
+    out: dict[str, Any] = {"uri": uri, "experiment": experiment, "run_id": None, "run_url": None, "logged": False}
+    client = run_id = None
+    try:
+        client = connect(uri, 10.0)
+        exp_id = experiment_id(client, experiment, uri)
+        tags = logic.run_tags(summary, pipeline_name, "kubeflow")
+        tags.update({f"mlops.mlmd.artifact.{k}": str(v) for k, v in mlmd_ids.items() if v is not None})
+        run = client.create_run(exp_id, tags={"mlflow.runName": tags.pop("mlflow.runName")})
+        run_id = run.info.run_id
+        out.update(run_id=run_id, experiment_id=exp_id, run_url=logic.run_url(base, exp_id, run_id))
+        with gfile_io.local_dirs(dict(report_uris)) as local:
+            import shutil
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="mlops-reports-") as reports:
+                for name, folder in local.items():
+                    shutil.copytree(folder, os.path.join(reports, name))
+                metrics = logic.run_metrics(summary, reports, {})
+                _log_batches(client, run_id, {**params, "run.image": image_name(repo_root)}, metrics, tags)
+                client.log_artifacts(run_id, reports, "reports")
+        out["registry"] = sync_registry(client, uri, model_name, destination, alias, run_id,
+                                        _mlflow_runs_by_pipeline_run(client, exp_id))
+        if out["registry"].get("version") is not None:
+            out["registry"]["url"] = logic.model_version_url(base, model_name, out["registry"]["version"])
+        client.set_terminated(run_id, "FINISHED")
+        out["logged"] = True
+    except Exception as exc:  # noqa: BLE001 - tracking never fails a push
+        out["error"] = _short(exc)
+        out.setdefault("registry", _registry_failed(out["error"], model_name))
+        log.warning("MLflow tracking from the pipeline failed: %s", out["error"])
+        if client is not None and run_id:
+            _safe(lambda: client.set_terminated(run_id, "FAILED"))
+    return out
