@@ -96,7 +96,7 @@ def flatten(data: Any, prefix: str = "") -> dict[str, str]:
             out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
     elif isinstance(data, (list, tuple)) and data and any(isinstance(v, (Mapping, list, tuple)) for v in data):
         for i, value in enumerate(data):
-            out.update(flatten(value, f"{prefix}[{i}]"))
+            out.update(flatten(value, f"{prefix}.{i}"))
     elif prefix:
         text = data if isinstance(data, str) else json.dumps(data, default=str)
         out[safe_name(prefix)] = text
