@@ -46,9 +46,9 @@ image: base  ## Build the project image (dependency layers are reused when the D
 	@docker tag $(IMAGE) $(IMAGE_NAME):latest
 	@echo "[image] $(IMAGE) ready (also tagged $(IMAGE_NAME):latest)"
 
-lock: base  ## Resolve infra/docker/requirements.in into requirements.lock, keeping existing pins (LOCK_UPGRADE=1: re-resolve all)
+lock: base  ## Resolve infra/docker/requirements.in into requirements.lock, keeping existing pins (LOCK_RELEASE="pkg ..." frees some, LOCK_UPGRADE=1 all)
 	@rm -rf .build/ca-certs && mkdir -p .build/ca-certs && { cp $(EXTRA_CA_CERTS_DIR)/*.crt .build/ca-certs/ 2>/dev/null || true; }
-	docker run --rm --network host -e LOCK_UPGRADE=$(LOCK_UPGRADE) -v "$(CURDIR)":/src $(BASE_IMAGE) bash /src/infra/docker/lock.sh
+	docker run --rm --network host -e LOCK_UPGRADE=$(LOCK_UPGRADE) -e LOCK_RELEASE="$(LOCK_RELEASE)" -v "$(CURDIR)":/src $(BASE_IMAGE) bash /src/infra/docker/lock.sh
 
 setup: image  ## Install everything: Docker engine, project image, host venvs
 	@bash infra/scripts/setup-airflow.sh

@@ -48,6 +48,8 @@ PASS_THROUGH_ENV = (
     "AWS_SECRET_ACCESS_KEY",
     "AWS_DEFAULT_REGION",
     "STORAGE_EMULATOR_HOST",
+    # The worker's MLflow server wins over the config's tracking.uri (pipelines/tracking).
+    "MLFLOW_TRACKING_URI",
 )
 EXIT_STATUS = {0: "succeeded", 2: "failed", 3: "gate_failed", 4: "not_blessed"}
 

@@ -8,10 +8,15 @@ export PIP_CERT=/etc/ssl/certs/ca-certificates.crt
 python3 -m venv /tmp/lockenv
 /tmp/lockenv/bin/pip install -q --upgrade pip setuptools wheel
 # Adding a package must not move the pins of the others (their versions were tested together):
-# the current lock constrains the resolution. LOCK_UPGRADE=1 re-resolves everything.
+# the current lock constrains the resolution. LOCK_RELEASE="name ..." frees the pins a new
+# package cannot live with (name them in the commit); LOCK_UPGRADE=1 re-resolves everything.
 constraints=()
 if [ "${LOCK_UPGRADE:-0}" != 1 ] && [ -f /src/infra/docker/requirements.lock ]; then
   grep -v '^#' /src/infra/docker/requirements.lock > /tmp/lock-constraints.txt
+  for name in ${LOCK_RELEASE:-}; do
+    grep -viE "^${name//[-_.]/[-_.]}==" /tmp/lock-constraints.txt > /tmp/lock-constraints.new || true
+    mv /tmp/lock-constraints.new /tmp/lock-constraints.txt
+  done
   constraints=(-c /tmp/lock-constraints.txt)
 fi
 /tmp/lockenv/bin/pip install -q -r /src/infra/docker/requirements.in "${constraints[@]}" setuptools wheel
