@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 PUSH_VERSION_TAG = "mlops.push_version"
 PUSH_DESTINATION_TAG = "mlops.push_destination"
 PUSH_URI_TAG = "mlops.push_uri"
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 
 
 class TrackingUnavailable(RuntimeError):
@@ -73,7 +74,8 @@ def experiment_id(client, name: str, uri: str) -> str:
         return found.experiment_id
     location = logic.artifact_location(uri, name)
     try:
-        return client.create_experiment(name, artifact_location=location)
+        # The UI then opens the experiment on its runs (model training), not on GenAI traces.
+        return client.create_experiment(name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: "custom_model_development"})
     except Exception:  # created meanwhile by a concurrent run
         found = client.get_experiment_by_name(name)
         if found is None:
