@@ -183,6 +183,10 @@ def sync_registry(
             "mlops.run_id": str(manifest.get("run_id") or ""),
         }
         source = _source_for(client, uri, run_id, version_uri, version)
+        if source.startswith("runs:/"):
+            # The copy lives in this run's artifacts, and a server only accepts it linked to that run.
+            tags["mlops.pushed_by_mlflow_run"] = owner or ""
+            owner = run_id
         mv = client.create_model_version(model_name, source=source, run_id=owner, tags=tags,
                                          description=f"push {version} of {model_name}: {version_uri}")
         registered[version] = mv
