@@ -14,15 +14,33 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
-from tests.object_stores import free_port
+
+def wait_healthy(url: str, timeout: float, stopped: Callable[[], str | None]) -> None:
+    """Waits until ``url/health`` answers 200; fails with ``stopped()``'s message if the server
+    process ended, or after ``timeout`` seconds. (Standard library only: the host-side browser
+    test uses it too.)"""
+    deadline = time.monotonic() + timeout
+    while True:
+        why = stopped()
+        assert why is None, f"mlflow server stopped: {why}"
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=5) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, f"mlflow server at {url} did not answer in {timeout} s"
+        time.sleep(1)
 
 
 @contextlib.contextmanager
 def running(root: Path, port: int | None = None, timeout: float = 240) -> Iterator[str]:
     """Starts ``mlflow server`` over ``root/mlflow.db`` and ``root/artifacts``; yields its URL and
     stops it (its whole process group) afterwards."""
+    from tests.object_stores import free_port
+
     root.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
@@ -37,17 +55,7 @@ def running(root: Path, port: int | None = None, timeout: float = 240) -> Iterat
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            assert proc.poll() is None, f"mlflow server exited: {log_path.read_text()[-3000:]}"
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=5) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, f"mlflow server did not answer in {timeout} s: {log_path.read_text()[-3000:]}"
-            time.sleep(1)
+        wait_healthy(url, timeout, lambda: None if proc.poll() is None else log_path.read_text()[-3000:])
         yield url
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -62,4 +70,6 @@ def running(root: Path, port: int | None = None, timeout: float = 240) -> Iterat
 
 def closed_port_url() -> str:
     """The URL of a port nothing listens on: a tracking server that is down."""
+    from tests.object_stores import free_port
+
     return f"http://127.0.0.1:{free_port()}"

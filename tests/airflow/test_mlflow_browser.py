@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from conftest import REPO_ROOT
 from support import free_port
+from tests.mlflow_server import wait_healthy
 from test_browser import CHROMIUM, CHROMIUM_ARGS, RESULTS
 from test_e2e_local_runner import project_image  # noqa: F401 - the fixture
 
@@ -43,20 +42,15 @@ def mlflow_ui(tmp_path: Path, project_image: str):  # noqa: F811
         check=True, capture_output=True, text=True, timeout=120,
     )
     url = f"http://127.0.0.1:{port}"
+
+    def stopped() -> str | None:
+        if subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", name], capture_output=True, text=True).stdout.strip() == "true":
+            return None
+        logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
+        return (logs.stdout + logs.stderr)[-3000:] or "the container is gone"
+
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=5) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            state = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", name], capture_output=True, text=True)
-            logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
-            assert state.stdout.strip() == "true", f"the MLflow container stopped: {(logs.stdout + logs.stderr)[-3000:]}"
-            assert time.monotonic() < deadline, f"mlflow server did not answer in 300 s: {logs.stderr[-3000:]}"
-            time.sleep(2)
+        wait_healthy(url, 300, stopped)
         yield url, json.loads((store / "seed.json").read_text())
     finally:
         subprocess.run(["docker", "stop", "-t", "10", name], capture_output=True, timeout=60)
