@@ -235,8 +235,8 @@ def _registry_failed(reason: str, model_name: str) -> dict[str, Any]:
     return {
         "updated": False,
         "model": model_name,
-        "reason": f"The model registry was not updated: {reason}. The push itself is intact; the next run "
-                  f"registers the versions of {model_name} the registry lacks.",
+        "reason": f"The model registry was not updated: {reason}. Pushed versions are intact at the push "
+                  f"destination; the next run registers the versions of {model_name} the registry lacks.",
     }
 
 
