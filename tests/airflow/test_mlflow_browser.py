@@ -76,16 +76,16 @@ def test_mlflow_ui_shows_the_run_and_the_registered_version(mlflow_ui):
             page.get_by_text(seed["run_name"]).first.click()
             page.wait_for_url(lambda u: f"/runs/{seed['run_id']}" in u)
             # The run page: its parameters, metrics and tags as mlops run logged them.
-            expect(page.get_by_text("eval.sparse_categorical_accuracy").first).to_be_visible()
-            expect(page.get_by_text("succeeded").first).to_be_visible()
+            expect(page.get_by_text("eval.sparse_categorical_accuracy").first).to_be_visible(timeout=90_000)
+            expect(page.get_by_text("succeeded").first).to_be_visible(timeout=90_000)
             page.wait_for_timeout(1000)
             page.screenshot(path=str(RESULTS / "mlflow-run.png"), full_page=True)
 
             # The registered version and its alias.
             page.goto(f"{url}/#/models/{seed['model']}/versions/{seed['version']}")
-            expect(page.get_by_text(f"Version {seed['version']}").first).to_be_visible()
-            expect(page.get_by_text(seed["alias"]).first).to_be_visible()
-            expect(page.get_by_text("mlops.push_version").first).to_be_visible()
+            expect(page.get_by_text(f"Version {seed['version']}").first).to_be_visible(timeout=90_000)
+            expect(page.get_by_text(seed["alias"]).first).to_be_visible(timeout=90_000)
+            expect(page.get_by_text("mlops.push_version").first).to_be_visible(timeout=90_000)
             page.wait_for_timeout(1000)
             page.screenshot(path=str(RESULTS / "mlflow-model-version.png"), full_page=True)
         except Exception:
