@@ -108,7 +108,9 @@ def test_a_blessed_run_is_an_mlflow_run_and_registered_version_1_is_production(b
     out = blessed["proc"].stdout
     assert f"run {run.info.run_id}" in out and "registry: penguins version 1 is @production" in out
     index = (trained_pipeline["output_dir"] / "reports" / "index.html").read_text()
-    assert run_json["tracking"]["run_url"] in index and "penguins version 1" in index and "model pushed" in index
+    assert run_json["tracking"]["run_url"] in index and "penguins version 1" in index
+    # the rerun hits the cache: the Pusher found version 1 identical, so nothing new was pushed
+    assert run_json["pushed"]["created"] is False and "identical model already serving" in index
 
 
 def test_a_not_blessed_run_is_logged_with_its_reason_and_moves_no_alias(blessed, client, trained_pipeline, server):
