@@ -304,10 +304,10 @@ def summary_lines(tracking: Mapping[str, Any] | None) -> list[str]:
         return []
     lines = []
     if tracking.get("run_id"):
-        lines.append(f"mlflow:   run {tracking['run_id']} in experiment '{tracking.get('experiment')}' "
+        lines.append(f"mlflow:  run {tracking['run_id']} in experiment '{tracking.get('experiment')}' "
                      f"({tracking.get('uri')}): {tracking.get('run_url')}")
     if tracking.get("error"):
-        lines.append(f"mlflow:   not logged: {tracking['error']}")
+        lines.append(f"mlflow:  not logged: {tracking['error']}")
     registry = tracking.get("registry")
     if registry:
         if not registry.get("updated"):

@@ -152,7 +152,7 @@ def test_summary_lines_name_the_run_the_version_or_why_not():
     down = {"run_id": None, "error": "the MLflow server at http://h:1 did not answer",
             "registry": {"updated": False, "reason": "The model registry was not updated: ..."}}
     lines = logic.summary_lines(down)
-    assert lines[0].startswith("mlflow:   not logged") and "not updated" in lines[1]
+    assert lines[0].startswith("mlflow:  not logged") and "not updated" in lines[1]
     assert logic.summary_lines({"enabled": False}) == []
 
 
