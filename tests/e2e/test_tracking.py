@@ -199,3 +199,36 @@ def test_an_unknown_alias_is_a_usage_error(server):
                           capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "models:/nope@production" in proc.stderr and "cannot read the registry" in proc.stderr
+
+
+def test_in_a_compiled_pipeline_the_pusher_logs_the_run(trained_pipeline, server, client, monkeypatch):
+    """Kubeflow/Vertex: no `mlops run` around the pipeline, so the VersionedPusher's task calls
+    record_push with its inputs' artifacts; here with the session run's artifacts, the server
+    named by the task environment."""
+    from pipelines.pipeline import REPO_ROOT
+    from pipelines.tracking.client import record_push
+
+    arts = trained_pipeline["artifacts"]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "penguins-kubeflow")
+    dest = str(trained_pipeline["destination"])
+    out = record_push(
+        pipeline_name="penguins", model_name="penguins", destination=dest, blessed=True,
+        pushed={"version": 1, "path": f"{dest}/penguins/1", "created": False},
+        report_uris={"evaluation": arts[("EvaluationReport", "report")], "fairness": arts[("FairnessGate", "result")],
+                     "compress": arts[("ModelCompression", "compressed")]},
+        params={"run.data_uri": "package://palmerpenguins/data/penguins.csv", "run.code_version": "abc"},
+        mlmd_ids={"model": 3, "blessing": 4, "examples": 1}, repo_root=REPO_ROOT,
+    )
+    assert out["logged"] is True and out["registry"]["updated"] is True and out["registry"]["version"] >= 1, out
+    run = client.get_run(out["run_id"])
+    assert client.get_experiment(run.info.experiment_id).name == "penguins-kubeflow"
+    assert run.data.tags["mlops.runner"] == "kubeflow" and run.data.tags["mlops.mlmd.artifact.model"] == "3"
+    assert run.data.metrics["eval.blessed"] == 1.0 and "fairness.island.accuracy_gap" in run.data.metrics
+    assert run.data.metrics["compress.saved_model.size_bytes"] > 0
+    assert run.data.params["run.code_version"] == "abc"
+    assert {"reports/evaluation", "reports/fairness", "reports/compress"} <= {
+        a.path for a in client.list_artifacts(run.info.run_id, "reports")}
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    assert record_push(pipeline_name="penguins", model_name="penguins", destination=dest, blessed=True, pushed=None,
+                       report_uris={}, params={}, mlmd_ids={}, repo_root=REPO_ROOT) is None  # nothing named: nothing logged
