@@ -22,11 +22,11 @@ PYTEST_ARGS ?=
 # image's root: the image's own user is 10001 (infra/docker/Dockerfile).
 RUN_AS := $(shell id -u):$(shell id -g)
 DOCKER_RUN = docker run --rm --network host --user $(RUN_AS) -v "$(CURDIR)":/src -w /src -e HOME=/tmp \
-	$(foreach v,AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION STORAGE_EMULATOR_HOST GOOGLE_CLOUD_PROJECT MLOPS_IMAGE,$(if $($(v)),-e $(v))) \
+	$(foreach v,AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION STORAGE_EMULATOR_HOST GOOGLE_CLOUD_PROJECT MLOPS_IMAGE MLFLOW_TRACKING_URI,$(if $($(v)),-e $(v))) \
 	$(DOCKER_RUN_ARGS)
 
 .PHONY: help setup docker image base lock demo compile golden test test-image test-airflow test-infra \
-	airflow serve clean bench
+	airflow serve clean bench mlflow
 
 help:  ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,9 +46,9 @@ image: base  ## Build the project image (dependency layers are reused when the D
 	@docker tag $(IMAGE) $(IMAGE_NAME):latest
 	@echo "[image] $(IMAGE) ready (also tagged $(IMAGE_NAME):latest)"
 
-lock: base  ## Re-resolve infra/docker/requirements.in into requirements.lock
+lock: base  ## Resolve infra/docker/requirements.in into requirements.lock, keeping existing pins (LOCK_RELEASE="pkg ..." frees some, LOCK_UPGRADE=1 all)
 	@rm -rf .build/ca-certs && mkdir -p .build/ca-certs && { cp $(EXTRA_CA_CERTS_DIR)/*.crt .build/ca-certs/ 2>/dev/null || true; }
-	docker run --rm --network host -v "$(CURDIR)":/src $(BASE_IMAGE) bash /src/infra/docker/lock.sh
+	docker run --rm --network host -e LOCK_UPGRADE=$(LOCK_UPGRADE) -e LOCK_RELEASE="$(LOCK_RELEASE)" -v "$(CURDIR)":/src $(BASE_IMAGE) bash /src/infra/docker/lock.sh
 
 setup: image  ## Install everything: Docker engine, project image, host venvs
 	@bash infra/scripts/setup-airflow.sh
@@ -66,6 +66,13 @@ golden: image  ## Regenerate the golden compiled spec under tests/golden/
 
 serve: image  ## Serve the newest pushed model on http://127.0.0.1:8501
 	$(DOCKER_RUN) $(IMAGE) mlops serve --config $(CONFIG) --host 127.0.0.1 --port 8501 --log-dir runs/prediction-logs
+
+MLFLOW_PORT ?= 5000
+mlflow: image  ## MLflow UI over the embedded tracking store (runs/mlflow) on http://127.0.0.1:5000
+	@mkdir -p runs/mlflow/artifacts
+	@echo "[mlflow] http://127.0.0.1:$(MLFLOW_PORT)  (store: runs/mlflow/mlflow.db; Ctrl-C stops it)"
+	$(DOCKER_RUN) -e MLFLOW_DISABLE_TELEMETRY=true $(IMAGE) mlflow server --host 127.0.0.1 --port $(MLFLOW_PORT) \
+		--backend-store-uri sqlite:////src/runs/mlflow/mlflow.db --artifacts-destination /src/runs/mlflow/artifacts --workers 1
 
 bench: image  ## Run the benchmarks (see docs/benchmarks.md)
 	$(DOCKER_RUN) $(IMAGE) python -m benchmarks.pipeline_overhead

@@ -158,8 +158,15 @@ def training_pipeline() -> None:
             lines.append(f"pushed version {pushed.get('version')} to {pushed.get('path')}")
         for name, value in sorted((outcome.get("metrics") or {}).items()):
             lines.append(f"metric {name} = {value:.4f}")
-        for name, url in sorted((outcome.get("links") or {}).items()):
+        mlflow = {k: v for k, v in (outcome.get("links") or {}).items() if k.startswith("MLflow")}
+        for name, url in mlflow.items():  # the MLflow run and registered version first (pipelines/tracking)
             lines.append(f"{name}: {url}")
+        for name, url in sorted((outcome.get("links") or {}).items()):
+            if name not in mlflow:
+                lines.append(f"{name}: {url}")
+        registry = (outcome.get("tracking") or {}).get("registry") or {}
+        if registry and not registry.get("updated"):
+            lines.append(f"registry: {registry.get('reason')}")
         log.info("\n".join(lines))
         if outcome["status"] == "succeeded":
             record_trained(
@@ -180,6 +187,7 @@ def training_pipeline() -> None:
             "pushed_path": pushed.get("path"),
             "metrics": outcome.get("metrics") or {},
             "links": outcome.get("links") or {},
+            "mlflow": mlflow,
             "summary": "\n".join(lines),
         }
 

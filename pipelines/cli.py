@@ -29,6 +29,17 @@ def _drift_line(drift: dict) -> str:
     return f"none above {drift.get('threshold')} (max score {drift.get('max_score', 0):.3f}) vs the serving model's training data"
 
 
+def _print_tracking(summary, stream, output_dir: str) -> None:
+    """The run's index page, and the MLflow run and registered version it wrote (or why not)."""
+    from pipelines.tracking.logic import summary_lines
+
+    index = os.path.join(output_dir, "reports", "index.html")
+    if os.path.exists(index):
+        print(f"  index:   {index}", file=stream)
+    for line in summary_lines(getattr(summary, "tracking", None)):
+        print(f"  {line}", file=stream)
+
+
 def _fail(code: int, paragraph: str) -> int:
     print("\n" + textwrap.fill(paragraph, width=100), file=sys.stderr)
     return code
@@ -106,12 +117,14 @@ def cmd_run(args) -> int:
         for name, path in sorted(summary.reports.items()):
             print(f"  report:  {name}: {path}")
         print(f"  summary: {run_json}")
+        _print_tracking(summary, sys.stdout, args.output_dir)
         if not args.verbose:
             print(f"  log:     {log_path}")
         return EXIT_OK
     for name, path in sorted(summary.reports.items()):
         print(f"  report:  {name}: {path}", file=sys.stderr)
     print(f"  summary: {run_json}", file=sys.stderr)
+    _print_tracking(summary, sys.stderr, args.output_dir)
     if not args.verbose:
         print(f"  log:     {log_path}", file=sys.stderr)
     if summary.status == "gate_failed":

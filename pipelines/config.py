@@ -397,6 +397,42 @@ class DriftCheckConfig:
 
 
 @dataclass(frozen=True)
+class TrackingConfig:
+    """MLflow experiment tracking and model registry (``pipelines/tracking``, docs/tracking.md).
+
+    Every ``mlops run`` is one MLflow run in the experiment; every pushed version becomes a
+    version of the registered model ``push.model_name`` and the alias moves to the newest
+    pushed version. The push destination stays the source of truth: a registry that cannot be
+    reached never blocks a push, and the next run registers the versions it lacks.
+
+    The environment variable ``MLFLOW_TRACKING_URI`` wins over ``uri``: the deployment (an
+    Airflow worker, a Kubeflow task's environment) decides where runs go, as every MLflow client
+    does, without editing the pipeline's config.
+
+    Attributes:
+        enabled: Log runs and mirror pushed versions into the registry.
+        uri: MLflow tracking URI (``http(s)://`` a team server, ``sqlite:///`` a store file,
+            relative paths from the repository root). Empty: the embedded store
+            ``sqlite:///runs/mlflow/mlflow.db``, artifacts under ``runs/mlflow/artifacts``.
+        experiment: Experiment name. Empty: the pipeline's ``name``.
+        register: Register pushed versions as versions of the registered model.
+        alias: The alias that names the newest pushed version (``models:/<model>@<alias>``).
+        ui_url: Base URL of the MLflow UI for links (run.json, alerts, Airflow). Empty: the
+            tracking URI when it is ``http(s)://``, else ``http://127.0.0.1:5000`` (``make mlflow``).
+        timeout_seconds: How long one call to a tracking server may take before the run gives
+            up on tracking (and says so in run.json).
+    """
+
+    enabled: bool = True
+    uri: str | None = None
+    experiment: str | None = None
+    register: bool = True
+    alias: str = "production"
+    ui_url: str | None = None
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """A whole pipeline: data, features, model, gates, push and runners.
 
@@ -437,6 +473,7 @@ class PipelineConfig:
     explain: ExplainConfig = ExplainConfig()
     compress: CompressConfig = CompressConfig()
     drift_check: DriftCheckConfig = DriftCheckConfig()
+    tracking: TrackingConfig = TrackingConfig()
     schedule: str | None = None
     runner: Runner | None = None
     source_path: str = field(default="", compare=False)
@@ -787,6 +824,7 @@ def _check_semantics(cfg: PipelineConfig, source: str, check_files: bool = True)
     if cfg.explain.sample_size < 1 or cfg.explain.background_size < 1:
         fail("explain.sample_size and explain.background_size must be >= 1")
     _check_submit_settings(cfg, fail)
+    _check_tracking(cfg, fail)
     if check_files:
         _check_schema_matches(cfg, fail)
 
@@ -890,6 +928,25 @@ def _check_schema_matches(cfg: "PipelineConfig", fail) -> None:
             fail(f"validation.expectation_suite: {cfg.validation.expectation_suite} is not a Great Expectations "
                  f"suite JSON: {exc}")
         differ("the expectation suite", "validation.expectation_suite", found)
+
+
+_ALIAS_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,254}$")
+
+
+def _check_tracking(cfg: PipelineConfig, fail: typing.Callable[[str], None]) -> None:
+    """``tracking.*``: a URI MLflow can use, an alias the registry accepts."""
+    tr = cfg.tracking
+    if tr.uri is not None and not tr.uri.strip():
+        fail("tracking.uri: must not be empty (leave it out for the embedded store runs/mlflow/mlflow.db)")
+    if tr.uri and "://" in tr.uri and not tr.uri.startswith(("http://", "https://", "sqlite:///", "file://", "databricks")):
+        fail(f"tracking.uri: {tr.uri!r}: use http(s)://host:port (a team server), sqlite:///path or a local path")
+    if not _ALIAS_RE.match(tr.alias) or re.fullmatch(r"[vV]\d+|latest", tr.alias):
+        fail(f"tracking.alias: {tr.alias!r} must be letters, digits, '_' or '-', not 'latest' nor v<number> "
+             "(MLflow reserves those), e.g. production")
+    if tr.ui_url is not None and not tr.ui_url.startswith(("http://", "https://")):
+        fail(f"tracking.ui_url: {tr.ui_url!r} must be an http(s):// URL, e.g. http://127.0.0.1:5000")
+    if tr.timeout_seconds <= 0:
+        fail(f"tracking.timeout_seconds: {tr.timeout_seconds:g} must be > 0")
 
 
 def _check_submit_settings(cfg: PipelineConfig, fail: typing.Callable[[str], None]) -> None:

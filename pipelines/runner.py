@@ -48,6 +48,8 @@ class RunSummary:
     # DataIngest's counts: rows_read, rows_dropped (incomplete rows, data.drop_incomplete_rows).
     data: dict[str, int] | None = None
     seconds: float = 0.0
+    # MLflow run and registry outcome (pipelines/tracking): links, or why nothing was logged.
+    tracking: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -127,8 +129,8 @@ def data_fingerprint(cfg: PipelineConfig) -> str:
         return ""  # ingest will report the missing data with a precise message
 
 
-def _component_states(metadata_path: str, pipeline_name: str, run_id: str) -> dict[str, str]:
-    """Execution state per component for one run, from MLMD (executed, cached, failed)."""
+def _component_states(metadata_path: str, pipeline_name: str, run_id: str) -> dict[str, tuple[str, int]]:
+    """Execution state (executed, cached, failed) and MLMD execution id per component for one run."""
     from ml_metadata.metadata_store import metadata_store
     from ml_metadata.proto import metadata_store_pb2
 
@@ -149,7 +151,7 @@ def _component_states(metadata_path: str, pipeline_name: str, run_id: str) -> di
         if not node_ctx:
             continue
         node_id = node_ctx[0].name[len(pipeline_name) + 1:]
-        out[node_id] = names.get(metadata_store_pb2.Execution.State.Name(ex.last_known_state), "other")
+        out[node_id] = (names.get(metadata_store_pb2.Execution.State.Name(ex.last_known_state), "other"), ex.id)
     return out
 
 
@@ -209,13 +211,14 @@ def run_local(
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     os.environ["MLOPS_RUN_ID"] = run_id
     summary = RunSummary(run_id=run_id, config=cfg.source_path)
+    fingerprint, code = data_fingerprint(cfg), code_version()
     pipeline = create_pipeline(
         cfg,
         pipeline_root=paths.pipeline_root,
         metadata_path=paths.metadata_path,
         report_dir=paths.report_dir,
-        data_fingerprint=data_fingerprint(cfg),
-        code_version=code_version(),
+        data_fingerprint=fingerprint,
+        code_version=code,
     )
     tracker = _Progress(len(pipeline.components), progress)
     restore = _quiet_logs(verbose)
@@ -233,8 +236,8 @@ def run_local(
     summary.components = tracker.components
     try:
         states = _component_states(paths.metadata_path, cfg.name, run_id)
-        for name, state in states.items():
-            summary.components.setdefault(name, {"seconds": 0.0})["state"] = state
+        for name, (state, execution_id) in states.items():
+            summary.components.setdefault(name, {"seconds": 0.0}).update(state=state, execution_id=execution_id)
     except Exception as exc:  # MLMD unreadable: keep the log-derived states
         logging.getLogger(__name__).warning("could not read component states from MLMD: %s", exc)
     try:
@@ -276,6 +279,11 @@ def run_local(
         )
     summary.metrics.pop("_failures", None)
     Path(output_dir, "run.json").write_text(json.dumps(summary.to_dict(), indent=2, default=str))
+    # MLflow run + registry mirror, reports/index.html; rewrites run.json with `tracking`. Never raises.
+    from pipelines.tracking.client import record_run
+
+    record_run(cfg, summary, output_dir, data_uri=cfg.data.uri, data_fingerprint=fingerprint, code_version=code,
+               repo_root=REPO_ROOT)
     if summary.status == "failed" and error is not None and not isinstance(error, Exception):
         raise error  # KeyboardInterrupt and friends
     return summary

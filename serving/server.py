@@ -36,7 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", metavar="DESTINATION",
                         help="push destination holding <model>/<version>/ (local path, s3://, gs://); "
                              "default: push.destination of --config")
-    parser.add_argument("--model", metavar="NAME", help="model name (folder under --models); default: push.model_name of --config")
+    parser.add_argument("--model", metavar="NAME",
+                        help="model name (folder under --models), or a registry alias models:/<name>@<alias> "
+                             "(e.g. models:/penguins@production; MLflow at MLFLOW_TRACKING_URI or tracking.uri of --config); "
+                             "default: push.model_name of --config")
     parser.add_argument("--config", help="pipeline config YAML: defaults for --models/--model, and the drift monitor's settings")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8501, help="port (default 8501, TF Serving's REST port)")
@@ -77,6 +80,11 @@ def build_app(args):
         cfg = load_config(args.config)
     destination = args.models or (cfg.push.destination if cfg else None)
     name = args.model or (cfg.push.model_name if cfg else None)
+    from serving.registry_source import parse_models_uri
+
+    registry = parse_models_uri(name) if name else None
+    if registry:
+        name, destination = registry[0], destination or "models:/"  # the alias's version names its destination
     if not destination or not name:
         raise ValueError("say what to serve: --models <push destination> --model <name>, or --config <pipeline config>")
     for option, value in (("--port", args.port), ("--max-body-bytes", args.max_body_bytes), ("--max-instances", args.max_instances)):
@@ -86,7 +94,7 @@ def build_app(args):
         raise ValueError(f"--poll-seconds must be > 0, got {args.poll_seconds}")
     if args.load_retry_max_seconds <= 0:
         raise ValueError(f"--load-retry-max-seconds must be > 0, got {args.load_retry_max_seconds}")
-    source = PushDestinationSource(destination, name)
+    source = _registry_source(registry, cfg) if registry else PushDestinationSource(destination, name)
     logger = None
     if args.log_dir:
         logger = PredictionLogger(args.log_dir, name, batch_size=args.log_batch_size,
@@ -114,6 +122,16 @@ def build_app(args):
                      max_instances=args.max_instances, prediction_logger=logger, drift_monitor=monitor,
                      load_retry_max_seconds=args.load_retry_max_seconds)
     return app, source
+
+
+def _registry_source(registry: tuple[str, str], cfg):
+    """The source for ``--model models:/<name>@<alias>`` (``MLFLOW_TRACKING_URI`` wins over ``tracking.uri``)."""
+    from pipelines.pipeline import REPO_ROOT
+    from pipelines.tracking.logic import tracking_uri
+    from serving.registry_source import RegistryAliasSource
+
+    uri = tracking_uri(cfg.tracking.uri if cfg else None, os.environ, REPO_ROOT)
+    return RegistryAliasSource(registry[0], registry[1], uri, cfg.tracking.timeout_seconds if cfg else 10.0)
 
 
 def main(args) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,10 @@ REPO = Path(__file__).resolve().parent.parent
 PENGUINS_CONFIG = REPO / "pipelines" / "configs" / "penguins.yaml"
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+# Every pipeline run logs to MLflow (pipelines/tracking): in tests, into this session's own store,
+# never the repository's runs/mlflow nor a server a developer's shell names. Tracking tests
+# (tests/e2e/test_tracking.py) point runs at their own `mlflow server`.
+os.environ["MLFLOW_TRACKING_URI"] = "sqlite:///" + os.path.join(tempfile.mkdtemp(prefix="mlops-test-mlflow-"), "mlflow.db")
 
 
 @pytest.fixture(scope="session")

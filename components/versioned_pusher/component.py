@@ -28,6 +28,32 @@ def _write_report(report_dir: str, data: dict) -> None:
         gfile_io.write_json(gfile_io.join(report_dir, "pushed.json"), data)
 
 
+def _track(args: dict, pushed: dict | None) -> None:
+    """Kubeflow/Vertex only: the MLflow run and registry sync of this pipeline run (pipelines/tracking).
+    Under `mlops run` the runner logs the whole run after the pipeline instead."""
+    from pipelines.tracking import client
+
+    if not client.in_pipeline_task():
+        return
+    examples = args.get("examples")
+    reports = {name: args[key].uri for name, key in (("evaluation", "evaluation_report"), ("explain", "explanation"),
+                                                     ("fairness", "fairness"), ("compress", "compressed"))
+               if args.get(key) is not None}
+    client.record_push(
+        pipeline_name=args["pipeline_name"], model_name=args["model_name"], destination=args["destination"],
+        blessed=bool(args["model_blessing"].get_int_custom_property("blessed")), pushed=pushed, report_uris=reports,
+        params={
+            "run.data_uri": examples.get_string_custom_property("data_uri") if examples is not None else "",
+            "run.data_fingerprint": examples.get_string_custom_property("fingerprint") if examples is not None else "",
+            "run.code_version": args["code_version"],
+            "push.destination": args["destination"], "push.model_name": args["model_name"],
+        },
+        mlmd_ids={"model": args["model"].id, "blessing": args["model_blessing"].id,
+                  "examples": examples.id if examples is not None else None},
+        repo_root=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    )
+
+
 @component
 def VersionedPusher(
     model: InputArtifact[standard_artifacts.Model],
@@ -54,6 +80,7 @@ def VersionedPusher(
     if not model_blessing.get_int_custom_property("blessed"):
         pushed_model.set_int_custom_property("pushed", 0)
         _write_report(report_dir, {"pushed": False})
+        _track(locals(), None)
         return {"pushed": 0, "version": 0, "push_uri": ""}
     metrics = {}
     if evaluation_report is not None:
@@ -88,4 +115,5 @@ def VersionedPusher(
     pushed_model.set_int_custom_property("pushed_version", result.version)
     pushed_model.set_int_custom_property("created", int(result.created))
     _write_report(report_dir, {"pushed": True, "version": result.version, "path": result.uri, "created": result.created})
+    _track(locals(), {"version": result.version, "path": result.uri, "created": result.created})
     return {"pushed": 1, "version": result.version, "push_uri": result.uri}

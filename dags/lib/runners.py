@@ -48,6 +48,8 @@ PASS_THROUGH_ENV = (
     "AWS_SECRET_ACCESS_KEY",
     "AWS_DEFAULT_REGION",
     "STORAGE_EMULATOR_HOST",
+    # The worker's MLflow server wins over the config's tracking.uri (pipelines/tracking).
+    "MLFLOW_TRACKING_URI",
 )
 EXIT_STATUS = {0: "succeeded", 2: "failed", 3: "gate_failed", 4: "not_blessed"}
 
@@ -69,6 +71,7 @@ class RunOutcome:
         components: Per-component seconds/state from ``run.json``.
         output_dir: Local output directory (local runner).
         exit_code: Process exit code (local runner).
+        tracking: ``run.json``'s ``tracking`` section (local runner): MLflow run, registry outcome.
     """
 
     runner: str
@@ -83,6 +86,8 @@ class RunOutcome:
     components: dict[str, Any] = field(default_factory=dict)
     output_dir: str | None = None
     exit_code: int | None = None
+    # run.json's MLflow section (pipelines/tracking): run and registered version, or why not.
+    tracking: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -248,7 +253,10 @@ def outcome_from_run_dir(out_dir: Path, exit_code: int, stderr_tail: list[str], 
     if status != "succeeded" and not reason:
         reason = last_paragraph(stderr_tail) or f"mlops run exited with code {exit_code}"
     reports = {str(k): str(v) for k, v in (summary.get("reports") or {}).items()}
-    links = {f"report: {k}": _file_url(out_dir, v) for k, v in reports.items()}
+    # MLflow first: alert channels that show only a few links (Slack: 10) keep them.
+    links = {**tracking_links(summary.get("tracking")), **{f"report: {k}": _file_url(out_dir, v) for k, v in reports.items()}}
+    if (out_dir / "reports" / "index.html").is_file():
+        links["run index"] = (out_dir / "reports" / "index.html").resolve().as_uri()
     return RunOutcome(
         runner=runner,
         status=status,
@@ -262,7 +270,21 @@ def outcome_from_run_dir(out_dir: Path, exit_code: int, stderr_tail: list[str], 
         components=dict(summary.get("components") or {}),
         output_dir=str(out_dir),
         exit_code=exit_code,
+        tracking=dict(summary.get("tracking") or {}),
     )
+
+
+def tracking_links(tracking: Mapping[str, Any] | None) -> dict[str, str]:
+    """The MLflow run and the registered model version ``run.json``'s ``tracking`` section links
+    (pipelines/tracking), or an empty dict."""
+    tracking = tracking or {}
+    links = {}
+    if tracking.get("run_url"):
+        links["MLflow run"] = str(tracking["run_url"])
+    registry = tracking.get("registry") or {}
+    if registry.get("url"):
+        links[f"MLflow model {registry.get('model')} v{registry.get('version')} (@{registry.get('alias')})"] = str(registry["url"])
+    return links
 
 
 def last_paragraph(lines: list[str]) -> str:

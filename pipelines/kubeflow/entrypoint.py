@@ -132,6 +132,9 @@ def main(argv: list[str] | None = None) -> None:
     import os
 
     argv = list(sys.argv if argv is None else argv)
+    # Components that act differently inside a compiled pipeline (no `mlops run` around it): the
+    # VersionedPusher logs the MLflow run itself (pipelines/tracking).
+    os.environ.setdefault("MLOPS_RUNNER", "kubeflow")
     try:
         patched, changed = patch_argv(argv)
     except InputTypeMismatch as exc:

@@ -54,6 +54,8 @@ def dag_trained(dagbag, pipeline_config, project_image):
     # covered by the image's own end-to-end tests and only add minutes here.
     for extra in ("explain", "fairness", "compress"):
         cfg.setdefault(extra, {})["enabled"] = False
+    # MLflow's embedded store of this test, not the demo's runs/mlflow (pipelines/tracking).
+    cfg["tracking"] = {"uri": f"{os.environ['MLOPS_AIRFLOW_RUNS_DIR']}/e2e/mlflow"}
     config_path = e2e_dir / "penguins.yaml"  # inside the repo: the container sees it under /src
     config_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     with pytest.MonkeyPatch.context() as mp, webhook_receiver(mp) as alerts:
@@ -83,6 +85,15 @@ def test_local_runner_trains_and_pushes_a_model(dag_trained):
     assert str(pushed).startswith(str(dag_trained["e2e_dir"] / "models")), pushed
     assert (pushed / "manifest.json").is_file(), sorted(p.name for p in pushed.iterdir())
     assert report["metrics"], "key metrics are reported"
+    # report_outcome links the MLflow run and the registered version the run wrote
+    tracking = summary["tracking"]
+    assert tracking["logged"] is True and tracking["registry"]["updated"] is True, tracking
+    version = tracking["registry"]["version"]
+    assert report["mlflow"] == {
+        "MLflow run": tracking["run_url"],
+        f"MLflow model penguins v{version} (@production)": tracking["registry"]["url"],
+    }
+    assert tracking["run_url"] in report["summary"] and tracking["registry"]["url"] in report["summary"]
     assert alerts == []
 
 
