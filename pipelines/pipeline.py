@@ -145,15 +145,23 @@ def _off(bound: float | None) -> float:
     return -1.0 if bound is None else float(bound)
 
 
+# The config sections that decide the trained model (thresholds, reports, push and tracking
+# settings do not: a run that changes only those trains the same model).
+TRAINING_KEYS = ("data", "label", "features", "task", "split", "schema", "model")
+
+
 def training_key(cfg: PipelineConfig, data_fingerprint: str) -> str:
-    """What decides the trained model: the data version, the whole config and the module code.
+    """What decides the trained model: the data version, the config sections in
+    ``TRAINING_KEYS`` and the module code.
 
     Recorded in push manifests; a run with the same key would train the same model, so the
     version it pushed is this run's candidate, never its baseline (see ``_serving_version``).
     """
     import hashlib
 
-    text = json.dumps([data_fingerprint, cfg.to_dict(), module_fingerprint()], sort_keys=True, default=str)
+    plain = cfg.to_dict()
+    decides = {key: plain.get(key) for key in TRAINING_KEYS}
+    text = json.dumps([data_fingerprint, decides, module_fingerprint()], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
