@@ -276,6 +276,8 @@ def create_pipeline(
     # ExampleValidator never fails a run; the gate does, and Transform waits for it.
     transform.add_upstream_node(gate)
     destination = cfg.push.destination if "://" in cfg.push.destination else os.path.abspath(cfg.push.destination)
+    # One read of the push destination: the cache key of both DriftCheck and ServingModelBaseline.
+    baseline_version = 0 if for_kubeflow else _serving_version(destination, cfg.push.model_name, run_key)
     drift_check = None
     if cfg.drift_check.enabled:
         drift_check = DriftCheck(
@@ -283,7 +285,7 @@ def create_pipeline(
             serving_models=destination,
             model_name=cfg.push.model_name,
             # In the cache key only: a new push re-runs the check on unchanged data.
-            serving_version=0 if for_kubeflow else _serving_version(destination, cfg.push.model_name, run_key),
+            serving_version=baseline_version,
             features_json=json.dumps(feature_types, sort_keys=True),
             threshold=cfg.monitoring.drift_threshold,
             numeric_metric=cfg.monitoring.numeric_metric,
@@ -315,7 +317,7 @@ def create_pipeline(
         model_name=cfg.push.model_name,
         candidate=trainer.outputs["model"],
         # In the cache key only: a new push re-resolves on unchanged inputs.
-        serving_version=0 if for_kubeflow else _serving_version(destination, cfg.push.model_name, run_key),
+        serving_version=baseline_version,
     ).with_id("ServingModelBaseline")
     evaluator = Evaluator(
         examples=examples,
