@@ -14,7 +14,10 @@ import sys
 import textwrap
 from typing import Sequence
 
-EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_GATE, EXIT_NOT_BLESSED = 0, 1, 2, 3, 4
+from pipelines.exit_codes import ExitCode
+
+EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_GATE, EXIT_NOT_BLESSED = (
+    ExitCode.OK, ExitCode.OTHER, ExitCode.USAGE, ExitCode.GATE, ExitCode.NOT_BLESSED)
 
 
 def _drift_line(drift: dict) -> str:

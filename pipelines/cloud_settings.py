@@ -37,9 +37,9 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
+from pipelines.exit_codes import ExitCode
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = ExitCode.OK, ExitCode.OTHER, ExitCode.USAGE
 
 PROVIDERS = ("aws", "gcp")
 SCHEMES = {"aws": "s3://", "gcp": "gs://"}

@@ -30,7 +30,9 @@ from pathlib import Path
 
 #: Default margin: the curated range is the observed one widened by this times its width, each side.
 DEFAULT_MARGIN = 0.1
-EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_DIFFERS = 0, 1, 2, 3
+from pipelines.exit_codes import SCHEMA_DIFFERS, ExitCode
+
+EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_DIFFERS = ExitCode.OK, ExitCode.OTHER, ExitCode.USAGE, SCHEMA_DIFFERS
 
 
 @dataclass

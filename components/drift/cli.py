@@ -25,7 +25,9 @@ import textwrap
 
 from components.drift.choices import CATEGORICAL_METRICS, FORMATS, NUMERIC_METRICS
 
-EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 5
+from pipelines.exit_codes import ExitCode
+
+EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_DRIFT = ExitCode.OK, ExitCode.OTHER, ExitCode.USAGE, ExitCode.DRIFT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

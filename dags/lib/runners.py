@@ -38,6 +38,7 @@ from typing import Any, Callable, Iterator, Mapping
 import yaml
 
 from lib import DAGS_DIR, REPO_ROOT
+from pipelines.exit_codes import run_status
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,6 @@ PASS_THROUGH_ENV = (
     # The worker's MLflow server wins over the config's tracking.uri (pipelines/tracking).
     "MLFLOW_TRACKING_URI",
 )
-EXIT_STATUS = {0: "succeeded", 2: "failed", 3: "gate_failed", 4: "not_blessed"}
 
 
 @dataclass
@@ -246,9 +246,9 @@ def outcome_from_run_dir(out_dir: Path, exit_code: int, stderr_tail: list[str], 
             summary = json.loads(run_json.read_text())
         except ValueError:
             log.warning("%s is not valid JSON", run_json)
-    status = summary.get("status") or EXIT_STATUS.get(exit_code, "failed")
+    status = summary.get("status") or run_status(exit_code)
     if exit_code != 0 and status == "succeeded":  # the process is the last word
-        status = EXIT_STATUS.get(exit_code, "failed")
+        status = run_status(exit_code)
     reason = summary.get("reason")
     if status != "succeeded" and not reason:
         reason = last_paragraph(stderr_tail) or f"mlops run exited with code {exit_code}"
