@@ -1,0 +1,121 @@
+"""What the Evaluator's per-example cost buys: TFMA with and without slices, the confusion plot and
+the model's compiled metrics, on the same model and eval split.
+
+It trains once with ``mlops run`` (the penguins config on generated data, as
+``benchmarks/pipeline_overhead.py`` does), then runs ``tfma.run_model_analysis`` on the run's
+eval split with the Trainer's model for each variant of the EvalConfig the pipeline builds
+(``pipelines.pipeline.eval_config``), alternating variants over ``--repeats`` rounds so a busy
+machine weighs on all of them alike. Prints seconds, eval rows/s and the ratio to the EvalConfig
+as configured.
+
+Usage (in the project image):
+    python -m benchmarks.evaluator_cost --rows 100000 --repeats 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.pipeline_overhead import REPO, bench_config, cli_run, generate
+
+
+def variants(full):
+    """The EvalConfig as the pipeline builds it, and with one per-example cost removed each."""
+    from google.protobuf import wrappers_pb2
+
+    def without_slices(c):
+        del c.slicing_specs[1:]
+
+    def without_plot(c):
+        for spec in c.metrics_specs:
+            keep = [m for m in spec.metrics if not m.class_name.endswith("Plot")]
+            del spec.metrics[:]
+            spec.metrics.extend(keep)
+
+    def without_compiled(c):
+        c.options.include_default_metrics.CopyFrom(wrappers_pb2.BoolValue(value=False))
+
+    def minimal(c):
+        without_slices(c)
+        without_plot(c)
+        without_compiled(c)
+
+    out = {"as configured": full}
+    for name, change in (("no slices", without_slices), ("no confusion plot", without_plot),
+                         ("no compiled metrics", without_compiled), ("overall metrics only", minimal)):
+        c = copy.deepcopy(full)
+        change(c)
+        out[name] = c
+    return out
+
+
+def analyse(model_dir: str, examples: str, eval_config, out: Path) -> float:
+    """One TFMA run over ``examples`` (gzipped TFRecords); seconds."""
+    import tensorflow_model_analysis as tfma
+
+    t = time.perf_counter()
+    shared = tfma.default_eval_shared_model(eval_saved_model_path=model_dir, eval_config=eval_config)
+    tfma.run_model_analysis(eval_shared_model=shared, eval_config=eval_config, data_location=examples,
+                            file_format="tfrecords", output_path=str(out))
+    return time.perf_counter() - t
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rows", type=int, default=100000)
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "evaluator_cost.json"))
+    args = p.parse_args(argv)
+
+    from pipelines.config import load_config
+    from pipelines.pipeline import eval_config
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-eval-"))
+    csv = generate(args.rows, workdir / "data.csv")
+    config_path = bench_config(csv, workdir, args.rows, args)
+    cfg = load_config(config_path)
+    print(f"== {args.rows} rows: training once with `mlops run`", file=sys.stderr, flush=True)
+    run = cli_run(config_path, workdir / "run")
+    model_dir = str(max((workdir / "run").rglob("Trainer/model/*/Format-Serving")))
+    split_dir = max((workdir / "run").rglob("DataIngest/examples/*/Split-eval"))
+    eval_rows = int(run.get("rows", {}).get("eval") or 0) or None
+    examples = str(split_dir / "*")
+
+    configs = variants(eval_config(cfg))
+    times: dict[str, list[float]] = {name: [] for name in configs}
+    for r in range(args.repeats):
+        for name, c in configs.items():
+            print(f"== round {r + 1}: {name}", file=sys.stderr, flush=True)
+            times[name].append(analyse(model_dir, examples, c, workdir / f"tfma-{r}-{len(times[name])}-{abs(hash(name))}"))
+    if eval_rows is None:  # count the eval split once
+        import tensorflow as tf
+
+        eval_rows = sum(1 for _ in tf.data.TFRecordDataset(tf.io.gfile.glob(examples), compression_type="GZIP"))
+    base = statistics.median(times["as configured"])
+    rows = []
+    print(f"\nEvaluator (tfma.run_model_analysis), {eval_rows} eval rows, median of {args.repeats}:")
+    print(f"{'variant':24} {'seconds':>8} {'rows/s':>8} {'vs configured':>14}")
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        rows.append({"variant": name, "seconds": round(med, 2), "rows_per_s": round(eval_rows / med),
+                     "ratio": round(med / base, 2), "all_s": [round(t, 2) for t in ts]})
+        print(f"{name:24} {med:8.1f} {eval_rows / med:8.0f} {med / base:13.2f}x")
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps({"rows": args.rows, "eval_rows": eval_rows, "slices": list(cfg.slices),
+                                             "pipeline_evaluator_s": run["components"].get("Evaluator", {}).get("seconds"),
+                                             "variants": rows}, indent=2) + "\n")
+    print(f"\n  results: {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
