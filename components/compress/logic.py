@@ -46,7 +46,6 @@ example ``invoke`` calls (1 thread), without preprocessing.
 from __future__ import annotations
 
 import gzip
-import html
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
@@ -56,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from components.common import gfile_io
+from components.common import html as report_html
 
 QUANTIZATIONS = ("dynamic_range", "float16", "full_integer")
 ALL_VARIANTS = ("float32", *QUANTIZATIONS, "pruned", "distilled")
@@ -558,33 +558,12 @@ def markdown_table(report: CompressionReport) -> str:
 
 
 def render_html(report: CompressionReport) -> str:
-    esc = html.escape
-    sm = report.saved_model
-    rows = [
-        f"<tr><td>SavedModel (reference)</td><td>{sm['size_bytes']}</td><td></td><td>{sm['accuracy']:.4f}</td>"
-        f"<td></td><td></td><td></td><td>{sm['latency_ms']:.3f}</td><td></td><td>{esc(sm['note'])}</td></tr>"
-    ]
-    for v in report.variants:
-        if v.error:
-            rows.append(f"<tr><td>{esc(v.name)}</td><td colspan=9 style='color:#cf222e'>{esc(v.error)}</td></tr>")
-            continue
-        color = "#1a7f37" if v.within_budget else "#cf222e"
-        name = f"<b>{esc(v.name)} (chosen)</b>" if v.name == report.best else esc(v.name)
-        rows.append(
-            f"<tr><td>{name}</td><td>{v.size_bytes}</td><td>{v.gzip_bytes}</td><td>{v.accuracy:.4f}</td>"
-            f"<td style='color:{color}'>{v.accuracy_delta:+.4f}</td><td>{v.agreement:.3f}</td>"
-            f"<td>{v.max_probability_diff:.4f}</td><td>{v.latency_ms:.3f}</td>"
-            f"<td>{'yes' if v.within_budget else 'no'}</td><td>{esc(v.notes)}</td></tr>"
-        )
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Compression</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;margin:1em 0}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}</style></head>
-<body><h1>Model compression (TFLite)</h1>
-<p><b>{esc(report.reason)}</b></p>
-<p>Accuracy on {report.n_eval} eval rows; budget: at most {report.accuracy_budget} below the SavedModel. TFLite models take
-transformed features (see <code>best/preprocessing.json</code>); accuracy is measured through that preprocessing (max
-difference from the TFT layer on the eval split: {report.preprocessing_max_abs_diff:.2e}). Latency: median single-example
-invoke, 1 thread, preprocessing excluded. Calibration / fine-tuning / distillation used {report.n_train} train rows.</p>
-<table><tr><th>variant</th><th>size (bytes)</th><th>gzip (bytes)</th><th>accuracy</th><th>Δ vs SavedModel</th>
-<th>agreement</th><th>max |Δp|</th><th>latency (ms)</th><th>within budget</th><th>notes</th></tr>{''.join(rows)}</table>
-</body></html>"""
+    """The compression page: the choice and its reason, one row per variant against the SavedModel."""
+    return report_html.render(
+        "compression.html.j2",
+        kind="compression",
+        title="Model compression (TFLite)",
+        verdict=f"chosen: {report.best}" if report.best else "no variant chosen",
+        verdict_class="ok" if report.best else "warn",
+        report=report,
+    )

@@ -1,7 +1,8 @@
 """Feature drift of a window of new data (or logged serving inputs) against the training baseline.
 
 Pure logic: numpy, scipy and pandas only (matplotlib, for the HTML plots, is imported lazily and
-optional), so the Airflow venv on the host can import this module. No TensorFlow.
+optional; the page is rendered with Jinja2, which Airflow ships too), so the Airflow venv on the
+host can import this module. No TensorFlow.
 
 Metrics (one per feature, chosen by kind; the config's ``monitoring`` section picks them):
 
@@ -34,7 +35,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import html
 import io
 import json
 import math
@@ -43,6 +43,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from components.common import html as report_html
 
 NUMERIC_TYPES = ("float", "int")
 from components.drift.choices import CATEGORICAL_METRICS, NUMERIC_METRICS  # noqa: E402,F401 - part of this API
@@ -287,9 +289,9 @@ class DriftReport:
             lines.append(f"{f.name:<22} {f.kind:<12} {f.metric:<6} {score:>9}  {f.status}")
         return lines
 
-    def to_html(self, plots: bool = True) -> str:
+    def to_html(self, plots: bool = True, model_name: str = "") -> str:
         """A self-contained HTML page: verdict, a table and one plot (PNG, embedded) per feature."""
-        return render_html(self, plots=plots)
+        return render_html(self, plots=plots, model_name=model_name)
 
 
 def _jsonable(value: Any) -> Any:
@@ -512,47 +514,26 @@ def _plot_png(f: FeatureDrift) -> str | None:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def render_html(report: DriftReport, plots: bool = True) -> str:
-    esc = html.escape
-    verdict = (
-        f"<p class='bad'>Drift detected in {len(report.drifted_features)} feature(s): "
-        f"{esc(', '.join(report.drifted_features))}</p>"
-        if report.drifted
-        else "<p class='good'>No drift: every score is at or below the threshold.</p>"
+def render_html(report: DriftReport, plots: bool = True, model_name: str = "") -> str:
+    """The drift page: verdict, settings, one row per feature (drifted first), one plot per feature.
+
+    Args:
+        report: The drift report.
+        plots: Embed a histogram (PNG) per feature; needs matplotlib, else the page says so.
+        model_name: Shown in the header when given.
+    """
+    features = sorted(report.features, key=lambda x: (not x.drifted, -(x.score or 0.0)))
+    pngs = [(f.name, png) for f in features for png in [_plot_png(f)] if png] if plots else []
+    n = len(report.drifted_features)
+    return report_html.render(
+        "drift.html.j2",
+        kind="drift",
+        title="Drift report",
+        subject=model_name,
+        verdict=f"Drift detected in {n} feature(s)" if report.drifted else "No drift",
+        verdict_class="bad" if report.drifted else "ok",
+        report=report,
+        features=features,
+        # None: plots were not asked for; []: asked for, but matplotlib is missing.
+        plots=pngs if plots else None,
     )
-    rows, figures = [], []
-    for f in sorted(report.features, key=lambda x: (not x.drifted, -(x.score or 0.0))):
-        score = "-" if f.score is None else f"{f.score:.4f}"
-        extra = f" (p={f.p_value:.3g})" if f.p_value is not None else ""
-        rows.append(
-            f"<tr class='{esc(f.status)}'><td>{esc(f.name)}</td><td>{esc(f.kind)}</td><td>{esc(f.metric)}</td>"
-            f"<td>{score}{extra}</td><td>{f.threshold:g}</td><td>{esc(f.status)}</td>"
-            f"<td>{f.baseline_count}/{f.current_count}</td><td>{f.baseline_missing}/{f.current_missing}</td></tr>"
-        )
-        png = _plot_png(f) if plots else None
-        if png:
-            figures.append(f"<figure><img alt='{esc(f.name)}' src='data:image/png;base64,{png}'/></figure>")
-    if plots and not figures and report.features:
-        figures.append("<p>(plots need matplotlib, which is not installed here)</p>")
-    s = report.settings
-    return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>Drift report</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; }} table {{ border-collapse: collapse; }}
-td, th {{ border: 1px solid #ccc; padding: 4px 8px; }} tr.drift td {{ background: #fdd; }}
-tr.no_data td {{ color: #888; }} .bad {{ color: #b00; font-weight: bold; }} .good {{ color: #070; }}
-figure {{ display: inline-block; margin: 0.5em; }}
-</style></head><body>
-<h1>Drift report</h1>
-{verdict}
-<p>Baseline: {esc(report.baseline_uri or '-')} ({report.baseline_rows} rows)<br>
-Current: {esc(report.current_uri or '-')} ({report.current_rows} rows in the window, window_size={s.window_size})<br>
-Metrics: numeric {esc(s.numeric_metric)}, categorical {esc(s.categorical_metric)}; threshold {s.threshold:g}
-(a feature drifts iff score &gt; threshold)<br>Created {esc(report.created_at)}</p>
-<table><tr><th>feature</th><th>kind</th><th>metric</th><th>score</th><th>threshold</th><th>status</th>
-<th>values (base/cur)</th><th>missing (base/cur)</th></tr>
-{''.join(rows)}
-</table>
-{''.join(figures)}
-</body></html>
-"""

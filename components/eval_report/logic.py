@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import html
 import io
 from dataclasses import dataclass, field
 from typing import Any
+
+from components.common import html as report_html
 
 
 @dataclass
@@ -196,33 +196,16 @@ def baseline_description(model_name: str, version: int) -> str:
 
 def render_html(summary: EvalSummary, model_name: str, class_names: list[str]) -> str:
     """The evaluation report page: verdict, overall metrics, diffs, per-slice table, confusion matrix."""
-    esc = html.escape
-    verdict = "BLESSED" if summary.blessed else "NOT BLESSED"
-    color = "#1a7f37" if summary.blessed else "#cf222e"
-    metric_names = sorted({k for m in [summary.overall, *summary.slices.values()] for k in m})
-    rows = "".join(
-        f"<tr><td>{esc(k)}</td><td>{v:.4f}</td><td>{'' if k not in summary.diffs else f'{summary.diffs[k]:+.4f}'}</td></tr>"
-        for k, v in sorted(summary.overall.items())
+    return report_html.render(
+        "evaluation.html.j2",
+        kind="evaluation",
+        title="Evaluation report",
+        subject=model_name,
+        verdict="BLESSED" if summary.blessed else "NOT BLESSED",
+        verdict_class="ok" if summary.blessed else "bad",
+        page_title=f"Evaluation: {model_name}",
+        summary=summary,
+        metric_names=sorted({k for m in [summary.overall, *summary.slices.values()] for k in m}),
+        confusion_png=confusion_png(summary.confusion, class_names) if summary.confusion else None,
+        class_names=class_names,
     )
-    slice_rows = "".join(
-        "<tr><td>{}</td>{}</tr>".format(
-            esc(name), "".join(f"<td>{m[k]:.4f}</td>" if k in m else "<td></td>" for k in metric_names)
-        )
-        for name, m in sorted(summary.slices.items())
-    )
-    failures = "".join(f"<li>{esc(f)}</li>" for f in summary.failures) or "<li>none</li>"
-    img = ""
-    if summary.confusion:
-        b64 = base64.b64encode(confusion_png(summary.confusion, class_names)).decode()
-        img = f'<img alt="confusion matrix" src="data:image/png;base64,{b64}">'
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Evaluation: {esc(model_name)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse;margin:1em 0}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}</style></head>
-<body><h1>Evaluation report: {esc(model_name)}</h1>
-<p style="font-size:1.4em;color:{color}"><b>{verdict}</b></p>
-<p>Baseline: {esc(summary.baseline or 'none')}</p>
-<h2>Failed thresholds</h2><ul>{failures}</ul>
-<h2>Overall metrics</h2><table><tr><th>metric</th><th>candidate</th><th>change vs baseline</th></tr>{rows}</table>
-<h2>Per-slice metrics</h2><table><tr><th>slice</th>{''.join(f'<th>{esc(k)}</th>' for k in metric_names)}</tr>{slice_rows}</table>
-<h2>Confusion matrix</h2>{img or '<p>not computed</p>'}
-<p>Classes: {esc(', '.join(class_names))}</p></body></html>"""

@@ -32,8 +32,6 @@ Nothing here imports TensorFlow: the model is any ``predict_proba(DataFrame) -> 
 
 from __future__ import annotations
 
-import base64
-import html
 import io
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
@@ -42,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from components.common import gfile_io
+from components.common import html as report_html
 
 PredictProba = Callable[[pd.DataFrame], np.ndarray]
 METHOD = "shap.KernelExplainer on serving_default (raw features)"
@@ -251,42 +250,19 @@ def importance_png(expl: Explanation) -> bytes:
 
 def render_html(expl: Explanation, model_name: str, png: bytes | None = None, max_rows: int = 50) -> str:
     """The explain page: method, global importance table and plot, per-example attributions."""
-    esc = html.escape
-    png = png if png is not None else importance_png(expl)
-    img = f'<img alt="SHAP importance" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-    total = sum(expl.global_importance.values()) or 1.0
-    rows = "".join(
-        f"<tr><td>{esc(name)}</td><td>{value:.4f}</td><td>{100 * value / total:.1f}%</td>"
-        + "".join(f"<td>{expl.per_class_importance[c][name]:.4f}</td>" for c in expl.class_names)
-        + "</tr>"
-        for name, value in expl.ranking()
+    ranking = expl.ranking()
+    return report_html.render(
+        "explain.html.j2",
+        kind="explanations",
+        title="Explanations",
+        subject=model_name,
+        expl=expl,
+        ranking=ranking,
+        total=sum(expl.global_importance.values()) or 1.0,
+        features=[name for name, _ in ranking],
+        examples=expl.examples[:max_rows],
+        png=png if png is not None else importance_png(expl),
     )
-    head = "".join(f"<th>{esc(c)}</th>" for c in expl.class_names)
-    feats = [name for name, _ in expl.ranking()]
-    ex_rows = "".join(
-        f"<tr><td>{i}</td><td>{esc(str(ex['predicted_class']))}</td><td>{ex['probability']:.3f}</td>"
-        + "".join(
-            f"<td title='value: {esc(str(ex['features'][f]))}'>{esc(str(ex['features'][f]))}<br>"
-            f"<b style='color:{'#1a7f37' if ex['attributions'][f] >= 0 else '#cf222e'}'>{ex['attributions'][f]:+.3f}</b></td>"
-            for f in feats
-        )
-        + "</tr>"
-        for i, ex in enumerate(expl.examples[:max_rows])
-    )
-    base = ", ".join(f"{esc(c)}: {v:.3f}" for c, v in expl.base_values.items())
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Explanations: {esc(model_name)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;margin:1em 0}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}</style></head>
-<body><h1>Explanations: {esc(model_name)}</h1>
-<p>Method: {esc(expl.method)}; {len(expl.examples)} eval examples, background of {expl.background_size} train rows,
-nsamples={esc(str(expl.nsamples))}. Values are contributions to the predicted probabilities (regression: the predicted value) relative to the background mean
-({base}). Rows dropped for missing values: {expl.dropped_rows}.</p>
-<h2>Global importance</h2>
-<table><tr><th>feature</th><th>mean |SHAP|</th><th>share</th>{head}</tr>{rows}</table>
-{img}
-<h2>Per-example attributions (predicted class)</h2>
-<table><tr><th>#</th><th>predicted</th><th>p</th>{''.join(f'<th>{esc(f)}</th>' for f in feats)}</tr>{ex_rows}</table>
-</body></html>"""
 
 
 def write_outputs(expl: Explanation, out_dir: str, model_name: str = "model") -> dict[str, str]:

@@ -36,7 +36,6 @@ always enforced (``FairnessConfig`` gives it a default).
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Sequence
@@ -45,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from components.common import gfile_io
+from components.common import html as report_html
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 
@@ -270,60 +270,17 @@ def evaluate(
 
 def render_html(report: FairnessReport, model_name: str) -> str:
     """The fairness page: verdict and reasons, gap table, per-group metrics per column."""
-    esc = html.escape
-    verdict = "PASSED" if report.passed else "FAILED: model not blessed"
-    color = "#1a7f37" if report.passed else "#cf222e"
-    reasons = "".join(f"<li>{esc(r)}</li>" for r in report.reasons) or "<li>none</li>"
-    t = report.thresholds
-
-    def bound(v: float | None) -> str:
-        return "not enforced" if v is None else f"&le; {v}"
-
-    def cell(g: Gap | None, limit: float | None) -> str:
-        if g is None:
-            return "<td>n/a</td>"
-        bad = limit is not None and g.value > limit
-        style = " style='color:#cf222e;font-weight:bold'" if bad else ""
-        return f"<td{style} title='{esc(g.describe(''))}'>{g.value:.3f}{'' if g.cls is None else ' [' + esc(g.cls) + ']'}</td>"
-
-    gap_rows = "".join(
-        f"<tr><td>{esc(c.column)}</td>{cell(c.accuracy_gap, t.max_accuracy_gap)}"
-        f"{cell(c.demographic_parity_difference, t.max_demographic_parity_difference)}"
-        f"{cell(c.equalized_odds_difference, t.max_equalized_odds_difference)}{cell(c.recall_gap, t.max_recall_gap)}"
-        f"<td>{esc(', '.join(c.skipped_groups)) or '-'}</td></tr>"
-        for c in report.columns
+    return report_html.render(
+        "fairness.html.j2",
+        kind="fairness",
+        title="Fairness gate",
+        subject=model_name,
+        verdict="PASSED" if report.passed else "FAILED: model not blessed",
+        verdict_class="ok" if report.passed else "bad",
+        page_title=f"Fairness: {model_name}",
+        report=report,
+        group_keys=["count", "accuracy"] + [f"{m}[{k}]" for k in report.classes for m in ("selection_rate", "recall", "fpr")],
     )
-    sections = []
-    for c in report.columns:
-        keys = ["count", "accuracy"] + [f"{m}[{k}]" for k in report.classes for m in ("selection_rate", "recall", "fpr")]
-        rows = "".join(
-            f"<tr><td>{esc(g)}</td>"
-            + "".join(
-                "<td>n/a</td>" if m.get(k) is None else (f"<td>{m[k]}</td>" if k == "count" else f"<td>{m[k]:.3f}</td>")
-                for k in keys
-            )
-            + "</tr>"
-            for g, m in c.groups.items()
-        )
-        sections.append(
-            f"<h3>{esc(c.column)}</h3><table><tr><th>group</th>{''.join(f'<th>{esc(k)}</th>' for k in keys)}</tr>{rows}</table>"
-        )
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Fairness: {esc(model_name)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;margin:1em 0}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}</style></head>
-<body><h1>Fairness gate: {esc(model_name)}</h1>
-<p style="font-size:1.4em;color:{color}"><b>{verdict}</b></p>
-<h2>Reasons</h2><ul>{reasons}</ul>
-<p>{report.n_examples} eval examples, overall accuracy {report.overall_accuracy:.3f}. Classes: {esc(', '.join(report.classes))}.
-Binary view for parity/odds/recall: {esc(report.binary_view)} (the class is shown in brackets).
-Groups under {t.min_group_size} rows are left out of the gaps. Rates undefined for a group are left out of that class's gap.</p>
-<h2>Gaps per sensitive column</h2>
-<table><tr><th>column</th><th>accuracy gap ({bound(t.max_accuracy_gap)})</th>
-<th>demographic parity diff. ({bound(t.max_demographic_parity_difference)})</th>
-<th>equalized odds diff. ({bound(t.max_equalized_odds_difference)})</th>
-<th>recall gap ({bound(t.max_recall_gap)})</th><th>skipped groups</th></tr>{gap_rows}</table>
-<h2>Per-group metrics</h2>{''.join(sections)}
-</body></html>"""
 
 
 def write_outputs(

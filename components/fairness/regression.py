@@ -16,13 +16,13 @@ too; None reports a gap without enforcing it.
 
 from __future__ import annotations
 
-import html
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
+from components.common import html as report_html
 from components.fairness.logic import Gap, _clean, _spread, group_values
 
 
@@ -112,39 +112,13 @@ def evaluate(y_true: Sequence[float], y_pred: Sequence[float], sensitive: pd.Dat
 
 def render_html(report: RegressionFairnessReport, model_name: str) -> str:
     """The fairness page of a regression model: verdict, gaps, per-group errors."""
-    esc = html.escape
-    verdict = "PASSED" if report.passed else "FAILED: model not blessed"
-    color = "#1a7f37" if report.passed else "#cf222e"
-    reasons = "".join(f"<li>{esc(r)}</li>" for r in report.reasons) or "<li>none</li>"
-    t = report.thresholds
-
-    def cell(g: Gap | None, limit: float | None) -> str:
-        if g is None:
-            return "<td>n/a</td>"
-        style = " style='color:#cf222e;font-weight:bold'" if limit is not None and g.value > limit else ""
-        return f"<td{style} title='{esc(g.describe(''))}'>{g.value:.4g}</td>"
-
-    def bound(v: float | None) -> str:
-        return "not enforced" if v is None else f"&le; {v}"
-
-    gap_rows = "".join(f"<tr><td>{esc(c.column)}</td>{cell(c.mae_gap, t.max_mae_gap)}"
-                       f"{cell(c.mean_residual_gap, t.max_mean_residual_gap)}"
-                       f"<td>{esc(', '.join(c.skipped_groups)) or '-'}</td></tr>" for c in report.columns)
-    sections = "".join(
-        f"<h3>{esc(c.column)}</h3><table><tr><th>group</th><th>count</th><th>MAE</th><th>mean residual</th></tr>"
-        + "".join(f"<tr><td>{esc(g)}</td><td>{m['count']}</td><td>{m['mae']:.4g}</td><td>{m['mean_residual']:+.4g}</td></tr>"
-                  for g, m in c.groups.items()) + "</table>"
-        for c in report.columns)
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Fairness: {esc(model_name)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;margin:1em 0}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}</style></head>
-<body><h1>Fairness gate: {esc(model_name)} (regression)</h1>
-<p style="font-size:1.4em;color:{color}"><b>{verdict}</b></p>
-<h2>Reasons</h2><ul>{reasons}</ul>
-<p>{report.n_examples} eval examples, overall MAE {report.overall_mae:.4g}. Residual = prediction - label (in the
-label's units). Groups under {t.min_group_size} rows are left out of the gaps.</p>
-<h2>Gaps per sensitive column</h2>
-<table><tr><th>column</th><th>MAE gap ({bound(t.max_mae_gap)})</th><th>mean residual gap ({bound(t.max_mean_residual_gap)})</th>
-<th>skipped groups</th></tr>{gap_rows}</table>
-<h2>Per-group errors</h2>{sections}
-</body></html>"""
+    return report_html.render(
+        "fairness_regression.html.j2",
+        kind="fairness",
+        title="Fairness gate",
+        subject=f"{model_name} (regression)",
+        verdict="PASSED" if report.passed else "FAILED: model not blessed",
+        verdict_class="ok" if report.passed else "bad",
+        page_title=f"Fairness: {model_name}",
+        report=report,
+    )

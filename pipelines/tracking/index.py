@@ -35,13 +35,8 @@ def _gate_line(failure: Any) -> str:
 
 def render(summary: Mapping[str, Any], pipeline: str, report_dir: str) -> str:
     """The page for one ``run.json`` (as a dict) whose reports live under ``report_dir``."""
-    import jinja2
+    from components.common import html as report_html
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
     status = str(summary.get("status") or "")
     verdict, css = _VERDICTS.get(status, (status, "warn"))
     pushed = summary.get("pushed") or {}
@@ -57,9 +52,13 @@ def render(summary: Mapping[str, Any], pipeline: str, report_dir: str) -> str:
     if drift.get("max_score") is not None:
         metrics.append(("drift max score", f"{float(drift['max_score']):.4f}"))
     reports = [(name, _href(path, report_dir)) for name, path in sorted((summary.get("reports") or {}).items())]
-    return env.get_template("index.html.j2").render(
-        pipeline=pipeline,
-        run_id=summary.get("run_id") or "",
+    run_id = summary.get("run_id") or ""
+    return report_html.render(
+        "index.html.j2",
+        kind="run",
+        title=pipeline,
+        subject=f"run {run_id}",
+        page_title=f"{pipeline} run {run_id}: {status}",
         status=status,
         verdict=verdict,
         verdict_class=css,
