@@ -82,8 +82,8 @@ def dagbag(airflow_db: Path):
 @pytest.fixture(scope="session")
 def pipeline_config() -> str:
     """The real penguins config; its GE suite must exist (the pipeline's own, committed)."""
-    from lib.pipeline_config import load_pipeline_config
-    from lib.settings import resolve_repo_path
+    from mlops_airflow.pipeline_config import load_pipeline_config
+    from mlops_airflow.settings import resolve_repo_path
 
     suite = load_pipeline_config(CONFIG).validation.expectation_suite
     suite_path = resolve_repo_path(suite) if suite else None
@@ -171,7 +171,7 @@ def fresh_drift_alert_state() -> Iterator[None]:
     again on the same features within monitoring.realert_after_hours of an earlier test's alert."""
     from airflow.models.variable import Variable
 
-    from lib.tracking import variable_key
+    from mlops_airflow.tracking import variable_key
 
     key = variable_key("penguins", "last_drift_alert")
     Variable.delete(key)

@@ -135,7 +135,7 @@ def config_with(tmp_path, pipeline_config: str, package: str, **sections: dict[s
     """The real pipeline config, with ``kubeflow.package_path`` = ``package`` and extra sections merged."""
     import yaml
 
-    from lib.settings import resolve_repo_path
+    from mlops_airflow.settings import resolve_repo_path
 
     cfg = yaml.safe_load(resolve_repo_path(pipeline_config).read_text())
     cfg.setdefault("kubeflow", {})["package_path"] = str(package)
@@ -147,8 +147,53 @@ def config_with(tmp_path, pipeline_config: str, package: str, **sections: dict[s
     return str(path)
 
 
+def remote_request(config: str, data_uri: str, run_id: str = "manual__2026-01-01T00:00:00+00:00"):
+    """The RunRequest of a ``training_pipeline`` plan, as ``submit_pipeline`` builds it."""
+    from mlops_airflow.runners import RunRequest
+
+    return RunRequest.from_plan({"config": config, "run_id": run_id, "data_uri": data_uri, "dataset": "penguins"})
+
+
+def attempt_lost_while_running(runner, request, server) -> BaseException:
+    """Runs ``runner.run(request)`` in a thread and, once the stand-in ``server`` plays the run as
+    running, SIGKILLs the client process (the worker was lost); returns what the attempt raised."""
+    import os
+    import signal
+    import threading
+
+    errors: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            runner.run(request)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    t = threading.Thread(target=attempt)
+    t.start()
+    assert server.wait_until_running()
+    (pid,) = remote_client_pids()
+    os.kill(pid, signal.SIGKILL)
+    t.join(30)
+    assert errors, "the attempt did not fail when its client was killed"
+    return errors[0]
+
+
+def sigterm_this_process_once_running(server) -> None:
+    """In a thread: SIGTERM to this process (Airflow's kill of the task) once ``server`` plays a run as running."""
+    import os
+    import signal
+    import threading
+
+    def kill_when_running() -> None:
+        if server.wait_until_running():
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=kill_when_running, daemon=True).start()
+
+
 def remote_client_pids() -> list[int]:
-    """Pids of this process's ``python -m lib.remote_client`` children."""
+    """Pids of this process's ``python -m mlops_airflow.runners.remote_client`` children."""
     import os
     from pathlib import Path
 
@@ -163,6 +208,6 @@ def remote_client_pids() -> list[int]:
             cmd = (d / "cmdline").read_bytes().split(b"\0")
         except (OSError, ValueError, IndexError):
             continue
-        if ppid == me and b"lib.remote_client" in cmd:
+        if ppid == me and b"mlops_airflow.runners.remote_client" in cmd:
             out.append(int(d.name))
     return out

@@ -44,7 +44,7 @@ def project_image() -> str:
 def dag_trained(dagbag, pipeline_config, project_image):
     """One dag.test() of training_pipeline with the local runner (the real image), shared by the
     tests below: its run, task states, the outcome XComs and the alerts the webhook received."""
-    from lib.settings import resolve_repo_path
+    from mlops_airflow.settings import resolve_repo_path
 
     e2e_dir = REPO_ROOT / os.environ["MLOPS_AIRFLOW_RUNS_DIR"] / "e2e"
     e2e_dir.mkdir(parents=True, exist_ok=True)
