@@ -445,6 +445,27 @@ def fake_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     return read
 
 
+# ------------------------------------------------------------------------------------------ project image
+
+
+@pytest.fixture(scope="module")
+def project_image() -> str:
+    """The project image the local runner starts (``MLOPS_IMAGE``, else ``mlops-pipelines:latest``)."""
+    from mlops_airflow.runners.local import image_name
+
+    image = image_name()
+    try:
+        res = subprocess.run(["docker", "image", "inspect", image], capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        pytest.fail("docker CLI not found: the local runner needs Docker (make docker)")
+    if res.returncode != 0:
+        pytest.fail(
+            f"project image {image!r} not found ({res.stderr.strip()[:200]}). Build it first with "
+            "`make image` (the Makefile does this before the tests), or set MLOPS_IMAGE."
+        )
+    return image
+
+
 # ------------------------------------------------------------------------------------------ remote clients
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import socket
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
 
 
 _PARAM_DEFAULTS: dict[str, dict[str, Any]] = {}
@@ -41,6 +43,39 @@ def xcom(dag_run, task_id: str, key: str = "return_value"):
             XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id, key=key)
         ).first()
         return None if row is None else XComModel.deserialize_value(row)
+
+
+# ------------------------------------------------------------------------------ browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]
+#: Screenshots the browser tests keep as evidence.
+RESULTS = Path(__file__).resolve().parents[2] / "test-results"
+
+
+@contextlib.contextmanager
+def chromium_page(failure_screenshot: str, timeout_ms: int) -> Iterator[Any]:
+    """A Playwright page in Debian's Chromium; a failure inside leaves ``RESULTS/failure_screenshot``.
+
+    ``playwright install`` cannot download browsers here, so the system Chromium is driven.
+    """
+    import pytest
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} missing: run infra/scripts/setup-airflow.sh (installs Debian's chromium)")
+    RESULTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(timeout_ms)
+        try:
+            yield page
+        except Exception:
+            page.screenshot(path=str(RESULTS / failure_screenshot), full_page=True)
+            raise
+        finally:
+            browser.close()
 
 
 FAKE_DOCKER = r'''#!/usr/bin/env python3
@@ -155,13 +190,14 @@ def remote_request(config: str, data_uri: str, run_id: str = "manual__2026-01-01
 
 
 def attempt_lost_while_running(runner, request, server) -> BaseException:
-    """Runs ``runner.run(request)`` in a thread and, once the stand-in ``server`` plays the run as
-    running, SIGKILLs the client process (the worker was lost); returns what the attempt raised."""
+    """Runs ``runner.run(request)`` in a thread while the stand-in ``server`` holds the run running,
+    and SIGKILLs the client process once it runs (the worker was lost); returns what the attempt raised."""
     import os
     import signal
     import threading
 
     errors: list[BaseException] = []
+    server.hold_running = True
 
     def attempt() -> None:
         try:
@@ -179,17 +215,27 @@ def attempt_lost_while_running(runner, request, server) -> BaseException:
     return errors[0]
 
 
-def sigterm_this_process_once_running(server) -> None:
-    """In a thread: SIGTERM to this process (Airflow's kill of the task) once ``server`` plays a run as running."""
+def run_killed_once_running(runner, request, server) -> None:
+    """Runs ``runner.run(request)`` while ``server`` holds the run running, and SIGTERMs this process
+    (Airflow's kill of the task) once it runs: the run must raise ``TaskKilled`` and leave no client
+    process behind."""
     import os
     import signal
     import threading
+
+    import pytest
+
+    from mlops_airflow.runners.interrupt import TaskKilled
 
     def kill_when_running() -> None:
         if server.wait_until_running():
             os.kill(os.getpid(), signal.SIGTERM)
 
+    server.hold_running = True
     threading.Thread(target=kill_when_running, daemon=True).start()
+    with pytest.raises(TaskKilled):
+        runner.run(request)
+    assert remote_client_pids() == []
 
 
 def remote_client_pids() -> list[int]:

@@ -19,18 +19,8 @@ import pytest
 import requests
 
 from kfp_standin import KfpStandIn
-from support import (
-    attempt_lost_while_running,
-    config_with,
-    golden_spec_path,
-    load_spec,
-    mutated_spec,
-    remote_client_pids,
-    remote_request,
-    run_dag,
-    sigterm_this_process_once_running,
-    xcom,
-)
+from support import attempt_lost_while_running, config_with, golden_spec_path, load_spec, mutated_spec, remote_request
+from support import run_dag, run_killed_once_running, xcom
 
 RUN_GET = r"^/apis/v2beta1/runs/[^/:]+$"
 
@@ -186,7 +176,6 @@ def test_a_task_retry_reattaches_to_its_run_instead_of_starting_another(airflow_
     from mlops_airflow.runners import RunnerError, get_runner
 
     runner, request = get_runner("kubeflow"), remote_request(kfp_config, str(good_csv))
-    kfp.hold_running = True
     error = attempt_lost_while_running(runner, request, kfp)
     assert isinstance(error, RunnerError) and "without an outcome" in str(error)
     (run_id,) = kfp.runs
@@ -205,15 +194,10 @@ def test_a_task_retry_reattaches_to_its_run_instead_of_starting_another(airflow_
 def test_killing_the_task_cancels_the_remote_run(airflow_db, kfp, kfp_config, good_csv):
     """SIGTERM to the task process (what Airflow sends to kill a task) terminates the KFP run."""
     from mlops_airflow.runners import get_runner
-    from mlops_airflow.runners.interrupt import TaskKilled
 
-    kfp.hold_running = True
-    sigterm_this_process_once_running(kfp)
-    with pytest.raises(TaskKilled):
-        get_runner("kubeflow").run(remote_request(kfp_config, str(good_csv)))
+    run_killed_once_running(get_runner("kubeflow"), remote_request(kfp_config, str(good_csv)), kfp)
     (run_id,) = kfp.runs
     assert kfp.terminated == [run_id]
-    assert remote_client_pids() == []
 
 
 def test_wrong_token_is_reported_with_the_http_status(dagbag, kfp, kfp_config, good_csv, webhook, monkeypatch):

@@ -13,18 +13,8 @@ from __future__ import annotations
 
 import pytest
 
-from support import (
-    attempt_lost_while_running,
-    config_with,
-    golden_spec_path,
-    load_spec,
-    mutated_spec,
-    remote_client_pids,
-    remote_request,
-    run_dag,
-    sigterm_this_process_once_running,
-    xcom,
-)
+from support import attempt_lost_while_running, config_with, golden_spec_path, load_spec, mutated_spec, remote_request
+from support import run_dag, run_killed_once_running, xcom
 from vertex_standin import VertexStandIn
 
 JOB_GET = r"/pipelineJobs/[^/:]+$"
@@ -135,7 +125,6 @@ def test_a_task_retry_reattaches_to_its_job_and_a_failed_job_gets_a_new_id(airfl
     from mlops_airflow.runners import RunnerError, get_runner
 
     runner, request = get_runner("vertex"), remote_request(vertex_config, str(good_csv))
-    vertex.hold_running = True
     assert isinstance(attempt_lost_while_running(runner, request, vertex), RunnerError)
     (job_id,) = vertex.jobs
 
@@ -155,15 +144,10 @@ def test_a_task_retry_reattaches_to_its_job_and_a_failed_job_gets_a_new_id(airfl
 
 def test_killing_the_task_cancels_the_pipeline_job(airflow_db, vertex, vertex_config, good_csv):
     from mlops_airflow.runners import get_runner
-    from mlops_airflow.runners.interrupt import TaskKilled
 
-    vertex.hold_running = True
-    sigterm_this_process_once_running(vertex)
-    with pytest.raises(TaskKilled):
-        get_runner("vertex").run(remote_request(vertex_config, str(good_csv)))
+    run_killed_once_running(get_runner("vertex"), remote_request(vertex_config, str(good_csv)), vertex)
     (job_id,) = vertex.jobs
     assert vertex.cancelled == [job_id]
-    assert remote_client_pids() == []
 
 
 def test_vertex_settings_are_checked_before_anything_is_sent(airflow_db, vertex, vertex_config, good_csv, monkeypatch):

@@ -29,80 +29,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mlops_airflow.runners.interface import RunRequest
-from mlops_airflow.runners.outcome import RunnerError, RunOutcome
-from mlops_airflow.runners.remote import RemoteRun, RunStatus, run_remote
+from mlops_airflow.runners.outcome import RunnerError
+from mlops_airflow.runners.remote import RemoteRun, RemoteRunner, RunStatus
 from mlops_airflow.runners.retry import RetryPolicy, call_with_retry, retry_settings
 from mlops_airflow.runners.spec import compiled_spec, load_pipeline_spec, remote_parameters, spec_digest, warn_local_data
 
 log = logging.getLogger("mlops.kubeflow")
-
-KFP_CONN_ID = "kfp_default"
-# Pipeline roots TF's gfile in the project image cannot open (pipelines/kubeflow/conformance.py).
-UNSUPPORTED_ROOTS = ("s3://", "minio://", "s3a://")
-
-
-class KubeflowRunner:
-    """Submits the compiled spec to the KFP API of the ``kfp_default`` connection and waits."""
-
-    name = "kubeflow"
-
-    def run(self, request: RunRequest) -> RunOutcome:
-        return run_remote(self.client_request(request))
-
-    def client_request(self, request: RunRequest) -> dict[str, Any]:
-        """The client process's request: connection, config and the spec's declared parameters.
-
-        Raises:
-            RunnerError: no connection, no ``data_uri`` parameter in the spec, or a pipeline root
-                the project image cannot open; nothing was sent.
-        """
-        from mlops_airflow.connections import get_connection_or_none, url_from_connection
-
-        conn = get_connection_or_none(KFP_CONN_ID)
-        host = url_from_connection(conn) if conn is not None else None
-        if not host:
-            raise RunnerError(f"kubeflow runner: connection {KFP_CONN_ID!r} with the KFP API URL is not configured")
-        extra = conn.extra_dejson or {}
-        cfg = request.pipeline
-        kf = cfg.kubeflow
-        package = compiled_spec(request)
-        spec = load_pipeline_spec(package)
-        params = remote_parameters(spec, request.data_uri, dict(kf.parameters))
-        warn_local_data(request.data_uri, self.name)
-        root = kf.pipeline_root
-        for candidate in (root, spec.get("defaultPipelineRoot") or ""):
-            if isinstance(candidate, str) and candidate.startswith(UNSUPPORTED_ROOTS):
-                raise RunnerError(
-                    f"kubeflow runner: pipeline root {candidate!r}: TFX and TensorFlow in the project image cannot "
-                    "open s3:// or minio:// URIs (OSS KFP's default MinIO root included). Set kubeflow.pipeline_root "
-                    "to a gs:// bucket (or compile with --pipeline-root gs://...); see docs/kubeflow.md"
-                )
-        verify = extra.get("verify", True)
-        return {
-            "runner": self.name,
-            "package": str(package),
-            "pipeline_name": cfg.name,
-            "run_name": f"{cfg.name} {request.run_id}",
-            "parameters": params,
-            # A local pipeline_root (used for compiling) means nothing to the cluster: keep the spec's.
-            "pipeline_root": root if isinstance(root, str) and "://" in root else None,
-            "experiment": extra.get("experiment") or kf.experiment,
-            "service_account": extra.get("service_account") or kf.service_account,
-            "poll_s": float(extra.get("poll_seconds", 15)),
-            "timeout_s": float(extra.get("timeout_seconds", 6 * 3600)),
-            "retry": retry_settings(extra.get),
-            "kubeflow": {
-                "host": host,
-                "token": conn.password or None,
-                "namespace": extra.get("namespace"),
-                "ui_url": extra.get("ui_url"),
-                "verify": verify if isinstance(verify, (bool, str)) else True,
-            },
-        }
-
-    @property
-    def backend(self) -> type["KubeflowBackend"]:
-        return KubeflowBackend
 
 
 # --------------------------------------------------------------------------------------------
@@ -306,3 +238,70 @@ class KubeflowBackend:
             run_id = run.run_id
         self.client.terminate_run(run_id)
         return run_id
+
+
+# --------------------------------------------------------------------------------------------
+# Airflow side (the task)
+# --------------------------------------------------------------------------------------------
+
+KFP_CONN_ID = "kfp_default"
+# Pipeline roots TF's gfile in the project image cannot open (pipelines/kubeflow/conformance.py).
+UNSUPPORTED_ROOTS = ("s3://", "minio://", "s3a://")
+
+
+class KubeflowRunner(RemoteRunner):
+    """Submits the compiled spec to the KFP API of the ``kfp_default`` connection and waits."""
+
+    name = "kubeflow"
+    backend = KubeflowBackend
+
+    def client_request(self, request: RunRequest) -> dict[str, Any]:
+        """The client process's request: connection, config and the spec's declared parameters.
+
+        Raises:
+            RunnerError: no connection, no ``data_uri`` parameter in the spec, or a pipeline root
+                the project image cannot open; nothing was sent.
+        """
+        from mlops_airflow.connections import get_connection_or_none, url_from_connection
+
+        conn = get_connection_or_none(KFP_CONN_ID)
+        host = url_from_connection(conn) if conn is not None else None
+        if not host:
+            raise RunnerError(f"kubeflow runner: connection {KFP_CONN_ID!r} with the KFP API URL is not configured")
+        extra = conn.extra_dejson or {}
+        cfg = request.pipeline
+        kf = cfg.kubeflow
+        package = compiled_spec(request)
+        spec = load_pipeline_spec(package)
+        params = remote_parameters(spec, request.data_uri, dict(kf.parameters))
+        warn_local_data(request.data_uri, self.name)
+        root = kf.pipeline_root
+        for candidate in (root, spec.get("defaultPipelineRoot") or ""):
+            if isinstance(candidate, str) and candidate.startswith(UNSUPPORTED_ROOTS):
+                raise RunnerError(
+                    f"kubeflow runner: pipeline root {candidate!r}: TFX and TensorFlow in the project image cannot "
+                    "open s3:// or minio:// URIs (OSS KFP's default MinIO root included). Set kubeflow.pipeline_root "
+                    "to a gs:// bucket (or compile with --pipeline-root gs://...); see docs/kubeflow.md"
+                )
+        verify = extra.get("verify", True)
+        return {
+            "runner": self.name,
+            "package": str(package),
+            "pipeline_name": cfg.name,
+            "run_name": f"{cfg.name} {request.run_id}",
+            "parameters": params,
+            # A local pipeline_root (used for compiling) means nothing to the cluster: keep the spec's.
+            "pipeline_root": root if isinstance(root, str) and "://" in root else None,
+            "experiment": extra.get("experiment") or kf.experiment,
+            "service_account": extra.get("service_account") or kf.service_account,
+            "poll_s": float(extra.get("poll_seconds", 15)),
+            "timeout_s": float(extra.get("timeout_seconds", 6 * 3600)),
+            "retry": retry_settings(extra.get),
+            "kubeflow": {
+                "host": host,
+                "token": conn.password or None,
+                "namespace": extra.get("namespace"),
+                "ui_url": extra.get("ui_url"),
+                "verify": verify if isinstance(verify, (bool, str)) else True,
+            },
+        }

@@ -33,6 +33,7 @@ from enum import IntEnum
 from typing import Any, Mapping, Protocol
 
 from mlops_airflow import DAGS_DIR, REPO_ROOT
+from mlops_airflow.runners.interface import RunRequest
 from mlops_airflow.runners.interrupt import sigterm_raises
 from mlops_airflow.runners.outcome import RunnerError, RunOutcome, last_paragraph
 
@@ -93,6 +94,24 @@ class Backend(Protocol):
     def cancel(self, run: RemoteRun | None) -> str | None: ...
 
     def transient(self, exc: BaseException) -> str | None: ...
+
+
+class RemoteRunner:
+    """A runner whose client runs in the clients' venv: :meth:`client_request` (in the task) builds
+    the request that its :attr:`backend` (in the client process) serves."""
+
+    #: The config's ``runner`` value (``kubeflow``, ``vertex``).
+    name: str
+    #: The client side, constructed by the client process as ``backend(request, retry_policy)``.
+    backend: type[Backend]
+
+    def run(self, request: RunRequest) -> RunOutcome:
+        """Sends :meth:`client_request` to the client process and waits for its outcome."""
+        return run_remote(self.client_request(request))
+
+    def client_request(self, request: RunRequest) -> dict[str, Any]:
+        """The JSON request for the client process (settings checked here, before anything is sent)."""
+        raise NotImplementedError
 
 
 CLIENTS_PYTHON_ENV = "MLOPS_PIPELINE_CLIENTS_PYTHON"

@@ -29,8 +29,8 @@ import re
 from typing import Any, Mapping
 
 from mlops_airflow.runners.interface import RunRequest
-from mlops_airflow.runners.outcome import RunnerError, RunOutcome
-from mlops_airflow.runners.remote import RemoteRun, RunStatus, run_remote
+from mlops_airflow.runners.outcome import RunnerError
+from mlops_airflow.runners.remote import RemoteRun, RemoteRunner, RunStatus
 from mlops_airflow.runners.retry import RetryPolicy, call_with_retry, retry_settings
 from mlops_airflow.runners.spec import compiled_spec, load_pipeline_spec, remote_parameters, warn_local_data
 
@@ -53,73 +53,6 @@ def vertex_job_id(pipeline_name: str, run_id: str) -> str:
 
 def console_url(project: str, location: str, job_id: str) -> str:
     return f"https://console.cloud.google.com/vertex-ai/locations/{location}/pipelines/runs/{job_id}?project={project}"
-
-
-class VertexRunner:
-    """Submits the compiled spec as a Vertex AI PipelineJob and waits."""
-
-    name = "vertex"
-
-    def run(self, request: RunRequest) -> RunOutcome:
-        return run_remote(self.client_request(request))
-
-    def client_request(self, request: RunRequest) -> dict[str, Any]:
-        """The client process's request: Variables over the config, and the spec's declared parameters.
-
-        Raises:
-            RunnerError: project, location or a gs:// pipeline root missing, or no ``data_uri``
-                parameter in the spec; nothing was sent.
-        """
-        from mlops_airflow.connections import get_variable
-
-        cfg = request.pipeline
-        vx = cfg.vertex
-
-        def setting(var: str, configured: Any) -> Any:
-            """Variable ``mlops_vertex_<var>`` (per deployment), else the config's value."""
-            value = get_variable(f"mlops_vertex_{var}")
-            return configured if value in (None, "") else value
-
-        project = setting("project", vx.project)
-        location = setting("location", vx.location_or_region)
-        root = setting("pipeline_root", vx.pipeline_root)
-        missing = [n for n, v in (("project", project), ("location", location), ("pipeline_root", root)) if not v]
-        if missing:
-            raise RunnerError(
-                f"vertex runner: set {', '.join('mlops_vertex_' + m for m in missing)} (Variables) "
-                "or the config's vertex: section"
-            )
-        if not str(root).startswith("gs://"):
-            raise RunnerError(f"vertex runner: pipeline_root must be a gs:// URI, got {root!r}")
-        package = compiled_spec(request)
-        params = remote_parameters(load_pipeline_spec(package), request.data_uri, dict(vx.parameters))
-        warn_local_data(request.data_uri, self.name)
-        anonymous = str(setting("anonymous_credentials", vx.anonymous_credentials)).lower() in ("1", "true", "yes")
-        sa = setting("service_account", vx.service_account)
-        return {
-            "runner": self.name,
-            "package": str(package),
-            "pipeline_name": cfg.name,
-            "run_name": f"{cfg.name} {request.run_id}",
-            "parameters": params,
-            "pipeline_root": str(root),
-            "service_account": str(sa) if sa else None,
-            "poll_s": float(setting("poll_seconds", vx.poll_seconds)),
-            "timeout_s": vx.timeout_seconds,
-            "retry": retry_settings(lambda name: getattr(vx, name)),
-            "vertex": {
-                "project": str(project),
-                "location": str(location),
-                "job_id": vertex_job_id(cfg.name, request.run_id),
-                "labels": {"mlops-pipeline": re.sub(r"[^a-z0-9_-]", "-", cfg.name.lower())[:63]},
-                "api_endpoint": setting("api_endpoint", vx.api_endpoint),
-                "anonymous_credentials": anonymous,
-            },
-        }
-
-    @property
-    def backend(self) -> type["VertexBackend"]:
-        return VertexBackend
 
 
 # --------------------------------------------------------------------------------------------
@@ -284,3 +217,69 @@ class VertexBackend:
             return None
         self.aiplatform.PipelineJob.get(run.run_id).cancel()
         return run.run_id
+
+
+# --------------------------------------------------------------------------------------------
+# Airflow side (the task)
+# --------------------------------------------------------------------------------------------
+
+
+class VertexRunner(RemoteRunner):
+    """Submits the compiled spec as a Vertex AI PipelineJob and waits."""
+
+    name = "vertex"
+    backend = VertexBackend
+
+    def client_request(self, request: RunRequest) -> dict[str, Any]:
+        """The client process's request: Variables over the config, and the spec's declared parameters.
+
+        Raises:
+            RunnerError: project, location or a gs:// pipeline root missing, or no ``data_uri``
+                parameter in the spec; nothing was sent.
+        """
+        from mlops_airflow.connections import get_variable
+
+        cfg = request.pipeline
+        vx = cfg.vertex
+
+        def setting(var: str, configured: Any) -> Any:
+            """Variable ``mlops_vertex_<var>`` (per deployment), else the config's value."""
+            value = get_variable(f"mlops_vertex_{var}")
+            return configured if value in (None, "") else value
+
+        project = setting("project", vx.project)
+        location = setting("location", vx.location_or_region)
+        root = setting("pipeline_root", vx.pipeline_root)
+        missing = [n for n, v in (("project", project), ("location", location), ("pipeline_root", root)) if not v]
+        if missing:
+            raise RunnerError(
+                f"vertex runner: set {', '.join('mlops_vertex_' + m for m in missing)} (Variables) "
+                "or the config's vertex: section"
+            )
+        if not str(root).startswith("gs://"):
+            raise RunnerError(f"vertex runner: pipeline_root must be a gs:// URI, got {root!r}")
+        package = compiled_spec(request)
+        params = remote_parameters(load_pipeline_spec(package), request.data_uri, dict(vx.parameters))
+        warn_local_data(request.data_uri, self.name)
+        anonymous = str(setting("anonymous_credentials", vx.anonymous_credentials)).lower() in ("1", "true", "yes")
+        sa = setting("service_account", vx.service_account)
+        return {
+            "runner": self.name,
+            "package": str(package),
+            "pipeline_name": cfg.name,
+            "run_name": f"{cfg.name} {request.run_id}",
+            "parameters": params,
+            "pipeline_root": str(root),
+            "service_account": str(sa) if sa else None,
+            "poll_s": float(setting("poll_seconds", vx.poll_seconds)),
+            "timeout_s": vx.timeout_seconds,
+            "retry": retry_settings(lambda name: getattr(vx, name)),
+            "vertex": {
+                "project": str(project),
+                "location": str(location),
+                "job_id": vertex_job_id(cfg.name, request.run_id),
+                "labels": {"mlops-pipeline": re.sub(r"[^a-z0-9_-]", "-", cfg.name.lower())[:63]},
+                "api_endpoint": setting("api_endpoint", vx.api_endpoint),
+                "anonymous_credentials": anonymous,
+            },
+        }
