@@ -32,7 +32,7 @@ from mlops_airflow.runners.interface import RunRequest
 from mlops_airflow.runners.outcome import RunnerError
 from mlops_airflow.runners.remote import RemoteRun, RemoteRunner, RunStatus
 from mlops_airflow.runners.retry import RetryPolicy, call_with_retry, retry_settings
-from mlops_airflow.runners.spec import compiled_spec, load_pipeline_spec, remote_parameters, spec_digest, warn_local_data
+from mlops_airflow.runners.spec import spec_digest
 
 log = logging.getLogger("mlops.kubeflow")
 
@@ -269,12 +269,8 @@ class KubeflowRunner(RemoteRunner):
         if not host:
             raise RunnerError(f"kubeflow runner: connection {KFP_CONN_ID!r} with the KFP API URL is not configured")
         extra = conn.extra_dejson or {}
-        cfg = request.pipeline
-        kf = cfg.kubeflow
-        package = compiled_spec(request)
-        spec = load_pipeline_spec(package)
-        params = remote_parameters(spec, request.data_uri, dict(kf.parameters))
-        warn_local_data(request.data_uri, self.name)
+        kf = request.pipeline.kubeflow
+        common, spec = self.submission(request, kf.parameters)
         root = kf.pipeline_root
         for candidate in (root, spec.get("defaultPipelineRoot") or ""):
             if isinstance(candidate, str) and candidate.startswith(UNSUPPORTED_ROOTS):
@@ -285,11 +281,7 @@ class KubeflowRunner(RemoteRunner):
                 )
         verify = extra.get("verify", True)
         return {
-            "runner": self.name,
-            "package": str(package),
-            "pipeline_name": cfg.name,
-            "run_name": f"{cfg.name} {request.run_id}",
-            "parameters": params,
+            **common,
             # A local pipeline_root (used for compiling) means nothing to the cluster: keep the spec's.
             "pipeline_root": root if isinstance(root, str) and "://" in root else None,
             "experiment": extra.get("experiment") or kf.experiment,

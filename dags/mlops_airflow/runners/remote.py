@@ -36,6 +36,7 @@ from mlops_airflow import DAGS_DIR, REPO_ROOT
 from mlops_airflow.runners.interface import RunRequest
 from mlops_airflow.runners.interrupt import sigterm_raises
 from mlops_airflow.runners.outcome import RunnerError, RunOutcome, last_paragraph
+from mlops_airflow.runners.spec import compiled_spec, load_pipeline_spec, remote_parameters, warn_local_data
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,29 @@ class RemoteRunner:
     def client_request(self, request: RunRequest) -> dict[str, Any]:
         """The JSON request for the client process (settings checked here, before anything is sent)."""
         raise NotImplementedError
+
+    def submission(self, request: RunRequest, extra_parameters: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The request keys every backend reads (runner, compiled spec, names, runtime parameters), and the spec.
+
+        The spec is compiled first when missing; the parameters are the validated ``data_uri``
+        plus those of ``extra_parameters`` the spec declares.
+
+        Raises:
+            RunnerError: the spec declares no ``data_uri`` parameter.
+        """
+        package = compiled_spec(request)
+        spec = load_pipeline_spec(package)
+        parameters = remote_parameters(spec, request.data_uri, dict(extra_parameters))
+        warn_local_data(request.data_uri, self.name)
+        name = request.pipeline.name
+        common = {
+            "runner": self.name,
+            "package": str(package),
+            "pipeline_name": name,
+            "run_name": f"{name} {request.run_id}",
+            "parameters": parameters,
+        }
+        return common, spec
 
 
 CLIENTS_PYTHON_ENV = "MLOPS_PIPELINE_CLIENTS_PYTHON"

@@ -32,7 +32,6 @@ from mlops_airflow.runners.interface import RunRequest
 from mlops_airflow.runners.outcome import RunnerError
 from mlops_airflow.runners.remote import RemoteRun, RemoteRunner, RunStatus
 from mlops_airflow.runners.retry import RetryPolicy, call_with_retry, retry_settings
-from mlops_airflow.runners.spec import compiled_spec, load_pipeline_spec, remote_parameters, warn_local_data
 
 log = logging.getLogger("mlops.vertex")
 
@@ -258,17 +257,11 @@ class VertexRunner(RemoteRunner):
             )
         if not str(root).startswith("gs://"):
             raise RunnerError(f"vertex runner: pipeline_root must be a gs:// URI, got {root!r}")
-        package = compiled_spec(request)
-        params = remote_parameters(load_pipeline_spec(package), request.data_uri, dict(vx.parameters))
-        warn_local_data(request.data_uri, self.name)
+        common, _spec = self.submission(request, vx.parameters)
         anonymous = str(setting("anonymous_credentials", vx.anonymous_credentials)).lower() in ("1", "true", "yes")
         sa = setting("service_account", vx.service_account)
         return {
-            "runner": self.name,
-            "package": str(package),
-            "pipeline_name": cfg.name,
-            "run_name": f"{cfg.name} {request.run_id}",
-            "parameters": params,
+            **common,
             "pipeline_root": str(root),
             "service_account": str(sa) if sa else None,
             "poll_s": float(setting("poll_seconds", vx.poll_seconds)),
