@@ -40,6 +40,7 @@ from mlops_airflow.runners.retry import RetryPolicy, call_with_retry
 
 log = logging.getLogger("mlops.remote")
 
+
 class Cancelled(BaseException):
     """SIGTERM/SIGINT: cancel the remote run and stop (BaseException so no retry loop swallows it)."""
 
@@ -139,6 +140,7 @@ def make_backend(req: Mapping[str, Any]) -> Backend:
 
 
 def main() -> int:
+    """Reads the request on stdin, drives its backend and reports events; returns a :class:`ClientExit`."""
     events = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # library prints go to the log
     sys.stdout = sys.stderr
