@@ -39,8 +39,8 @@ from typing import Any
 from airflow.providers.apache.spark.operators.spark_pyspark import PySparkOperator
 from airflow.sdk import Param, dag, get_current_context, task
 
-from lib.alerts import default_notifiers
-from lib.features import DEFAULT_FEATURES_URI, DEFAULT_RAW_URI, DEFAULT_TRAINING_CONFIG, PENGUINS_FEATURES
+from mlops_airflow.alerts import default_notifiers
+from mlops_airflow.features import DEFAULT_FEATURES_URI, DEFAULT_RAW_URI, DEFAULT_TRAINING_CONFIG, PENGUINS_FEATURES
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ _PLAN = "ti.xcom_pull(task_ids='plan')"
 
 def build_features(plan: dict[str, Any], spark: Any = None) -> dict[str, Any]:
     """Runs the Spark job on the session the provider opened; returns the table's summary."""
-    from lib.alerts import AlertingFailure
+    from mlops_airflow.alerts import AlertingFailure
     from spark_jobs.build_penguins_features import FeatureJobError, run
 
     log.info("Spark %s, master %s", spark.version, spark.conf.get("spark.master", "(Spark Connect)"))
@@ -86,8 +86,8 @@ def feature_engineering() -> None:
     @task
     def plan() -> dict[str, Any]:
         """The params as absolute paths for Spark, and the session settings."""
-        from lib.features import spark_conf
-        from lib.settings import repo_relative, resolve_repo_path
+        from mlops_airflow.features import spark_conf
+        from mlops_airflow.settings import repo_relative, resolve_repo_path
 
         params = get_current_context()["params"]
 
@@ -120,7 +120,7 @@ def feature_engineering() -> None:
         """Checks the committed table and records the asset event that schedules training."""
         from spark_jobs.build_penguins_features import SUCCESS_MARKER, SUMMARY_FILE
 
-        import lib  # noqa: F401
+        import mlops_airflow  # noqa: F401
         from components.common import storage
 
         out = plan["data_uri"] if "://" in plan["data_uri"] else plan["output_uri"]

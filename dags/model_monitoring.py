@@ -26,7 +26,7 @@
   ``monitoring.realert_after_hours``, is not alerted again (Variable
   ``mlops_last_drift_alert_<name>``), so persistent drift does not retrain every hour.
 
-The config is loaded by ``pipelines.config`` (``lib.pipeline_config``), the schema of the
+The config is loaded by ``pipelines.config`` (``mlops_airflow.pipeline_config``), the schema of the
 pipeline, ``mlops serve`` and ``mlops drift``: an unknown or mistyped key fails ``compute_drift``
 at once (no retry) with the loader's message naming the key.
 """
@@ -42,15 +42,15 @@ from typing import Any
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Param, dag, get_current_context, task
 
-from lib.alerts import default_notifiers
-from lib.settings import default_config_path
+from mlops_airflow.alerts import default_notifiers
+from mlops_airflow.settings import default_config_path
 
 log = logging.getLogger(__name__)
 
 
 def _local(uri: str) -> str:
     """A URI to read from: relative local paths are taken from the repo root, not the worker's CWD."""
-    from lib.settings import resolve_repo_path
+    from mlops_airflow.settings import resolve_repo_path
 
     if "://" in uri:
         return uri
@@ -141,14 +141,14 @@ def model_monitoring() -> None:
         """Reads the reference and the current data and scores every configured feature."""
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-        import lib  # noqa: F401
+        import mlops_airflow  # noqa: F401
         from components.ingest import logic as ingest
         from components.drift import data as drift_data
         from components.drift import logic as drift
         from components.drift.logic import DriftSettings
-        from lib.pipeline_config import load_pipeline_config
-        from lib.settings import resolve_repo_path, runs_dir, safe_name
-        from lib.tracking import last_trained
+        from mlops_airflow.pipeline_config import load_pipeline_config
+        from mlops_airflow.settings import resolve_repo_path, runs_dir, safe_name
+        from mlops_airflow.tracking import last_trained
 
         ctx = get_current_context()
         params = ctx["params"]
@@ -212,8 +212,8 @@ def model_monitoring() -> None:
     def alert_if_drifted(result: dict[str, Any]) -> bool:
         """Alerts and lets the retraining trigger run only when drift exceeds the threshold."""
         from components.alerting.message import build_alert
-        from lib.alerts import send_alert
-        from lib.tracking import last_drift_alert, record_drift_alert, repeat_alert_reason
+        from mlops_airflow.alerts import send_alert
+        from mlops_airflow.tracking import last_drift_alert, record_drift_alert, repeat_alert_reason
 
         if not result["drifted"]:
             log.info("max drift %.4f <= threshold %.4f: nothing to do", result["max_score"], result["threshold"])

@@ -5,7 +5,7 @@ Schedule: the ``schedule`` key of the default pipeline config (``MLOPS_PIPELINE_
 has not changed since the last successful run; manual runs always go ahead.
 Also scheduled on the ``penguins_features`` asset: when ``feature_engineering`` publishes a new
 feature table, a run trains the ``config`` on the ``data_uri`` that the asset event names
-(``lib.features``), whatever the params say.
+(``mlops_airflow.features``), whatever the params say.
 
 Trigger parameters (UI "Trigger" form, ``airflow dags trigger --conf``, or the REST API):
 
@@ -16,11 +16,11 @@ Trigger parameters (UI "Trigger" form, ``airflow dags trigger --conf``, or the R
   or ``auto`` (Variable ``mlops_runner``, else the config's ``runner``, else ``local``);
 * ``only_if_new_data``: skip manual runs too when the data is unchanged.
 
-The config is loaded by ``pipelines.config`` (``lib.pipeline_config``), the schema ``mlops run``
+The config is loaded by ``pipelines.config`` (``mlops_airflow.pipeline_config``), the schema ``mlops run``
 uses: an unknown or mistyped key fails ``resolve_run`` at once (no retry) with the loader's
 message naming the key, and nothing runs.
 
-Failure alerts go through the notifiers in ``lib.alerts`` (webhook + e-mail). Bad data fails
+Failure alerts go through the notifiers in ``mlops_airflow.alerts`` (webhook + e-mail). Bad data fails
 ``validate_data`` with the failing columns and example values, and nothing is submitted.
 
 Parse time does no I/O except reading the default config's ``schedule`` from the repo.
@@ -35,10 +35,10 @@ from typing import Any
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from lib.alerts import AlertingFailure, default_notifiers
-from lib.features import asset_trigger_params, training_schedule
-from lib.pipeline_config import RUNNERS, schedule_of
-from lib.settings import default_config_path
+from mlops_airflow.alerts import AlertingFailure, default_notifiers
+from mlops_airflow.features import asset_trigger_params, training_schedule
+from mlops_airflow.pipeline_config import RUNNERS, schedule_of
+from mlops_airflow.settings import default_config_path
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,8 @@ def training_pipeline() -> None:
         """Reads the config and the trigger params into one small plan (XCom)."""
         from airflow.sdk import Variable
 
-        from lib.pipeline_config import load_pipeline_config
-        from lib.settings import runs_dir, safe_name
+        from mlops_airflow.pipeline_config import load_pipeline_config
+        from mlops_airflow.settings import runs_dir, safe_name
 
         ctx = get_current_context()
         params = {**ctx["params"], **asset_trigger_params(ctx)}
@@ -96,10 +96,10 @@ def training_pipeline() -> None:
     @task.short_circuit
     def detect_new_data(plan: dict[str, Any]) -> dict[str, Any] | None:
         """Stats the data; returns None (skips the rest) when unchanged and skipping is asked."""
-        import lib  # noqa: F401
+        import mlops_airflow  # noqa: F401
         from components.common import storage
 
-        from lib.tracking import is_new_data, last_trained
+        from mlops_airflow.tracking import is_new_data, last_trained
 
         info = storage.stat(plan["data_uri"])
         last = last_trained(plan["dataset"])
@@ -113,9 +113,9 @@ def training_pipeline() -> None:
     @task
     def validate_data(plan: dict[str, Any]) -> dict[str, Any]:
         """Runs the pipeline's GE suite on the data; bad data fails here and alerts."""
-        from lib.pipeline_config import load_pipeline_config
-        from lib.settings import resolve_repo_path
-        from lib.validation import validate_data as run_validation
+        from mlops_airflow.pipeline_config import load_pipeline_config
+        from mlops_airflow.settings import resolve_repo_path
+        from mlops_airflow.validation import validate_data as run_validation
 
         cfg = load_pipeline_config(plan["config"])
         docs_dir = resolve_repo_path(plan["output_dir"]) / "data_docs"
@@ -142,7 +142,7 @@ def training_pipeline() -> None:
     @task(execution_timeout=timedelta(hours=8))
     def submit_pipeline(plan: dict[str, Any], validation: dict[str, Any]) -> dict[str, Any]:
         """Runs the pipeline on the configured runner and waits for its outcome."""
-        from lib.submit import submit
+        from mlops_airflow.runners import submit
 
         outcome = submit(plan)
         return outcome.to_dict()
@@ -150,7 +150,7 @@ def training_pipeline() -> None:
     @task
     def report_outcome(plan: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any]:
         """Logs pushed version, key metrics and report links; remembers the trained data."""
-        from lib.tracking import record_trained
+        from mlops_airflow.tracking import record_trained
 
         pushed = outcome.get("pushed") or {}
         lines = [f"{plan['dataset']} via {outcome['runner']}: {outcome['status']}"]

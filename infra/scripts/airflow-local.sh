@@ -70,7 +70,7 @@ export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=${AIRFLOW__DAG_PROCESSOR__REFRES
 export AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK=False
 # New DAGs start paused (Airflow's default): starting Airflow never launches a pipeline by
 # itself. Unpause a DAG with its toggle in the UI (or `airflow dags unpause <id>`).
-# The DAGs import components/ from the repo root (dags/lib does this too; this is belt and braces).
+# The DAGs import components/ from the repo root (dags/mlops_airflow does this too; this is belt and braces).
 export PYTHONPATH="$repo_root${PYTHONPATH:+:$PYTHONPATH}"
 export PATH="$VENV/bin:$PATH"
 

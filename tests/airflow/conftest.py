@@ -82,8 +82,8 @@ def dagbag(airflow_db: Path):
 @pytest.fixture(scope="session")
 def pipeline_config() -> str:
     """The real penguins config; its GE suite must exist (the pipeline's own, committed)."""
-    from lib.pipeline_config import load_pipeline_config
-    from lib.settings import resolve_repo_path
+    from mlops_airflow.pipeline_config import load_pipeline_config
+    from mlops_airflow.settings import resolve_repo_path
 
     suite = load_pipeline_config(CONFIG).validation.expectation_suite
     suite_path = resolve_repo_path(suite) if suite else None
@@ -171,7 +171,7 @@ def fresh_drift_alert_state() -> Iterator[None]:
     again on the same features within monitoring.realert_after_hours of an earlier test's alert."""
     from airflow.models.variable import Variable
 
-    from lib.tracking import variable_key
+    from mlops_airflow.tracking import variable_key
 
     key = variable_key("penguins", "last_drift_alert")
     Variable.delete(key)
@@ -443,6 +443,27 @@ def fake_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         return [json.loads(line) for line in calls.read_text().splitlines()] if calls.exists() else []
 
     return read
+
+
+# ------------------------------------------------------------------------------------------ project image
+
+
+@pytest.fixture(scope="module")
+def project_image() -> str:
+    """The project image the local runner starts (``MLOPS_IMAGE``, else ``mlops-pipelines:latest``)."""
+    from mlops_airflow.runners.local import image_name
+
+    image = image_name()
+    try:
+        res = subprocess.run(["docker", "image", "inspect", image], capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        pytest.fail("docker CLI not found: the local runner needs Docker (make docker)")
+    if res.returncode != 0:
+        pytest.fail(
+            f"project image {image!r} not found ({res.stderr.strip()[:200]}). Build it first with "
+            "`make image` (the Makefile does this before the tests), or set MLOPS_IMAGE."
+        )
+    return image
 
 
 # ------------------------------------------------------------------------------------------ remote clients

@@ -37,16 +37,14 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
-import http.server
 import json
 import uuid
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import yaml
 
-from standin_server import StandInServer
+from standin_server import JsonHandler, RunStates, StandInServer, now
 
 PIPELINE_SPEC_FIELDS = {
     "pipelineInfo", "deploymentSpec", "sdkVersion", "schemaVersion", "components", "root", "defaultPipelineRoot",
@@ -71,6 +69,7 @@ class ApiError(Exception):
 
 class KfpStandIn(StandInServer):
     final_state = "SUCCEEDED"
+    states = RunStates(pending="PENDING", running="RUNNING", failed="FAILED", cancelling="CANCELING", cancelled="CANCELED")
 
     def __init__(self, token: str | None = None):
         super().__init__(_Handler)
@@ -80,6 +79,9 @@ class KfpStandIn(StandInServer):
         self.experiments: dict[str, dict[str, Any]] = {}
         self.runs: dict[str, dict[str, Any]] = {}
         self.terminated: list[str] = []
+
+    def tracked_runs(self) -> dict[str, dict[str, Any]]:
+        return self.runs
 
 
 # ------------------------------------------------------------------------------ spec checks
@@ -208,27 +210,12 @@ def _matches(filter_json: str | None, obj: dict[str, Any]) -> bool:
     return True
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _public(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if not k.startswith("_")}
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     server: KfpStandIn
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _send(self, code: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def _error(self, err: ApiError) -> None:
         if err.upload:  # pipeline_upload_server.go writeErrorToResponse
@@ -291,12 +278,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             pid = str(uuid.uuid4())
             s.pipelines[pid] = {
                 "pipeline_id": pid, "name": name, "display_name": q.get("display_name") or name,
-                "description": q.get("description") or "", "namespace": q.get("namespace") or "", "created_at": _now(),
+                "description": q.get("description") or "", "namespace": q.get("namespace") or "", "created_at": now(),
             }  # fmt: skip
             vid = str(uuid.uuid4())  # the backend creates a first version named like the pipeline
             s.versions[vid] = {
                 "pipeline_id": pid, "pipeline_version_id": vid, "name": name, "display_name": name,
-                "created_at": _now(), "_spec": spec,
+                "created_at": now(), "_spec": spec,
             }  # fmt: skip
             return 200, _public(s.pipelines[pid])
         if m == "POST" and parts == ["pipelines", "upload_version"]:
@@ -310,7 +297,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             vid = str(uuid.uuid4())
             s.versions[vid] = {
                 "pipeline_id": pid, "pipeline_version_id": vid, "name": name,
-                "display_name": q.get("display_name") or name, "created_at": _now(), "_spec": spec,
+                "display_name": q.get("display_name") or name, "created_at": now(), "_spec": spec,
             }  # fmt: skip
             return 200, _public(s.versions[vid])
         if m == "GET" and len(parts) == 3 and parts[0] == "pipelines" and parts[2] == "versions":
@@ -332,7 +319,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             eid = str(uuid.uuid4())
             s.experiments[eid] = {
                 "experiment_id": eid, "display_name": req["display_name"], "namespace": req.get("namespace") or "",
-                "created_at": _now(), "storage_state": "AVAILABLE",
+                "created_at": now(), "storage_state": "AVAILABLE",
             }  # fmt: skip
             return 200, s.experiments[eid]
         if m == "GET" and parts == ["runs"]:
@@ -372,7 +359,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         compile_check(spec)
         rid = str(uuid.uuid4())
         s.runs[rid] = {
-            **req, "run_id": rid, "state": "PENDING", "created_at": _now(), "storage_state": "AVAILABLE",
+            **req, "run_id": rid, "state": "PENDING", "created_at": now(), "storage_state": "AVAILABLE",
             "_seq": len(s.runs), "_driver_failure": driver_failure(spec),
         }  # fmt: skip
         return _public(s.runs[rid])
@@ -382,19 +369,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         run = s.runs.get(rid)
         if run is None:
             raise ApiError(404, f"run {rid} not found")
-        n = s.polls[rid] = s.polls.get(rid, 0) + 1
-        if run["state"] == "CANCELING":
-            run["state"] = "CANCELED"
-        elif run["state"] in ("PENDING", "RUNNING"):
-            if n >= 2:
-                run["state"] = "RUNNING"
-            if run["_driver_failure"] and n >= 2:
-                run["state"] = "FAILED"
-                run["error"] = {"code": 2, "message": run["_driver_failure"], "details": []}
-            elif n >= s.polls_to_finish and not s.hold_running:
-                run["state"] = s.final_state
-                if s.final_error:
-                    run["error"] = {"code": 2, "message": s.final_error, "details": []}
-            if run["state"] in ("SUCCEEDED", "FAILED", "SKIPPED"):
-                run["finished_at"] = _now()
+        run["state"], error, ended = s.advance(rid, run["state"], run["_driver_failure"])
+        if error:
+            run["error"] = {"code": 2, "message": error, "details": []}
+        if ended:
+            run["finished_at"] = now()
         return _public(run)

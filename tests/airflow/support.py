@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import socket
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
 
 
 _PARAM_DEFAULTS: dict[str, dict[str, Any]] = {}
@@ -41,6 +43,39 @@ def xcom(dag_run, task_id: str, key: str = "return_value"):
             XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id, key=key)
         ).first()
         return None if row is None else XComModel.deserialize_value(row)
+
+
+# ------------------------------------------------------------------------------ browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]
+#: Screenshots the browser tests keep as evidence.
+RESULTS = Path(__file__).resolve().parents[2] / "test-results"
+
+
+@contextlib.contextmanager
+def chromium_page(failure_screenshot: str, timeout_ms: int) -> Iterator[Any]:
+    """A Playwright page in Debian's Chromium; a failure inside leaves ``RESULTS/failure_screenshot``.
+
+    ``playwright install`` cannot download browsers here, so the system Chromium is driven.
+    """
+    import pytest
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} missing: run infra/scripts/setup-airflow.sh (installs Debian's chromium)")
+    RESULTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(timeout_ms)
+        try:
+            yield page
+        except Exception:
+            page.screenshot(path=str(RESULTS / failure_screenshot), full_page=True)
+            raise
+        finally:
+            browser.close()
 
 
 FAKE_DOCKER = r'''#!/usr/bin/env python3
@@ -135,7 +170,7 @@ def config_with(tmp_path, pipeline_config: str, package: str, **sections: dict[s
     """The real pipeline config, with ``kubeflow.package_path`` = ``package`` and extra sections merged."""
     import yaml
 
-    from lib.settings import resolve_repo_path
+    from mlops_airflow.settings import resolve_repo_path
 
     cfg = yaml.safe_load(resolve_repo_path(pipeline_config).read_text())
     cfg.setdefault("kubeflow", {})["package_path"] = str(package)
@@ -147,8 +182,64 @@ def config_with(tmp_path, pipeline_config: str, package: str, **sections: dict[s
     return str(path)
 
 
+def remote_request(config: str, data_uri: str, run_id: str = "manual__2026-01-01T00:00:00+00:00"):
+    """The RunRequest of a ``training_pipeline`` plan, as ``submit_pipeline`` builds it."""
+    from mlops_airflow.runners import RunRequest
+
+    return RunRequest.from_plan({"config": config, "run_id": run_id, "data_uri": data_uri, "dataset": "penguins"})
+
+
+def attempt_lost_while_running(runner, request, server) -> BaseException:
+    """Runs ``runner.run(request)`` in a thread while the stand-in ``server`` holds the run running,
+    and SIGKILLs the client process once it runs (the worker was lost); returns what the attempt raised."""
+    import os
+    import signal
+    import threading
+
+    errors: list[BaseException] = []
+    server.hold_running = True
+
+    def attempt() -> None:
+        try:
+            runner.run(request)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    t = threading.Thread(target=attempt)
+    t.start()
+    assert server.wait_until_running()
+    (pid,) = remote_client_pids()
+    os.kill(pid, signal.SIGKILL)
+    t.join(30)
+    assert errors, "the attempt did not fail when its client was killed"
+    return errors[0]
+
+
+def run_killed_once_running(runner, request, server) -> None:
+    """Runs ``runner.run(request)`` while ``server`` holds the run running, and SIGTERMs this process
+    (Airflow's kill of the task) once it runs: the run must raise ``TaskKilled`` and leave no client
+    process behind."""
+    import os
+    import signal
+    import threading
+
+    import pytest
+
+    from mlops_airflow.runners.interrupt import TaskKilled
+
+    def kill_when_running() -> None:
+        if server.wait_until_running():
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    server.hold_running = True
+    threading.Thread(target=kill_when_running, daemon=True).start()
+    with pytest.raises(TaskKilled):
+        runner.run(request)
+    assert remote_client_pids() == []
+
+
 def remote_client_pids() -> list[int]:
-    """Pids of this process's ``python -m lib.remote_client`` children."""
+    """Pids of this process's ``python -m mlops_airflow.runners.remote_client`` children."""
     import os
     from pathlib import Path
 
@@ -163,6 +254,6 @@ def remote_client_pids() -> list[int]:
             cmd = (d / "cmdline").read_bytes().split(b"\0")
         except (OSError, ValueError, IndexError):
             continue
-        if ppid == me and b"lib.remote_client" in cmd:
+        if ppid == me and b"mlops_airflow.runners.remote_client" in cmd:
             out.append(int(d.name))
     return out

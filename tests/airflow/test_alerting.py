@@ -70,7 +70,7 @@ def test_examples_are_truncated_and_unknown_kind_is_generic():
 
 
 def test_webhook_channel_delivers_the_built_message(airflow_db, webhook):
-    from lib.alerts import WebhookAlertNotifier
+    from mlops_airflow.alerts import WebhookAlertNotifier
 
     msg = build_alert(kind="pipeline_failed", dataset="penguins", reason="Trainer ran out of memory.")
     assert WebhookAlertNotifier().deliver(msg) is True
@@ -81,7 +81,7 @@ def test_webhook_channel_delivers_the_built_message(airflow_db, webhook):
 def test_webhook_channel_error_is_a_delivery_error(airflow_db, monkeypatch):
     from support import free_port
 
-    from lib.alerts import WebhookAlertNotifier
+    from mlops_airflow.alerts import WebhookAlertNotifier
 
     url = f"http://127.0.0.1:{free_port()}/services/T/B/secret-token"
     monkeypatch.setenv("AIRFLOW_CONN_SLACK_WEBHOOK_DEFAULT", json.dumps({"conn_type": "slackwebhook", "password": url}))
@@ -100,7 +100,7 @@ def test_webhook_channel_error_is_a_delivery_error(airflow_db, monkeypatch):
     ids=["host-plus-token", "url-in-host"],
 )
 def test_webhook_connection_forms(airflow_db, webhook, monkeypatch, conn):
-    from lib.alerts import WebhookAlertNotifier
+    from mlops_airflow.alerts import WebhookAlertNotifier
 
     port = json.loads(os.environ["AIRFLOW_CONN_SLACK_WEBHOOK_DEFAULT"])["password"].split(":")[2].split("/")[0]
     conn = {k: v.format(port=port) for k, v in conn.items()}
@@ -112,7 +112,7 @@ def test_webhook_connection_forms(airflow_db, webhook, monkeypatch, conn):
 def test_the_older_webhook_connection_is_still_read(airflow_db, webhook, monkeypatch):
     """mlops_alert_webhook (an http connection with the URL in host) is used when
     slack_webhook_default does not exist."""
-    from lib.alerts import WebhookAlertNotifier
+    from mlops_airflow.alerts import WebhookAlertNotifier
 
     url = json.loads(os.environ["AIRFLOW_CONN_SLACK_WEBHOOK_DEFAULT"])["password"]
     monkeypatch.delenv("AIRFLOW_CONN_SLACK_WEBHOOK_DEFAULT", raising=False)
@@ -126,7 +126,7 @@ def test_the_older_webhook_connection_is_still_read(airflow_db, webhook, monkeyp
 def test_slack_control_characters_in_values_are_escaped(airflow_db, webhook):
     """Bug: column names, example values and reasons went into mrkdwn raw, so `<!channel>`
     pinged the channel, `<http://x|y>` became a link and `a&b` could start an entity."""
-    from lib.alerts import WebhookAlertNotifier
+    from mlops_airflow.alerts import WebhookAlertNotifier
 
     msg = build_alert(
         kind="data_validation_failed",
@@ -162,7 +162,7 @@ def test_slack_control_characters_in_values_are_escaped(airflow_db, webhook):
 
 def test_alert_text_is_never_rendered_as_a_template(airflow_db, webhook, smtp_sink):
     """A data value that looks like Jinja stays text through the full callback path."""
-    from lib.alerts import AlertingFailure, EmailAlertNotifier, WebhookAlertNotifier
+    from mlops_airflow.alerts import AlertingFailure, EmailAlertNotifier, WebhookAlertNotifier
 
     exc = AlertingFailure("bad data", {"kind": "data_validation_failed", "dataset": "penguins",
                                        "failures": [{"column": "island", "check": "in_set", "examples": ["{{ 7 * 7 }}"]}]})
@@ -175,7 +175,7 @@ def test_alert_text_is_never_rendered_as_a_template(airflow_db, webhook, smtp_si
 
 
 def test_email_channel_delivers_the_built_message(airflow_db, smtp_sink):
-    from lib.alerts import EmailAlertNotifier
+    from mlops_airflow.alerts import EmailAlertNotifier
 
     failures = GE_FAILURES + [{"column": "<b>col</b>", "check": "x", "examples": ["a&b"]}]
     msg = build_alert(kind="data_validation_failed", dataset="penguins", failures=failures)
@@ -211,7 +211,7 @@ def test_the_port_decides_smtp_tls(airflow_db, smtp_server, smtp_port_alias, mon
     channel opened an SSL socket on port 25, where servers speak plain SMTP first. Now 465 is
     implicit TLS and 25/587 use STARTTLS when the server offers it, else plain. The certificate
     is verified (the sink's CA is trusted through SSL_CERT_FILE)."""
-    from lib.alerts import EmailAlertNotifier
+    from mlops_airflow.alerts import EmailAlertNotifier
 
     sink = smtp_server(sink_mode, auth=login)
     smtp_port_alias(port, sink.port)
@@ -239,7 +239,7 @@ def test_the_port_decides_smtp_tls(airflow_db, smtp_server, smtp_port_alias, mon
 def test_smtp_without_starttls_where_it_is_needed_is_a_delivery_error(
     airflow_db, smtp_server, smtp_port_alias, monkeypatch, extra, login, expected
 ):
-    from lib.alerts import EmailAlertNotifier
+    from mlops_airflow.alerts import EmailAlertNotifier
 
     sink = smtp_server("plain", auth=True)
     smtp_port_alias(587, sink.port)
@@ -256,7 +256,7 @@ def test_smtp_without_starttls_where_it_is_needed_is_a_delivery_error(
 @pytest.mark.parametrize("port, sink_mode", [(465, "implicit_tls"), (587, "starttls")])
 def test_smtp_tls_verifies_the_server_certificate(airflow_db, smtp_server, smtp_port_alias, monkeypatch, port, sink_mode):
     """Without its CA trusted, the sink's certificate is refused: TLS is never unverified."""
-    from lib.alerts import EmailAlertNotifier
+    from mlops_airflow.alerts import EmailAlertNotifier
 
     sink = smtp_server(sink_mode)
     monkeypatch.delenv("SSL_CERT_FILE")
@@ -290,7 +290,7 @@ def test_smtp_transport_rule(port, extra, implicit, starttls):
 
 def test_notifiers_read_connections_and_variables(airflow_db, webhook, smtp_sink):
     """The notifiers take URL/SMTP/recipients from AIRFLOW_CONN_*/AIRFLOW_VAR_* only."""
-    from lib.alerts import AlertingFailure, EmailAlertNotifier, WebhookAlertNotifier, alert_from_context
+    from mlops_airflow.alerts import AlertingFailure, EmailAlertNotifier, WebhookAlertNotifier, alert_from_context
 
     exc = AlertingFailure("bad data", {"kind": "data_validation_failed", "dataset": "penguins", "failures": GE_FAILURES})
     ti = SimpleNamespace(task_id="validate_data", dag_id="training_pipeline", log_url="http://127.0.0.1:8080/log")
@@ -304,7 +304,7 @@ def test_notifiers_read_connections_and_variables(airflow_db, webhook, smtp_sink
 
 
 def test_generic_task_failure_alert():
-    from lib.alerts import alert_from_context
+    from mlops_airflow.alerts import alert_from_context
 
     ti = SimpleNamespace(task_id="submit_pipeline", dag_id="training_pipeline", log_url=None)
     msg = alert_from_context({"exception": RuntimeError("boom"), "ti": ti, "params": {"config": "pipelines/configs/penguins.yaml"}})
@@ -312,7 +312,7 @@ def test_generic_task_failure_alert():
 
 
 def test_unconfigured_channels_are_skipped(airflow_db, monkeypatch):
-    from lib.alerts import EmailAlertNotifier, WebhookAlertNotifier, send_alert
+    from mlops_airflow.alerts import EmailAlertNotifier, WebhookAlertNotifier, send_alert
 
     for var in ("AIRFLOW_CONN_SLACK_WEBHOOK_DEFAULT", "AIRFLOW_CONN_MLOPS_ALERT_WEBHOOK", "AIRFLOW_VAR_MLOPS_ALERT_EMAILS"):
         monkeypatch.delenv(var, raising=False)
@@ -333,7 +333,7 @@ def test_unconfigured_channels_are_skipped(airflow_db, monkeypatch):
     ],
 )
 def test_webhook_url_forms(conn, url):
-    from lib.connections import url_from_connection
+    from mlops_airflow.connections import url_from_connection
 
     c = SimpleNamespace(
         conn_type=conn.get("conn_type"),
@@ -346,7 +346,7 @@ def test_webhook_url_forms(conn, url):
 
 
 def test_parse_recipients():
-    from lib.alerts import parse_recipients
+    from mlops_airflow.alerts import parse_recipients
 
     assert parse_recipients("a@x, b@x;c@x") == ["a@x", "b@x", "c@x"]
     assert parse_recipients('["a@x", "b@x"]') == ["a@x", "b@x"]
@@ -355,7 +355,7 @@ def test_parse_recipients():
 
 def test_a_drift_hold_is_not_called_a_data_gate_failure():
     """run.json gate failures from the pipeline's DriftCheck (fail_on_drift) get their own alert."""
-    from lib.runners import RunOutcome, outcome_alert
+    from mlops_airflow.runners.outcome import RunOutcome, outcome_alert
 
     held = RunOutcome(runner="local", status="gate_failed", reason="The drift check held the run before training: ...",
                       gate_failures=[{"column": "island", "check": "drift (JS)", "source": "drift_check",

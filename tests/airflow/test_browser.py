@@ -20,11 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT
-from support import free_port
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]
-RESULTS = REPO_ROOT / "test-results"
+from support import RESULTS, chromium_page, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -124,12 +120,9 @@ def _api(base: str, password: str, path: str, attempts: int = 3) -> dict:
 
 
 def test_trigger_training_pipeline_from_the_ui(local_airflow, good_csv):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} missing: run infra/scripts/setup-airflow.sh (installs Debian's chromium)")
     base, password, _home = local_airflow
-    RESULTS.mkdir(exist_ok=True)
 
     # The dag-processor needs a moment to parse the DAGs into the DB.
     deadline = time.monotonic() + 120
@@ -141,63 +134,54 @@ def test_trigger_training_pipeline_from_the_ui(local_airflow, good_csv):
         time.sleep(2)
     assert _api(base, password, "/api/v2/importErrors")["total_entries"] == 0
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(30_000)
-        try:
-            # Log in through the form.
-            page.goto(f"{base}/")
-            page.fill("input[name=username]", "admin")
-            page.fill("input[name=password]", password)
-            page.click("button[type=submit]")
-            page.wait_for_url(lambda u: "/auth/login" not in u)
+    with chromium_page("airflow-browser-failure.png", timeout_ms=30_000) as page:
+        # Log in through the form.
+        page.goto(f"{base}/")
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda u: "/auth/login" not in u)
 
-            page.goto(f"{base}/dags/training_pipeline")
-            expect(page.get_by_role("button", name="Trigger Dag")).to_be_visible()
+        page.goto(f"{base}/dags/training_pipeline")
+        expect(page.get_by_role("button", name="Trigger Dag")).to_be_visible()
 
-            # Unpause with the toggle next to the DAG name.
-            page.locator("label:has(input[id^='switch:'])").first.click()
-            deadline = time.monotonic() + 20
-            while _api(base, password, "/api/v2/dags/training_pipeline")["is_paused"]:
-                assert time.monotonic() < deadline, "DAG still paused after clicking its toggle"
-                time.sleep(0.5)
+        # Unpause with the toggle next to the DAG name.
+        page.locator("label:has(input[id^='switch:'])").first.click()
+        deadline = time.monotonic() + 20
+        while _api(base, password, "/api/v2/dags/training_pipeline")["is_paused"]:
+            assert time.monotonic() < deadline, "DAG still paused after clicking its toggle"
+            time.sleep(0.5)
 
-            # Trigger form: data_uri and runner=dry-run.
-            page.get_by_role("button", name="Trigger Dag").click()
-            dialog = page.get_by_role("dialog")
-            dialog.locator("#element_data_uri").fill(str(good_csv))
-            runner = dialog.locator("input[type=text]").last
-            runner.click()
-            page.get_by_role("option", name="dry-run", exact=True).click()
-            page.screenshot(path=str(RESULTS / "airflow-trigger-form.png"))
-            dialog.get_by_role("button", name="Trigger", exact=True).click()
+        # Trigger form: data_uri and runner=dry-run.
+        page.get_by_role("button", name="Trigger Dag").click()
+        dialog = page.get_by_role("dialog")
+        dialog.locator("#element_data_uri").fill(str(good_csv))
+        runner = dialog.locator("input[type=text]").last
+        runner.click()
+        page.get_by_role("option", name="dry-run", exact=True).click()
+        page.screenshot(path=str(RESULTS / "airflow-trigger-form.png"))
+        dialog.get_by_role("button", name="Trigger", exact=True).click()
 
-            # Wait for our manual run (unpausing may also have queued a scheduled one).
-            deadline = time.monotonic() + 240
-            run = None
-            while time.monotonic() < deadline:
-                runs = _api(base, password, "/api/v2/dags/training_pipeline/dagRuns?run_type=manual")["dag_runs"]
-                mine = [r for r in runs if (r.get("conf") or {}).get("data_uri") == str(good_csv)]
-                if mine and mine[0]["state"] in ("success", "failed"):
-                    run = mine[0]
-                    break
-                time.sleep(3)
-            assert run is not None, "the triggered run did not finish in 240 s"
-            assert run["conf"]["runner"] == "dry-run"
-            tis = _api(base, password, f"/api/v2/dags/training_pipeline/dagRuns/{run['dag_run_id']}/taskInstances")
-            states = {t["task_id"]: t["state"] for t in tis["task_instances"]}
-            assert run["state"] == "success", states
+        # Wait for our manual run (unpausing may also have queued a scheduled one).
+        deadline = time.monotonic() + 240
+        run = None
+        while time.monotonic() < deadline:
+            runs = _api(base, password, "/api/v2/dags/training_pipeline/dagRuns?run_type=manual")["dag_runs"]
+            mine = [r for r in runs if (r.get("conf") or {}).get("data_uri") == str(good_csv)]
+            if mine and mine[0]["state"] in ("success", "failed"):
+                run = mine[0]
+                break
+            time.sleep(3)
+        assert run is not None, "the triggered run did not finish in 240 s"
+        assert run["conf"]["runner"] == "dry-run"
+        tis = _api(base, password, f"/api/v2/dags/training_pipeline/dagRuns/{run['dag_run_id']}/taskInstances")
+        states = {t["task_id"]: t["state"] for t in tis["task_instances"]}
+        assert run["state"] == "success", states
 
-            # The run page shows it; keep a screenshot as evidence.
-            page.goto(f"{base}/dags/training_pipeline/runs/{run['dag_run_id']}")
-            expect(page.get_by_text("validate_data").first).to_be_visible()
-            expect(page.get_by_text("Success").first).to_be_visible()
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(RESULTS / "airflow-training-pipeline-run.png"), full_page=True)
-        except Exception:
-            page.screenshot(path=str(RESULTS / "airflow-browser-failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+        # The run page shows it; keep a screenshot as evidence.
+        page.goto(f"{base}/dags/training_pipeline/runs/{run['dag_run_id']}")
+        expect(page.get_by_text("validate_data").first).to_be_visible()
+        expect(page.get_by_text("Success").first).to_be_visible()
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(RESULTS / "airflow-training-pipeline-run.png"), full_page=True)
     assert (RESULTS / "airflow-training-pipeline-run.png").stat().st_size > 10_000

@@ -77,13 +77,13 @@ def test_dag_files_import_without_errors_or_parse_time_access():
     assert result["import_errors"] == {}, json.dumps(result["import_errors"], indent=2)
     assert result["forbidden_calls"] == []
     assert set(result["dags"]) == EXPECTED_DAGS
-    # dags/lib holds helpers, not DAGs: .airflowignore keeps the processor out of it.
-    assert not any(f.startswith("lib") for f in result["files"]), result["files"]
+    # dags/mlops_airflow holds helpers, not DAGs: .airflowignore keeps the processor out of it.
+    assert not any(f.startswith("mlops_airflow") for f in result["files"]), result["files"]
 
 
 def test_training_pipeline_shape(dagbag):
-    from lib.alerts import EmailAlertNotifier, WebhookAlertNotifier
-    from lib.pipeline_config import schedule_of
+    from mlops_airflow.alerts import EmailAlertNotifier, WebhookAlertNotifier
+    from mlops_airflow.pipeline_config import schedule_of
 
     dag = dagbag.dags["training_pipeline"]
     assert [t.task_id for t in dag.topological_sort()] == [
@@ -98,7 +98,7 @@ def test_training_pipeline_shape(dagbag):
     # The config's cron, or a new feature table from feature_engineering, whichever comes first.
     from airflow.sdk import AssetOrTimeSchedule
 
-    from lib.features import PENGUINS_FEATURES
+    from mlops_airflow.features import PENGUINS_FEATURES
 
     assert isinstance(dag.schedule, AssetOrTimeSchedule)
     assert dag.schedule.timetable.expression == schedule_of("pipelines/configs/penguins.yaml")
@@ -112,7 +112,7 @@ def test_training_pipeline_shape(dagbag):
 def test_feature_engineering_shape(dagbag):
     from airflow.providers.apache.spark.operators.spark_pyspark import PySparkOperator
 
-    from lib.features import PENGUINS_FEATURES
+    from mlops_airflow.features import PENGUINS_FEATURES
 
     dag = dagbag.dags["feature_engineering"]
     assert [t.task_id for t in dag.topological_sort()] == ["plan", "build_features", "publish"]

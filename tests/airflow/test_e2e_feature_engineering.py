@@ -29,7 +29,6 @@ import yaml
 import support
 from conftest import REPO_ROOT, webhook_receiver
 from support import run_dag, xcom
-from test_e2e_local_runner import project_image  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -84,7 +83,7 @@ def _run_existing(dag, run_id: str):
     return dr, {ti.task_id: str(ti.state) for ti in dr.get_task_instances()}
 
 
-def test_feature_table_asset_triggers_training_on_it(dagbag, project_image):  # noqa: F811
+def test_feature_table_asset_triggers_training_on_it(dagbag, project_image):
     from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.dag_processing.dagbag import sync_bag_to_db
 

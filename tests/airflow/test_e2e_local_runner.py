@@ -26,25 +26,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def project_image() -> str:
-    image = os.environ.get("MLOPS_IMAGE") or "mlops-pipelines:latest"
-    try:
-        res = subprocess.run(["docker", "image", "inspect", image], capture_output=True, text=True, timeout=60)
-    except FileNotFoundError:
-        pytest.fail("docker CLI not found: the local runner needs Docker (make docker)")
-    if res.returncode != 0:
-        pytest.fail(
-            f"project image {image!r} not found ({res.stderr.strip()[:200]}). Build it first with "
-            "`make image` (the Makefile does this before the tests), or set MLOPS_IMAGE."
-        )
-    return image
-
-
-@pytest.fixture(scope="module")
 def dag_trained(dagbag, pipeline_config, project_image):
     """One dag.test() of training_pipeline with the local runner (the real image), shared by the
     tests below: its run, task states, the outcome XComs and the alerts the webhook received."""
-    from lib.settings import resolve_repo_path
+    from mlops_airflow.settings import resolve_repo_path
 
     e2e_dir = REPO_ROOT / os.environ["MLOPS_AIRFLOW_RUNS_DIR"] / "e2e"
     e2e_dir.mkdir(parents=True, exist_ok=True)

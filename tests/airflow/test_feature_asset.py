@@ -1,4 +1,4 @@
-"""dags/lib/features.py: how training is scheduled on the feature table and reads its events."""
+"""dags/mlops_airflow/features.py: how training is scheduled on the feature table and reads its events."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 def test_training_schedule_is_cron_or_asset_and_asset_alone_without_cron():
     from airflow.sdk import AssetOrTimeSchedule
 
-    from lib.features import PENGUINS_FEATURES, training_schedule
+    from mlops_airflow.features import PENGUINS_FEATURES, training_schedule
 
     both = training_schedule("0 3 * * *")
     assert isinstance(both, AssetOrTimeSchedule)
@@ -19,7 +19,7 @@ def test_training_schedule_is_cron_or_asset_and_asset_alone_without_cron():
 
 
 def test_asset_trigger_params_take_the_newest_event_and_ignore_other_runs():
-    from lib.features import PENGUINS_FEATURES, asset_trigger_params
+    from mlops_airflow.features import PENGUINS_FEATURES, asset_trigger_params
 
     older = SimpleNamespace(extra={"data_uri": "runs/features/old", "config": "a.yaml"})
     newer = SimpleNamespace(extra={"data_uri": "runs/features/new", "config": "b.yaml", "rows": 344})
@@ -30,7 +30,7 @@ def test_asset_trigger_params_take_the_newest_event_and_ignore_other_runs():
 
 
 def test_an_event_without_location_is_refused_by_name():
-    from lib.features import PENGUINS_FEATURES, asset_trigger_params
+    from mlops_airflow.features import PENGUINS_FEATURES, asset_trigger_params
 
     ctx = {"triggering_asset_events": {PENGUINS_FEATURES: [SimpleNamespace(extra={"rows": 3})]}}
     with pytest.raises(ValueError, match=r"penguins_features lacks extra key\(s\) data_uri, config \(it has \['rows'\]\)"):
@@ -38,7 +38,7 @@ def test_an_event_without_location_is_refused_by_name():
 
 
 def test_local_spark_settings_only_without_a_connection():
-    from lib.features import spark_conf
+    from mlops_airflow.features import spark_conf
 
     local, cluster = spark_conf(""), spark_conf("spark_cluster")
     assert local["spark.driver.bindAddress"] == "127.0.0.1" and local["spark.ui.enabled"] == "false"

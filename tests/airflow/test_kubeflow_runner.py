@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import threading
 from pathlib import Path
 
 import pytest
 import requests
 
 from kfp_standin import KfpStandIn
-from support import config_with, golden_spec_path, load_spec, mutated_spec, remote_client_pids, run_dag, xcom
+from support import attempt_lost_while_running, config_with, golden_spec_path, load_spec, mutated_spec, remote_request
+from support import run_dag, run_killed_once_running, xcom
 
 RUN_GET = r"^/apis/v2beta1/runs/[^/:]+$"
 
@@ -50,10 +49,6 @@ def kfp(monkeypatch, clients_python, no_external_network):
 @pytest.fixture()
 def kfp_config(tmp_path: Path, pipeline_config: str) -> str:
     return config_with(tmp_path, pipeline_config, str(golden_spec_path()))
-
-
-def _plan(config: str, data_uri: str, run_id: str = "manual__2026-01-01T00:00:00+00:00") -> dict:
-    return {"config": config, "run_id": run_id, "data_uri": data_uri, "dataset": "penguins", "runner": "kubeflow"}
 
 
 def _uploads(kfp: KfpStandIn) -> list:
@@ -178,58 +173,31 @@ def test_standin_refuses_undeclared_and_untyped_run_parameters_like_the_backend(
 
 def test_a_task_retry_reattaches_to_its_run_instead_of_starting_another(airflow_db, kfp, kfp_config, good_csv):
     """Attempt 1's client dies (worker lost) while the run runs; attempt 2 re-attaches to it."""
-    from lib import submit
-    from lib.runners import RunnerError
-    from lib.pipeline_config import load_pipeline_config
+    from mlops_airflow.runners import RunnerError, get_runner
 
-    plan, settings = _plan(kfp_config, str(good_csv)), load_pipeline_config(kfp_config)
-    kfp.hold_running = True
-    errors: list[BaseException] = []
-
-    def attempt() -> None:
-        try:
-            submit._kubeflow(plan, settings)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    t = threading.Thread(target=attempt)
-    t.start()
-    assert kfp.wait_for(lambda s: any(r["state"] == "RUNNING" for r in s.runs.values()))
-    (pid,) = remote_client_pids()
-    os.kill(pid, signal.SIGKILL)
-    t.join(30)
-    assert isinstance(errors[0], RunnerError) and "without an outcome" in str(errors[0])
+    runner, request = get_runner("kubeflow"), remote_request(kfp_config, str(good_csv))
+    error = attempt_lost_while_running(runner, request, kfp)
+    assert isinstance(error, RunnerError) and "without an outcome" in str(error)
     (run_id,) = kfp.runs
 
     kfp.hold_running = False
-    outcome = submit._kubeflow(plan, settings)
+    outcome = runner.run(request)
     assert outcome.status == "succeeded" and outcome.run_id == run_id
     assert list(kfp.runs) == [run_id] and kfp.terminated == []
 
     # A run that ended FAILED is not re-attached: the next attempt starts a new run.
     kfp.runs[run_id]["state"] = "FAILED"
-    outcome = submit._kubeflow(plan, settings)
+    outcome = runner.run(request)
     assert outcome.status == "succeeded" and outcome.run_id != run_id and len(kfp.runs) == 2
 
 
 def test_killing_the_task_cancels_the_remote_run(airflow_db, kfp, kfp_config, good_csv):
     """SIGTERM to the task process (what Airflow sends to kill a task) terminates the KFP run."""
-    from lib import submit
-    from lib.runners import TaskKilled
-    from lib.pipeline_config import load_pipeline_config
+    from mlops_airflow.runners import get_runner
 
-    kfp.hold_running = True
-
-    def kill_when_running() -> None:
-        if kfp.wait_for(lambda s: any(r["state"] == "RUNNING" for r in s.runs.values())):
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=kill_when_running, daemon=True).start()
-    with pytest.raises(TaskKilled):
-        submit._kubeflow(_plan(kfp_config, str(good_csv)), load_pipeline_config(kfp_config))
+    run_killed_once_running(get_runner("kubeflow"), remote_request(kfp_config, str(good_csv)), kfp)
     (run_id,) = kfp.runs
     assert kfp.terminated == [run_id]
-    assert remote_client_pids() == []
 
 
 def test_wrong_token_is_reported_with_the_http_status(dagbag, kfp, kfp_config, good_csv, webhook, monkeypatch):

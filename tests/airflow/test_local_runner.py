@@ -25,7 +25,7 @@ def _wait_for(path_glob: Path, timeout_s: float = 20.0) -> bool:
 
 
 def test_timeout_kills_the_named_container(tmp_path, fake_docker, monkeypatch, pipeline_config):
-    from lib.runners import run_local
+    from mlops_airflow.runners.local import run_local
 
     monkeypatch.setenv("FAKE_DOCKER_MODE", "hang")
     start = time.monotonic()
@@ -44,7 +44,8 @@ def test_timeout_kills_the_named_container(tmp_path, fake_docker, monkeypatch, p
 
 def test_a_killed_task_kills_its_container(tmp_path, fake_docker, monkeypatch, pipeline_config):
     """SIGTERM to the task process (Airflow's kill) stops the container, then fails the task."""
-    from lib.runners import TaskKilled, run_local
+    from mlops_airflow.runners.interrupt import TaskKilled
+    from mlops_airflow.runners.local import run_local
 
     monkeypatch.setenv("FAKE_DOCKER_MODE", "hang")
     pids = Path(os.environ["FAKE_DOCKER_LOG"] + ".*.pid")

@@ -18,16 +18,14 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT
-from support import free_port
+from support import RESULTS, chromium_page, free_port
 from tests.mlflow_server import wait_healthy
-from test_browser import CHROMIUM, CHROMIUM_ARGS, RESULTS
-from test_e2e_local_runner import project_image  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture()
-def mlflow_ui(tmp_path: Path, project_image: str):  # noqa: F811
+def mlflow_ui(tmp_path: Path, project_image: str):
     """A seeded ``mlflow server`` in the project image on 127.0.0.1; yields (url, seed info)."""
     port = free_port()
     store = tmp_path / "mlflow"
@@ -57,41 +55,29 @@ def mlflow_ui(tmp_path: Path, project_image: str):  # noqa: F811
 
 
 def test_mlflow_ui_shows_the_run_and_the_registered_version(mlflow_ui):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} missing: run infra/scripts/setup-airflow.sh (installs Debian's chromium)")
     url, seed = mlflow_ui
-    RESULTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        try:
-            # MLflow 3 opens on its GenAI views; the runs are under "Model training". The experiment's
-            # run list names the run after the pipeline's run id.
-            page.goto(f"{url}/")
-            page.get_by_text("Model training", exact=True).first.click()
-            page.goto(f"{url}/#/experiments/{seed['experiment_id']}/runs")
-            page.get_by_text(seed["run_name"]).first.click()
-            page.wait_for_url(lambda u: f"/runs/{seed['run_id']}" in u)
-            # The run page: its parameters, metrics and tags as mlops run logged them.
-            expect(page.get_by_text("eval.sparse_categorical_accuracy").first).to_be_visible(timeout=90_000)
-            expect(page.get_by_text("succeeded").first).to_be_visible(timeout=90_000)
-            page.wait_for_timeout(1000)
-            page.screenshot(path=str(RESULTS / "mlflow-run.png"), full_page=True)
+    with chromium_page("mlflow-browser-failure.png", timeout_ms=60_000) as page:
+        # MLflow 3 opens on its GenAI views; the runs are under "Model training". The experiment's
+        # run list names the run after the pipeline's run id.
+        page.goto(f"{url}/")
+        page.get_by_text("Model training", exact=True).first.click()
+        page.goto(f"{url}/#/experiments/{seed['experiment_id']}/runs")
+        page.get_by_text(seed["run_name"]).first.click()
+        page.wait_for_url(lambda u: f"/runs/{seed['run_id']}" in u)
+        # The run page: its parameters, metrics and tags as mlops run logged them.
+        expect(page.get_by_text("eval.sparse_categorical_accuracy").first).to_be_visible(timeout=90_000)
+        expect(page.get_by_text("succeeded").first).to_be_visible(timeout=90_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(RESULTS / "mlflow-run.png"), full_page=True)
 
-            # The registered version and its alias.
-            page.goto(f"{url}/#/models/{seed['model']}/versions/{seed['version']}")
-            expect(page.get_by_text(f"Version {seed['version']}").first).to_be_visible(timeout=90_000)
-            expect(page.get_by_text(seed["alias"]).first).to_be_visible(timeout=90_000)
-            expect(page.get_by_text("mlops.push_version").first).to_be_visible(timeout=90_000)
-            page.wait_for_timeout(1000)
-            page.screenshot(path=str(RESULTS / "mlflow-model-version.png"), full_page=True)
-        except Exception:
-            page.screenshot(path=str(RESULTS / "mlflow-browser-failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+        # The registered version and its alias.
+        page.goto(f"{url}/#/models/{seed['model']}/versions/{seed['version']}")
+        expect(page.get_by_text(f"Version {seed['version']}").first).to_be_visible(timeout=90_000)
+        expect(page.get_by_text(seed["alias"]).first).to_be_visible(timeout=90_000)
+        expect(page.get_by_text("mlops.push_version").first).to_be_visible(timeout=90_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(RESULTS / "mlflow-model-version.png"), full_page=True)
     assert (RESULTS / "mlflow-run.png").stat().st_size > 10_000
     assert (RESULTS / "mlflow-model-version.png").stat().st_size > 10_000

@@ -52,7 +52,7 @@ def _no_drift_alert_state(fresh_drift_alert_state):
 
 def _config(tmp_path: Path, pipeline_config: str, **monitoring) -> str:
     """The penguins config with ``monitoring`` keys replaced (None removes a key)."""
-    from lib.settings import resolve_repo_path
+    from mlops_airflow.settings import resolve_repo_path
 
     cfg = yaml.safe_load(resolve_repo_path(pipeline_config).read_text())
     for key, value in monitoring.items():
@@ -91,7 +91,7 @@ def test_drift_alerts_and_triggers_training_once_per_window(dagbag, pipeline_con
     assert {"body_mass_g", "island"} <= set(result["drifted_columns"])
     # The config's metric choices: PSI for numerics, Jensen-Shannon for categoricals.
     assert result["metrics"]["body_mass_g"] == "psi" and result["metrics"]["island"] == "js"
-    from lib.settings import resolve_repo_path
+    from mlops_airflow.settings import resolve_repo_path
 
     page = resolve_repo_path(result["report"]).read_text()
     assert "body_mass_g" in page and "data:image/png;base64," in page

@@ -74,7 +74,7 @@ def repo_config_dir():
 
 
 def _write(directory: Path, pipeline_config: str, changes: dict, name: str = "penguins.yaml") -> Path:
-    from lib.settings import resolve_repo_path
+    from mlops_airflow.settings import resolve_repo_path
 
     cfg = yaml.safe_load(resolve_repo_path(pipeline_config).read_text())
     _merge(cfg, copy.deepcopy(changes))
@@ -96,7 +96,7 @@ def _cli_error(path: Path, monkeypatch) -> str:
 
 
 def test_dag_side_keys_are_declared_typed_and_used(dagbag, pipeline_config, good_csv, repo_config_dir, webhook, fake_docker):
-    from lib.pipeline_config import load_pipeline_config
+    from mlops_airflow.pipeline_config import load_pipeline_config
 
     path = _write(repo_config_dir, pipeline_config, DAG_SIDE_KEYS)
     cfg = load_pipeline_config(path)
@@ -115,17 +115,17 @@ def test_dag_side_keys_are_declared_typed_and_used(dagbag, pipeline_config, good
 
 
 def test_vertex_and_kubeflow_requests_take_the_configs_typed_values(airflow_db, pipeline_config, good_csv, repo_config_dir, monkeypatch):
-    from lib import submit
-    from lib.pipeline_config import load_pipeline_config
-    from lib.runners import RunOutcome
+    from mlops_airflow.runners import get_runner
+    from mlops_airflow.runners.interface import RunRequest
 
-    cfg = load_pipeline_config(_write(repo_config_dir, pipeline_config, DAG_SIDE_KEYS))
-    sent: list[dict] = []
-    monkeypatch.setattr(submit, "run_remote", lambda request: sent.append(request) or RunOutcome(runner=request["runner"], status="succeeded"))
-    plan = {"config": cfg.source_path, "run_id": "manual__2026-01-01T00:00:00+00:00", "data_uri": str(good_csv), "dataset": "penguins"}
+    path = _write(repo_config_dir, pipeline_config, DAG_SIDE_KEYS)
+    request = RunRequest.from_plan(
+        {"config": path.relative_to(REPO_ROOT).as_posix(), "run_id": "manual__2026-01-01T00:00:00+00:00",
+         "data_uri": str(good_csv), "dataset": "penguins"}
+    )
+    vertex, kubeflow = get_runner("vertex"), get_runner("kubeflow")
 
-    submit._vertex({**plan, "runner": "vertex"}, cfg)
-    (vx,) = sent
+    vx = vertex.client_request(request)
     assert vx["pipeline_root"] == "gs://cfg-root/pipelines" and vx["service_account"] == "cfg@proj-cfg.iam.gserviceaccount.com"
     assert vx["poll_s"] == 2.0 and vx["timeout_s"] == 600.0
     assert vx["retry"] == {"initial_s": 0.5, "max_s": 2.0, "budget_s": 10.0}
@@ -136,12 +136,11 @@ def test_vertex_and_kubeflow_requests_take_the_configs_typed_values(airflow_db, 
     # Variables (per deployment) still win over the config.
     monkeypatch.setenv("AIRFLOW_VAR_MLOPS_VERTEX_LOCATION", "us-central1")
     monkeypatch.setenv("AIRFLOW_VAR_MLOPS_VERTEX_ANONYMOUS_CREDENTIALS", "false")
-    submit._vertex({**plan, "runner": "vertex"}, cfg)
-    assert sent[-1]["vertex"]["location"] == "us-central1" and sent[-1]["vertex"]["anonymous_credentials"] is False
+    vx = vertex.client_request(request)
+    assert vx["vertex"]["location"] == "us-central1" and vx["vertex"]["anonymous_credentials"] is False
 
     monkeypatch.setenv("AIRFLOW_CONN_KFP_DEFAULT", json.dumps({"conn_type": "http", "host": "http://127.0.0.1:9"}))
-    submit._kubeflow({**plan, "runner": "kubeflow"}, cfg)
-    kf = sent[-1]
+    kf = kubeflow.client_request(request)
     assert kf["package"] == str(golden_spec_path())
     assert kf["experiment"] == "mlops-from-config" and kf["service_account"] == "pipeline-runner"
     assert kf["pipeline_root"] is None  # runs/kfp-root is a local path: the spec's root applies
@@ -151,7 +150,7 @@ def test_vertex_and_kubeflow_requests_take_the_configs_typed_values(airflow_db, 
 def test_a_mistyped_key_fails_the_dag_at_once_with_the_loaders_message(
     dagbag, pipeline_config, good_csv, repo_config_dir, webhook, fake_docker, monkeypatch, dag_id, first_task
 ):
-    from lib.pipeline_config import InvalidPipelineConfig, load_pipeline_config
+    from mlops_airflow.pipeline_config import InvalidPipelineConfig, load_pipeline_config
     from pipelines.config import ConfigError
 
     path = _write(repo_config_dir, pipeline_config, {"vertex": {"projet": "proj-1"}})
@@ -184,7 +183,7 @@ PARSE_BUNDLE = textwrap.dedent(
     dags_dir = Path(sys.argv[1])
     bag = BundleDagBag(dag_folder=str(dags_dir), bundle_path=dags_dir)  # puts the DAGs folder on sys.path
     import pipelines.config
-    from lib.pipeline_config import load_pipeline_config
+    from mlops_airflow.pipeline_config import load_pipeline_config
 
     cfg = load_pipeline_config(dags_dir / "pipelines" / "configs" / "penguins.yaml")
     print("RESULT " + json.dumps({
@@ -199,7 +198,7 @@ PARSE_BUNDLE = textwrap.dedent(
 
 
 def test_the_documented_managed_airflow_bundle_parses_and_loads_the_config(tmp_path):
-    """docs/airflow.md, "Managed Airflow": the DAGs folder holds the DAG files, lib/, the pure
+    """docs/airflow.md, "Managed Airflow": the DAGs folder holds the DAG files, mlops_airflow/, the pure
     ``components`` packages, ``spark_jobs`` and ``pipelines/__init__.py`` + ``pipelines/config.py`` (+ configs,
     schemas); nothing else of the repository is there or on ``sys.path``."""
     bundle = tmp_path / "mwaa" / "dags"
@@ -228,4 +227,4 @@ def test_the_documented_managed_airflow_bundle_parses_and_loads_the_config(tmp_p
     assert Path(result["config_module"]).resolve() == (bundle / "pipelines" / "config.py").resolve()
     assert result["config_name"] == "penguins"
     # .airflowignore keeps the processor out of the shipped modules too.
-    assert not any(f.startswith(("lib", "components", "pipelines", "spark_jobs")) for f in result["files"]), result["files"]
+    assert not any(f.startswith(("mlops_airflow", "components", "pipelines", "spark_jobs")) for f in result["files"]), result["files"]

@@ -20,7 +20,7 @@ def _run_dir(tmp_path, status: str, registry: dict) -> object:
 
 def test_outcome_and_alert_link_the_mlflow_run_and_version_first(tmp_path):
     from components.alerting.message import build_alert
-    from lib.runners import outcome_alert, outcome_from_run_dir
+    from mlops_airflow.runners.outcome import outcome_alert, outcome_from_run_dir
 
     registry = {"updated": True, "model": "penguins", "version": 3, "alias": "production",
                 "url": "http://mlflow:5000/#/models/penguins/versions/3"}
@@ -36,7 +36,7 @@ def test_outcome_and_alert_link_the_mlflow_run_and_version_first(tmp_path):
 
 
 def test_a_registry_that_was_not_updated_gives_no_version_link(tmp_path):
-    from lib.runners import outcome_from_run_dir
+    from mlops_airflow.runners.outcome import outcome_from_run_dir
 
     registry = {"updated": False, "model": "penguins", "reason": "The model registry was not updated: down."}
     outcome = outcome_from_run_dir(_run_dir(tmp_path, "succeeded", registry), 0, [])

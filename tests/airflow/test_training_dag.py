@@ -114,14 +114,14 @@ def test_local_runner_crash_alerts(dagbag, pipeline_config, good_csv, webhook, f
 
 def test_config_default_data_uri_is_not_passed(tmp_path):
     """With no override the container reads the config's own data.uri (no --data-uri)."""
-    from lib.runners import docker_command
+    from mlops_airflow.runners.local import docker_command
 
     cmd = docker_command(image="img", config_rel="pipelines/configs/penguins.yaml", output_rel="runs/x", environ={})
     assert "--data-uri" not in cmd and "-e" in cmd and cmd[-6:] == ["mlops", "run", "--config", "pipelines/configs/penguins.yaml", "--output-dir", "runs/x"]
 
 
 def test_files_outside_the_repo_are_mounted_read_only(tmp_path):
-    from lib.runners import docker_command
+    from mlops_airflow.runners.local import docker_command
 
     cfg = tmp_path / "cfg" / "penguins.yaml"
     data = tmp_path / "data" / "penguins.csv"

@@ -11,13 +11,10 @@ not run the pipeline, check images, IAM or quotas.
 
 from __future__ import annotations
 
-import os
-import signal
-import threading
-
 import pytest
 
-from support import config_with, golden_spec_path, load_spec, mutated_spec, remote_client_pids, run_dag, xcom
+from support import attempt_lost_while_running, config_with, golden_spec_path, load_spec, mutated_spec, remote_request
+from support import run_dag, run_killed_once_running, xcom
 from vertex_standin import VertexStandIn
 
 JOB_GET = r"/pipelineJobs/[^/:]+$"
@@ -49,10 +46,6 @@ RETRY = {"retry_initial_seconds": 0.05, "retry_max_seconds": 0.2, "retry_budget_
 @pytest.fixture()
 def vertex_config(tmp_path, pipeline_config) -> str:
     return config_with(tmp_path, pipeline_config, str(golden_spec_path()), vertex=RETRY)
-
-
-def _plan(config: str, data_uri: str, run_id: str = "manual__2026-01-01T00:00:00+00:00") -> dict:
-    return {"config": config, "run_id": run_id, "data_uri": data_uri, "dataset": "penguins", "runner": "vertex"}
 
 
 def test_dag_submits_the_compiled_spec_as_a_pipeline_job_on_the_validated_data_and_survives_a_503(
@@ -129,79 +122,49 @@ def test_standin_refuses_what_vertex_refuses():
 
 
 def test_a_task_retry_reattaches_to_its_job_and_a_failed_job_gets_a_new_id(airflow_db, vertex, vertex_config, good_csv):
-    from lib import submit
-    from lib.runners import RunnerError
-    from lib.pipeline_config import load_pipeline_config
+    from mlops_airflow.runners import RunnerError, get_runner
 
-    plan, settings = _plan(vertex_config, str(good_csv)), load_pipeline_config(vertex_config)
-    vertex.hold_running = True
-    errors: list[BaseException] = []
-
-    def attempt() -> None:
-        try:
-            submit._vertex(plan, settings)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    t = threading.Thread(target=attempt)
-    t.start()
-    assert vertex.wait_for(lambda s: any(j["state"] == "PIPELINE_STATE_RUNNING" for j in s.jobs.values()))
-    (pid,) = remote_client_pids()
-    os.kill(pid, signal.SIGKILL)
-    t.join(30)
-    assert isinstance(errors[0], RunnerError)
+    runner, request = get_runner("vertex"), remote_request(vertex_config, str(good_csv))
+    assert isinstance(attempt_lost_while_running(runner, request, vertex), RunnerError)
     (job_id,) = vertex.jobs
 
     # (For an existing bucket aiplatform asks the Resource Manager API for the project number,
     # which no stand-in serves: let each attempt find the pipeline root's bucket missing.)
     vertex.buckets.clear()
     vertex.hold_running = False
-    outcome = submit._vertex(plan, settings)
+    outcome = runner.run(request)
     assert outcome.status == "succeeded" and outcome.run_id.endswith(f"/pipelineJobs/{job_id}")
     assert list(vertex.jobs) == [job_id] and vertex.cancelled == []
 
     vertex.jobs[job_id]["state"] = "PIPELINE_STATE_FAILED"
     vertex.buckets.clear()
-    outcome = submit._vertex(plan, settings)
+    outcome = runner.run(request)
     assert outcome.status == "succeeded" and list(vertex.jobs) == [job_id, f"{job_id}-r2"]
 
 
 def test_killing_the_task_cancels_the_pipeline_job(airflow_db, vertex, vertex_config, good_csv):
-    from lib import submit
-    from lib.runners import TaskKilled
-    from lib.pipeline_config import load_pipeline_config
+    from mlops_airflow.runners import get_runner
 
-    vertex.hold_running = True
-
-    def kill_when_running() -> None:
-        if vertex.wait_for(lambda s: any(j["state"] == "PIPELINE_STATE_RUNNING" for j in s.jobs.values())):
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=kill_when_running, daemon=True).start()
-    with pytest.raises(TaskKilled):
-        submit._vertex(_plan(vertex_config, str(good_csv)), load_pipeline_config(vertex_config))
+    run_killed_once_running(get_runner("vertex"), remote_request(vertex_config, str(good_csv)), vertex)
     (job_id,) = vertex.jobs
     assert vertex.cancelled == [job_id]
-    assert remote_client_pids() == []
 
 
 def test_vertex_settings_are_checked_before_anything_is_sent(airflow_db, vertex, vertex_config, good_csv, monkeypatch):
-    from lib import submit
-    from lib.runners import RunnerError
-    from lib.pipeline_config import load_pipeline_config
+    from mlops_airflow.runners import RunnerError, get_runner
 
-    plan, settings = _plan(vertex_config, str(good_csv)), load_pipeline_config(vertex_config)
+    runner, request = get_runner("vertex"), remote_request(vertex_config, str(good_csv))
     monkeypatch.setenv("AIRFLOW_VAR_MLOPS_VERTEX_PIPELINE_ROOT", "runs/root")
     with pytest.raises(RunnerError, match="must be a gs:// URI"):
-        submit._vertex(plan, settings)
+        runner.run(request)
     monkeypatch.delenv("AIRFLOW_VAR_MLOPS_VERTEX_PROJECT")
     with pytest.raises(RunnerError, match="mlops_vertex_project"):
-        submit._vertex(plan, settings)
+        runner.run(request)
     assert vertex.calls == []
 
 
 def test_job_ids_are_valid_and_deterministic():
-    from lib.vertex_runner import JOB_ID, vertex_job_id
+    from mlops_airflow.runners.vertex import JOB_ID, vertex_job_id
 
     job_id = vertex_job_id("penguins", "manual__2026-01-01T00:00:00+00:00")
     assert job_id == "penguins-manual-2026-01-01t00-00-00-00-00"

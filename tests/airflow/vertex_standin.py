@@ -27,14 +27,12 @@ RUNNING, then ``final_state`` (with ``final_error``); ``hold_running`` keeps the
 
 from __future__ import annotations
 
-import http.server
 import json
 import re
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-from standin_server import StandInServer
+from standin_server import JsonHandler, RunStates, StandInServer, now
 
 PROJECT_NUMBER = "123456789012"
 JOB_ID = re.compile(r"^[a-z][-a-z0-9]{0,127}$")
@@ -99,6 +97,13 @@ def check_job(job_id: str, job: dict[str, Any]) -> None:
 
 class VertexStandIn(StandInServer):
     final_state = "PIPELINE_STATE_SUCCEEDED"
+    states = RunStates(
+        pending="PIPELINE_STATE_PENDING",
+        running="PIPELINE_STATE_RUNNING",
+        failed="PIPELINE_STATE_FAILED",
+        cancelling="PIPELINE_STATE_CANCELLING",
+        cancelled="PIPELINE_STATE_CANCELLED",
+    )
 
     def __init__(self, project: str = "proj-1", location: str = "europe-west4"):
         super().__init__(_Handler)
@@ -109,24 +114,12 @@ class VertexStandIn(StandInServer):
         self.cancelled: list[str] = []
         self.rejections: list[str] = []
 
+    def tracked_runs(self) -> dict[str, dict[str, Any]]:
+        return self.jobs
 
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
-
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     server: VertexStandIn
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _send(self, code: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def _handle(self) -> None:
         s = self.server
@@ -175,7 +168,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             job.update(
                 name=f"projects/{PROJECT_NUMBER}/locations/{s.location}/pipelineJobs/{job_id}",
                 state="PIPELINE_STATE_PENDING",
-                createTime=_now(),
+                createTime=now(),
             )
             s.jobs[job_id] = job
             return 200, job
@@ -190,16 +183,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     job["state"] = "PIPELINE_STATE_CANCELLING"
                 return 200, {}
             if m == "GET" and not cancel:
-                n = s.polls[job_id] = s.polls.get(job_id, 0) + 1
-                if job["state"] == "PIPELINE_STATE_CANCELLING":
-                    job["state"] = "PIPELINE_STATE_CANCELLED"
-                elif job["state"] in ("PIPELINE_STATE_PENDING", "PIPELINE_STATE_RUNNING"):
-                    if n >= 2:
-                        job["state"] = "PIPELINE_STATE_RUNNING"
-                    if n >= s.polls_to_finish and not s.hold_running:
-                        job["state"] = s.final_state
-                        job["endTime"] = _now()
-                        if s.final_error:
-                            job["error"] = {"code": 9, "message": s.final_error}
+                job["state"], error, ended = s.advance(job_id, job["state"])
+                if ended:
+                    job["endTime"] = now()
+                if error:
+                    job["error"] = {"code": 9, "message": error}
                 return 200, job
         raise VertexError(404, f"stand-in does not implement {m} {path}")

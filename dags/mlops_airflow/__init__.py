@@ -1,6 +1,8 @@
 """Helpers shared by the DAGs in this folder. Import-safe: no I/O, network or DB at import.
 
-Airflow puts the DAGs folder on ``sys.path``, so DAG files import these as ``lib.<module>``.
+Airflow puts the DAGs folder on ``sys.path``, so DAG files import these as
+``mlops_airflow.<module>``. The package has a name of its own, not ``lib``: every DAG bundle's
+folder lands on the same ``sys.path`` of a worker, and the first ``lib`` found would win for all.
 The pure project modules they use (``pipelines.config``, the one config schema;
 ``components.alerting``, ``components.ge_validation``, ``components.common.storage``, ...) live
 at the repository root; locally that root is the DAGs folder's parent, so it is appended to

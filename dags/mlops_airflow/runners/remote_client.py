@@ -1,24 +1,25 @@
-"""``python -m lib.remote_client``: submit a compiled pipeline with the real client and wait.
+"""``python -m mlops_airflow.runners.remote_client``: submit a compiled pipeline with the real client and wait.
 
 Runs in the KFP / Vertex AI clients' venv (``.venv-pipeline-clients``), started by
-:func:`lib.runners.run_remote` from the Airflow task; it never imports Airflow. Protocol:
+:func:`mlops_airflow.runners.remote.run_remote` from the Airflow task; it never imports
+Airflow. Its protocol with the task (request on stdin, events on stdout, exit codes) is
+described and named in :mod:`mlops_airflow.runners.remote`; nothing imports this module, it is
+only run.
 
-* stdin: one JSON request (``runner``: ``kubeflow`` or ``vertex``; ``package``,
-  ``parameters``, ``poll_s``, ``timeout_s``, ``retry``, and the runner's own section);
-* stdout: event lines ``@@mlops-event {json}``: ``run`` (id, url, attached), ``outcome``
-  (a :class:`lib.runners.RunOutcome` dict), ``cancelled``, ``error`` (message). Anything the
-  libraries print goes to stderr, which is the task log.
-
-Behaviour common to both backends (:func:`drive`):
+The client side of each backend is the runner's ``backend`` (a
+:class:`~mlops_airflow.runners.remote.Backend`), in the runner's own module
+(:mod:`mlops_airflow.runners.kubeflow`, :mod:`mlops_airflow.runners.vertex`). Behaviour common to
+both backends (:func:`drive`):
 
 * the run is found or created under a deterministic name (KFP display name / Vertex job id from
   the Airflow run id), so an Airflow retry re-attaches to the run it started (a run that ended
   failed or cancelled is not re-attached: a new one is started);
 * every API call is retried with backoff on transient errors (HTTP 5xx/429, connection errors);
-* SIGTERM/SIGINT (the task was killed or timed out) cancels the remote run, then exits 143;
+* SIGTERM/SIGINT (the task was killed or timed out) cancels the remote run, then exits
+  :attr:`ClientExit.CANCELLED`;
 * past ``timeout_s`` the run is cancelled and reported as failed;
 * if the Airflow task process disappears (killed -9), the client stops waiting and leaves the
-  run alone, for a retry to re-attach.
+  run alone, for a retry to re-attach (:attr:`ClientExit.TASK_GONE`).
 """
 
 from __future__ import annotations
@@ -31,45 +32,17 @@ import socket
 import sys
 import time
 import traceback
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping
 
-from lib.runners import EVENT_PREFIX, RetryPolicy, RunnerError, RunOutcome, call_with_retry
+from mlops_airflow.runners.outcome import RunnerError, RunOutcome
+from mlops_airflow.runners.remote import EVENT_PREFIX, Backend, ClientExit, RemoteRun
+from mlops_airflow.runners.retry import RetryPolicy, call_with_retry
 
 log = logging.getLogger("mlops.remote")
 
 
 class Cancelled(BaseException):
     """SIGTERM/SIGINT: cancel the remote run and stop (BaseException so no retry loop swallows it)."""
-
-
-@dataclass
-class RemoteRun:
-    run_id: str
-    url: str
-    attached: bool
-    name: str
-
-
-@dataclass
-class RunStatus:
-    state: str
-    done: bool
-    ok: bool
-    message: str | None = None
-
-
-class Backend(Protocol):
-    runner: str
-    label: str
-
-    def start(self) -> RemoteRun: ...
-
-    def status(self, run: RemoteRun) -> RunStatus: ...
-
-    def cancel(self, run: RemoteRun | None) -> str | None: ...
-
-    def transient(self, exc: BaseException) -> str | None: ...
 
 
 def drive(
@@ -116,7 +89,7 @@ def drive(
                 )
             if os.getppid() != parent:
                 log.warning("the Airflow task is gone; leaving %s running for a retry to re-attach", run.run_id)
-                raise SystemExit(3)
+                raise SystemExit(ClientExit.TASK_GONE)
             if time.monotonic() > deadline:
                 log.error("%s %s still %s after %.0f s; cancelling it", backend.label, run.run_id, st.state, timeout_s)
                 _cancel(backend, run, policy, sleep)
@@ -135,7 +108,7 @@ def drive(
         log.warning("stop requested; cancelling the remote run")
         cancelled = _cancel(backend, run, policy, sleep)
         emit({"event": "cancelled", "run_id": cancelled})
-        raise SystemExit(143)
+        raise SystemExit(ClientExit.CANCELLED)
 
 
 def _cancel(backend: Backend, run: RemoteRun | None, policy: RetryPolicy, sleep: Callable[[float], None]) -> str | None:
@@ -156,20 +129,18 @@ def _cancel(backend: Backend, run: RemoteRun | None, policy: RetryPolicy, sleep:
 
 
 def make_backend(req: Mapping[str, Any]) -> Backend:
+    """The client side of the request's runner (the registry's runner with a ``backend``)."""
+    from mlops_airflow.runners import RUNNERS
+
     runner = req.get("runner")
-    policy = RetryPolicy.from_mapping(req.get("retry"))
-    if runner == "kubeflow":
-        from lib.kubeflow_runner import KubeflowBackend
-
-        return KubeflowBackend(req, policy)
-    if runner == "vertex":
-        from lib.vertex_runner import VertexBackend
-
-        return VertexBackend(req, policy)
-    raise RunnerError(f"remote_client: unknown runner {runner!r}")
+    backend = getattr(RUNNERS.get(str(runner)), "backend", None)
+    if backend is None:
+        raise RunnerError(f"remote_client: unknown runner {runner!r}")
+    return backend(req, RetryPolicy.from_mapping(req.get("retry")))
 
 
 def main() -> int:
+    """Reads the request on stdin, drives its backend and reports events; returns a :class:`ClientExit`."""
     events = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # library prints go to the log
     sys.stdout = sys.stderr
@@ -194,18 +165,18 @@ def main() -> int:
         backend = make_backend(req)
         outcome = drive(backend, req, emit)
         emit({"event": "outcome", "outcome": outcome.to_dict()})
-        return 0
+        return ClientExit.OUTCOME
     except Cancelled:
         # Stopped before a backend existed: nothing was created.
         emit({"event": "cancelled", "run_id": None})
-        return 143
+        return ClientExit.CANCELLED
     except RunnerError as exc:
         emit({"event": "error", "message": str(exc)})
-        return 2
+        return ClientExit.ERROR
     except Exception as exc:  # noqa: BLE001 - every failure is reported as an event
         traceback.print_exc()
         emit({"event": "error", "message": f"{type(exc).__name__}: {exc}"})
-        return 2
+        return ClientExit.ERROR
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import lib  # noqa: F401  (makes `components` and `pipelines` importable)
-from lib.settings import resolve_repo_path
+import mlops_airflow  # noqa: F401  (makes `components` and `pipelines` importable)
+from mlops_airflow.settings import resolve_repo_path
 from pipelines.config import PipelineConfig
 
 log = logging.getLogger(__name__)

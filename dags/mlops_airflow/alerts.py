@@ -47,7 +47,7 @@ from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk import BaseNotifier
 from airflow.sdk.exceptions import AirflowFailException
 
-import lib  # noqa: F401  (makes `components` importable)
+import mlops_airflow  # noqa: F401  (makes `components` importable)
 from components.alerting.channels import (
     STARTTLS_OFF,
     STARTTLS_REQUIRED,
@@ -56,7 +56,7 @@ from components.alerting.channels import (
     smtp_transport,
 )
 from components.alerting.message import AlertMessage, build_alert
-from lib.connections import get_connection_or_none, url_from_connection
+from mlops_airflow.connections import get_connection_or_none, url_from_connection
 
 log = logging.getLogger(__name__)
 

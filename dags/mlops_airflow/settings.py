@@ -1,10 +1,10 @@
 """Paths and environment settings of the DAGs that are not the pipeline config (no I/O at import).
 
 The pipeline config itself is loaded and validated by ``pipelines.config`` through
-:mod:`lib.pipeline_config`; this module only says where things are: the default config
+:mod:`mlops_airflow.pipeline_config`; this module only says where things are: the default config
 (env ``MLOPS_PIPELINE_CONFIG``), the run folders (env ``MLOPS_AIRFLOW_RUNS_DIR``) and how a
 repo-relative path is resolved. Airflow Variables and connections are read where they are used,
-at task run time (``lib.submit``, ``lib.tracking``, ``lib.alerts``).
+at task run time (``mlops_airflow.runners``, ``mlops_airflow.tracking``, ``mlops_airflow.alerts``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from lib import REPO_ROOT
+from mlops_airflow import REPO_ROOT
 
 #: Default config when a run gives none (override with env MLOPS_PIPELINE_CONFIG).
 DEFAULT_CONFIG = "pipelines/configs/penguins.yaml"

@@ -4,7 +4,7 @@ The DAGs load the YAML with :func:`pipelines.config.load_config`, exactly as ``m
 ``mlops serve`` and ``mlops drift`` do, so a key the pipeline rejects is rejected here with the
 same message, and every key a DAG reads (``runner``, ``kubeflow.*``, ``vertex.*``,
 ``monitoring.*``, ...) is declared, typed and validated there. ``pipelines/config.py`` is pure
-Python + PyYAML: locally it is imported from the repository root (``lib/__init__.py`` puts the
+Python + PyYAML: locally it is imported from the repository root (``mlops_airflow/__init__.py`` puts the
 root on ``sys.path``); on MWAA / Cloud Composer ``pipelines/__init__.py`` and
 ``pipelines/config.py`` are shipped inside the DAGs folder (docs/airflow.md).
 
@@ -20,8 +20,8 @@ import os
 import yaml
 from airflow.sdk.exceptions import AirflowFailException
 
-import lib  # noqa: F401  (puts the repository root on sys.path)
-from lib.settings import default_config_path, repo_relative, resolve_repo_path
+import mlops_airflow  # noqa: F401  (puts the repository root on sys.path)
+from mlops_airflow.settings import default_config_path, repo_relative, resolve_repo_path
 from pipelines.config import RUNNERS, ConfigError, PipelineConfig, config_from_dict, load_config
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Reading Airflow connections at task run time (never at parse time)."""
+"""Reading Airflow connections and Variables at task run time (never at parse time)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,13 @@ def get_connection_or_none(conn_id: str) -> Any | None:
     except Exception as exc:  # AirflowNotFoundException and friends mean "not configured"
         log.debug("connection %s unavailable: %s", conn_id, exc)
         return None
+
+
+def get_variable(key: str, default: Any = None) -> Any:
+    """The Airflow Variable ``key`` (env ``AIRFLOW_VAR_<KEY>``, secrets backend, DB), else ``default``."""
+    from airflow.sdk import Variable
+
+    return Variable.get(key, default=default)
 
 
 def url_from_connection(conn: Any, extra_key: str = "url") -> str | None:

@@ -1,10 +1,21 @@
-"""The ``vertex`` runner's client side: ``aiplatform.PipelineJob`` (google-cloud-aiplatform 1.165.1).
+"""The ``vertex`` runner: the compiled spec on Vertex AI Pipelines, through ``aiplatform.PipelineJob``.
 
-Runs inside :mod:`lib.remote_client` in the clients' venv. The compiled spec is submitted as a
-PipelineJob with the runtime parameters, over the REST transport (``api_transport="rest"``, here
-and in tests alike). Job ids are deterministic: ``<name>-<airflow run id>`` slugged; a retry
-gets the job of that id and re-attaches unless it ended FAILED/CANCELLED (or is CANCELLING): then the next
-free id ``<id>-r2``, ``-r3``... is used. Cancel = ``PipelineJob.cancel()``.
+Airflow side (:class:`VertexRunner`, in the task): Variables ``mlops_vertex_project``,
+``mlops_vertex_location``, ``mlops_vertex_pipeline_root`` (gs://), ``mlops_vertex_service_account``,
+``mlops_vertex_api_endpoint``, ``mlops_vertex_poll_seconds``, ``mlops_vertex_anonymous_credentials``,
+falling back to the config's ``vertex:`` section (``project``, ``location``/``region``,
+``pipeline_root``, ``service_account``, ``api_endpoint``, ``poll_seconds``,
+``anonymous_credentials``, ``timeout_seconds``, ``retry_*_seconds``, ``parameters``); credentials
+are Application Default Credentials (``anonymous_credentials`` true only for a local stand-in).
+It sends the client request to the clients' venv (:func:`mlops_airflow.runners.remote.run_remote`).
+
+Client side (:class:`VertexBackend`, google-cloud-aiplatform 1.165.1, inside
+:mod:`mlops_airflow.runners.remote_client` in the clients' venv). The compiled spec is submitted
+as a PipelineJob with the runtime parameters, over the REST transport
+(``api_transport="rest"``, here and in tests alike). Job ids are deterministic:
+``<name>-<airflow run id>`` slugged; a retry gets the job of that id and re-attaches unless it
+ended FAILED/CANCELLED (or is CANCELLING): then the next free id ``<id>-r2``, ``-r3``... is used.
+Cancel = ``PipelineJob.cancel()``.
 
 Request section ``vertex``: ``project``, ``location``, ``job_id``, ``labels``,
 ``api_endpoint`` (optional override, e.g. a private endpoint or a local stand-in),
@@ -17,8 +28,10 @@ import logging
 import re
 from typing import Any, Mapping
 
-from lib.remote_client import RemoteRun, RunStatus
-from lib.runners import RetryPolicy, RunnerError, call_with_retry
+from mlops_airflow.runners.interface import RunRequest
+from mlops_airflow.runners.outcome import RunnerError
+from mlops_airflow.runners.remote import RemoteRun, RemoteRunner, RunStatus
+from mlops_airflow.runners.retry import RetryPolicy, call_with_retry, retry_settings
 
 log = logging.getLogger("mlops.vertex")
 
@@ -41,7 +54,14 @@ def console_url(project: str, location: str, job_id: str) -> str:
     return f"https://console.cloud.google.com/vertex-ai/locations/{location}/pipelines/runs/{job_id}?project={project}"
 
 
+# --------------------------------------------------------------------------------------------
+# client side (the clients' venv)
+# --------------------------------------------------------------------------------------------
+
+
 class VertexBackend:
+    """``aiplatform.PipelineJob`` calls for :func:`mlops_airflow.runners.remote_client.drive` (module docstring)."""
+
     runner = "vertex"
     label = "Vertex AI run"
 
@@ -196,3 +216,63 @@ class VertexBackend:
             return None
         self.aiplatform.PipelineJob.get(run.run_id).cancel()
         return run.run_id
+
+
+# --------------------------------------------------------------------------------------------
+# Airflow side (the task)
+# --------------------------------------------------------------------------------------------
+
+
+class VertexRunner(RemoteRunner):
+    """Submits the compiled spec as a Vertex AI PipelineJob and waits."""
+
+    name = "vertex"
+    backend = VertexBackend
+
+    def client_request(self, request: RunRequest) -> dict[str, Any]:
+        """The client process's request: Variables over the config, and the spec's declared parameters.
+
+        Raises:
+            RunnerError: project, location or a gs:// pipeline root missing, or no ``data_uri``
+                parameter in the spec; nothing was sent.
+        """
+        from mlops_airflow.connections import get_variable
+
+        cfg = request.pipeline
+        vx = cfg.vertex
+
+        def setting(var: str, configured: Any) -> Any:
+            """Variable ``mlops_vertex_<var>`` (per deployment), else the config's value."""
+            value = get_variable(f"mlops_vertex_{var}")
+            return configured if value in (None, "") else value
+
+        project = setting("project", vx.project)
+        location = setting("location", vx.location_or_region)
+        root = setting("pipeline_root", vx.pipeline_root)
+        missing = [n for n, v in (("project", project), ("location", location), ("pipeline_root", root)) if not v]
+        if missing:
+            raise RunnerError(
+                f"vertex runner: set {', '.join('mlops_vertex_' + m for m in missing)} (Variables) "
+                "or the config's vertex: section"
+            )
+        if not str(root).startswith("gs://"):
+            raise RunnerError(f"vertex runner: pipeline_root must be a gs:// URI, got {root!r}")
+        common, _spec = self.submission(request, vx.parameters)
+        anonymous = str(setting("anonymous_credentials", vx.anonymous_credentials)).lower() in ("1", "true", "yes")
+        sa = setting("service_account", vx.service_account)
+        return {
+            **common,
+            "pipeline_root": str(root),
+            "service_account": str(sa) if sa else None,
+            "poll_s": float(setting("poll_seconds", vx.poll_seconds)),
+            "timeout_s": vx.timeout_seconds,
+            "retry": retry_settings(lambda name: getattr(vx, name)),
+            "vertex": {
+                "project": str(project),
+                "location": str(location),
+                "job_id": vertex_job_id(cfg.name, request.run_id),
+                "labels": {"mlops-pipeline": re.sub(r"[^a-z0-9_-]", "-", cfg.name.lower())[:63]},
+                "api_endpoint": setting("api_endpoint", vx.api_endpoint),
+                "anonymous_credentials": anonymous,
+            },
+        }

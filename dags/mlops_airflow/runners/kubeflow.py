@@ -1,29 +1,45 @@
-"""The ``kubeflow`` runner's client side: ``kfp.Client`` (kfp 2.17.3) against a KFP v2 API.
+"""The ``kubeflow`` runner: the compiled spec on Kubeflow Pipelines v2, through ``kfp.Client`` (kfp 2.17.3).
 
-Runs inside :mod:`lib.remote_client` in the clients' venv, never in the Airflow venv. Steps:
+Airflow side (:class:`KubeflowRunner`, in the task): settings from the connection ``kfp_default``
+(API URL in host, bearer token in password; extras ``namespace``, ``ui_url``, ``verify``,
+``experiment``, ``service_account``, ``poll_seconds``, ``timeout_seconds``,
+``retry_initial_seconds``, ``retry_max_seconds``, ``retry_budget_seconds``) and the config's
+``kubeflow:`` section (``package_path``, ``pipeline_root``, ``parameters``, ``experiment``,
+``service_account``); it sends the client request to the clients' venv
+(:func:`mlops_airflow.runners.remote.run_remote`).
+
+Client side (:class:`KubeflowBackend`, inside :mod:`mlops_airflow.runners.remote_client` in the
+clients' venv, never in the Airflow venv). Steps:
 
 1. find the pipeline (named after the config's ``name``) or upload it;
 2. reuse the pipeline version named ``<name>-<sha256 of the spec>[:12]`` or upload it;
 3. get or create the experiment, if one is configured;
 4. re-attach to the newest run whose display name is ``<name> <airflow run id>`` unless it ended
    FAILED/CANCELED (or is CANCELING), else create the run with the runtime parameters;
-5. (:func:`lib.remote_client.drive`) poll it; cancel = ``terminate_run``.
+5. (:func:`mlops_airflow.runners.remote_client.drive`) poll it; cancel = ``terminate_run``.
 
 Request section ``kubeflow``: ``host``, ``token``, ``namespace``, ``ui_url``, ``verify``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from pathlib import Path
 from typing import Any, Mapping
 
-from lib.remote_client import RemoteRun, RunStatus
-from lib.runners import RetryPolicy, RunnerError, call_with_retry
+from mlops_airflow.runners.interface import RunRequest
+from mlops_airflow.runners.outcome import RunnerError
+from mlops_airflow.runners.remote import RemoteRun, RemoteRunner, RunStatus
+from mlops_airflow.runners.retry import RetryPolicy, call_with_retry, retry_settings
+from mlops_airflow.runners.spec import spec_digest
 
 log = logging.getLogger("mlops.kubeflow")
+
+
+# --------------------------------------------------------------------------------------------
+# client side (the clients' venv)
+# --------------------------------------------------------------------------------------------
 
 SUCCEEDED = {"SUCCEEDED", "SKIPPED"}
 ENDED = SUCCEEDED | {"FAILED", "CANCELED"}
@@ -58,6 +74,8 @@ def _name_filter(name: str) -> str:
 
 
 class KubeflowBackend:
+    """``kfp.Client`` calls for :func:`mlops_airflow.runners.remote_client.drive` (steps: module docstring)."""
+
     runner = "kubeflow"
     label = "KFP run"
 
@@ -126,7 +144,7 @@ class KubeflowBackend:
 
     # -- pipeline and version --
     def ensure_version(self) -> tuple[str, str]:
-        digest = hashlib.sha256(self.package.read_bytes()).hexdigest()[:12]
+        digest = spec_digest(self.package)[:12]
         version_name = f"{self.pipeline_name}-{digest}"
 
         def find_or_upload_pipeline() -> str:
@@ -220,3 +238,62 @@ class KubeflowBackend:
             run_id = run.run_id
         self.client.terminate_run(run_id)
         return run_id
+
+
+# --------------------------------------------------------------------------------------------
+# Airflow side (the task)
+# --------------------------------------------------------------------------------------------
+
+KFP_CONN_ID = "kfp_default"
+# Pipeline roots TF's gfile in the project image cannot open (pipelines/kubeflow/conformance.py).
+UNSUPPORTED_ROOTS = ("s3://", "minio://", "s3a://")
+
+
+class KubeflowRunner(RemoteRunner):
+    """Submits the compiled spec to the KFP API of the ``kfp_default`` connection and waits."""
+
+    name = "kubeflow"
+    backend = KubeflowBackend
+
+    def client_request(self, request: RunRequest) -> dict[str, Any]:
+        """The client process's request: connection, config and the spec's declared parameters.
+
+        Raises:
+            RunnerError: no connection, no ``data_uri`` parameter in the spec, or a pipeline root
+                the project image cannot open; nothing was sent.
+        """
+        from mlops_airflow.connections import get_connection_or_none, url_from_connection
+
+        conn = get_connection_or_none(KFP_CONN_ID)
+        host = url_from_connection(conn) if conn is not None else None
+        if not host:
+            raise RunnerError(f"kubeflow runner: connection {KFP_CONN_ID!r} with the KFP API URL is not configured")
+        extra = conn.extra_dejson or {}
+        kf = request.pipeline.kubeflow
+        common, spec = self.submission(request, kf.parameters)
+        root = kf.pipeline_root
+        for candidate in (root, spec.get("defaultPipelineRoot") or ""):
+            if isinstance(candidate, str) and candidate.startswith(UNSUPPORTED_ROOTS):
+                raise RunnerError(
+                    f"kubeflow runner: pipeline root {candidate!r}: TFX and TensorFlow in the project image cannot "
+                    "open s3:// or minio:// URIs (OSS KFP's default MinIO root included). Set kubeflow.pipeline_root "
+                    "to a gs:// bucket (or compile with --pipeline-root gs://...); see docs/kubeflow.md"
+                )
+        verify = extra.get("verify", True)
+        return {
+            **common,
+            # A local pipeline_root (used for compiling) means nothing to the cluster: keep the spec's.
+            "pipeline_root": root if isinstance(root, str) and "://" in root else None,
+            "experiment": extra.get("experiment") or kf.experiment,
+            "service_account": extra.get("service_account") or kf.service_account,
+            "poll_s": float(extra.get("poll_seconds", 15)),
+            "timeout_s": float(extra.get("timeout_seconds", 6 * 3600)),
+            "retry": retry_settings(extra.get),
+            "kubeflow": {
+                "host": host,
+                "token": conn.password or None,
+                "namespace": extra.get("namespace"),
+                "ui_url": extra.get("ui_url"),
+                "verify": verify if isinstance(verify, (bool, str)) else True,
+            },
+        }
