@@ -2,7 +2,7 @@
 
 Validation happens at load time so that a typo fails in milliseconds with a message naming the
 key, instead of twenty minutes into a run. This is the one schema of the config: the pipeline
-(``mlops run``/``compile``), the Airflow DAGs (``dags/lib/pipeline_config.py``), serving
+(``mlops run``/``compile``), the Airflow DAGs (``dags/mlops_airflow/pipeline_config.py``), serving
 (``mlops serve``) and monitoring (``mlops drift``, the ``model_monitoring`` DAG) all load it
 here, so every key any of them reads is declared below, and a key that is not declared is
 rejected by all of them with the same message.

@@ -1,7 +1,7 @@
 """What the alert channels share, without Airflow: the error type and the SMTP transport rule.
 
 The delivery itself goes through the Airflow providers' notifiers (``SlackWebhookNotifier``,
-``SmtpNotifier``) in ``dags/lib/alerts.py``; nothing outside Airflow sends alerts. This module
+``SmtpNotifier``) in ``dags/mlops_airflow/alerts.py``; nothing outside Airflow sends alerts. This module
 decides *how* to talk to an SMTP server, so the rule is plain data that can be tested anywhere.
 Standard library only.
 
