@@ -32,7 +32,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
@@ -170,7 +169,9 @@ def peer_runs(csv: Path, cfg, workdir: Path) -> tuple[float, float]:
 
 def bench_config(csv: Path, workdir: Path, n: int, args, beam_args: list[str] | None = None, name: str = "cfg.yaml") -> Path:
     """The penguins config on the generated data, extras off, trivial threshold."""
-    raw = yaml.safe_load((REPO / "pipelines" / "configs" / "penguins.yaml").read_text())
+    from tests.configs import extras_off, penguins_raw, write_config
+
+    raw = extras_off(penguins_raw())
     raw["data"]["uri"] = str(csv)
     # Small data needs small batches to learn anything in a few epochs; the gate is not
     # what is measured here, so the threshold is trivial (blessing still runs).
@@ -180,12 +181,9 @@ def bench_config(csv: Path, workdir: Path, n: int, args, beam_args: list[str] | 
         "change_threshold": None,
     }
     raw["push"]["destination"] = str(workdir / f"models-{name}")
-    for extra in ("explain", "fairness", "compress", "drift_check"):
-        raw[extra] = {**raw.get(extra, {}), "enabled": False}
     if beam_args:
         raw["beam"] = {"runner": "DirectRunner", "args": beam_args}
-    (workdir / name).write_text(yaml.safe_dump(raw))
-    return workdir / name
+    return write_config(workdir, raw, name)
 
 
 def main(argv=None) -> int:
