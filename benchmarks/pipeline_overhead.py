@@ -24,14 +24,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from benchmarks.common import scratch, sizes, write_results
 
 REPO = Path(__file__).resolve().parent.parent
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
@@ -199,9 +199,8 @@ def main(argv=None) -> int:
     from pipelines.config import load_config
 
     results = []
-    for n in [int(s) for s in args.sizes.split(",")]:
-        workdir = Path(tempfile.mkdtemp(prefix=f"bench-{n}-"))
-        try:
+    for n in sizes(args.sizes):
+        with scratch(f"bench-{n}-") as workdir:
             csv = generate(n, workdir / "data.csv")
             config_path = bench_config(csv, workdir, n, args)
             cfg = load_config(config_path)
@@ -240,10 +239,7 @@ def main(argv=None) -> int:
                 row["cold_over_peer"] = round(cold["wall_s"] / row["peer_cold_s"], 2)
             results.append(row)
             print(json.dumps(row, indent=2), flush=True)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps({"epochs": args.epochs, "cpus": os.cpu_count(), "results": results}, indent=2))
+    write_results(args.output, {"epochs": args.epochs, "cpus": os.cpu_count(), "results": results})
     print("\n| rows | pipeline cold (s) | cached (s) | plain (s) | cold / plain | cached / cold | outside components, cold (s) |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:

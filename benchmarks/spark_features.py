@@ -24,12 +24,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from benchmarks.common import scratch, sizes, write_results
 
 REPO = Path(__file__).resolve().parent.parent
 RAW_CSV = "package://palmerpenguins/data/penguins-raw.csv"
@@ -172,9 +173,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     results = []
-    for n in [int(s) for s in args.sizes.split(",")]:
-        work = Path(tempfile.mkdtemp(prefix=f"bench-features-{n}-"))
-        try:
+    for n in sizes(args.sizes):
+        with scratch(f"bench-features-{n}-") as work:
             csv = work / "raw.csv"
             t = time.perf_counter()
             shape = generate_raw(n, csv)
@@ -198,12 +198,9 @@ def main(argv=None) -> int:
             }
             results.append(row)
             print(json.dumps(row), flush=True)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
     meta = {"master": args.master, "cpus": os.cpu_count(), "python": sys.version.split()[0],
             "pandas": pd.__version__, "pyspark": _pyspark_version()}
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+    write_results(args.output, {"meta": meta, "results": results})
     print(f"\n{'raw rows':>10} {'pandas s':>9} {'spark s':>8} {'wall x':>7} {'pandas MiB':>11} {'spark MiB':>10} {'mem x':>6}")
     for r in results:
         print(f"{r['raw_rows']:>10} {r['pandas']['wall_s']:>9} {r['spark']['wall_s']:>8} {r['spark_over_pandas']['wall']:>7} "
