@@ -4,12 +4,24 @@ venv, the others in the project image)."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def sweep_parser(doc: str, default_sizes: str, results_name: str, sizes_help: str = "comma-separated row counts"):
+    """An argument parser (description: the first line of ``doc``) with ``--sizes`` and
+    ``--output`` (default ``benchmarks/results/<results_name>``); add the benchmark's own options."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--sizes", default=default_sizes, help=sizes_help)
+    p.add_argument("--output", default=str(REPO / "benchmarks" / "results" / results_name))
+    return p
 
 
 def sizes(text: str) -> list[int]:

@@ -21,7 +21,6 @@ Usage (in the project image; `make bench` runs the defaults):
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -31,9 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import scratch, sizes, write_results
+from benchmarks.common import scratch, sizes, sweep_parser, write_results
 
-REPO = Path(__file__).resolve().parent.parent
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 
 
@@ -187,13 +185,11 @@ def bench_config(csv: Path, workdir: Path, n: int, args, beam_args: list[str] | 
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", default="344,100000", help="comma-separated row counts")
+    p = sweep_parser(__doc__, "344,100000", "pipeline_overhead.json")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--workers", type=int, default=1, help="also run cold with this many Beam worker processes")
     p.add_argument("--peer", action="store_true", help="also run the stock TFX penguin-style pipeline (benchmarks/peer)")
-    p.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "pipeline_overhead.json"))
     args = p.parse_args(argv)
 
     from pipelines.config import load_config

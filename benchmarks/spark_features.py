@@ -18,7 +18,6 @@ Usage (host, the Airflow venv: pyspark lives there; Java 17+):
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import scratch, sizes, write_results
+from benchmarks.common import scratch, sizes, sweep_parser, write_results
 
 REPO = Path(__file__).resolve().parent.parent
 RAW_CSV = "package://palmerpenguins/data/penguins-raw.csv"
@@ -166,10 +165,8 @@ def _same_table(spark_out: Path, pandas_out: Path) -> int:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", default="344,1000000", help="comma-separated raw row counts")
+    p = sweep_parser(__doc__, "344,1000000", "spark_features.json", "comma-separated raw row counts")
     p.add_argument("--master", default="local[*]", help="Spark master of the Spark runs")
-    p.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "spark_features.json"))
     args = p.parse_args(argv)
 
     results = []
