@@ -21,20 +21,17 @@ Usage (in the project image; `make bench` runs the defaults):
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+from benchmarks.common import scratch, sizes, sweep_parser, write_results
+
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 
 
@@ -170,7 +167,9 @@ def peer_runs(csv: Path, cfg, workdir: Path) -> tuple[float, float]:
 
 def bench_config(csv: Path, workdir: Path, n: int, args, beam_args: list[str] | None = None, name: str = "cfg.yaml") -> Path:
     """The penguins config on the generated data, extras off, trivial threshold."""
-    raw = yaml.safe_load((REPO / "pipelines" / "configs" / "penguins.yaml").read_text())
+    from tests.configs import extras_off, penguins_raw, write_config
+
+    raw = extras_off(penguins_raw())
     raw["data"]["uri"] = str(csv)
     # Small data needs small batches to learn anything in a few epochs; the gate is not
     # what is measured here, so the threshold is trivial (blessing still runs).
@@ -180,30 +179,24 @@ def bench_config(csv: Path, workdir: Path, n: int, args, beam_args: list[str] | 
         "change_threshold": None,
     }
     raw["push"]["destination"] = str(workdir / f"models-{name}")
-    for extra in ("explain", "fairness", "compress", "drift_check"):
-        raw[extra] = {**raw.get(extra, {}), "enabled": False}
     if beam_args:
         raw["beam"] = {"runner": "DirectRunner", "args": beam_args}
-    (workdir / name).write_text(yaml.safe_dump(raw))
-    return workdir / name
+    return write_config(workdir, raw, name)
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", default="344,100000", help="comma-separated row counts")
+    p = sweep_parser(__doc__, "344,100000", "pipeline_overhead.json")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--workers", type=int, default=1, help="also run cold with this many Beam worker processes")
     p.add_argument("--peer", action="store_true", help="also run the stock TFX penguin-style pipeline (benchmarks/peer)")
-    p.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "pipeline_overhead.json"))
     args = p.parse_args(argv)
 
     from pipelines.config import load_config
 
     results = []
-    for n in [int(s) for s in args.sizes.split(",")]:
-        workdir = Path(tempfile.mkdtemp(prefix=f"bench-{n}-"))
-        try:
+    for n in sizes(args.sizes):
+        with scratch(f"bench-{n}-") as workdir:
             csv = generate(n, workdir / "data.csv")
             config_path = bench_config(csv, workdir, n, args)
             cfg = load_config(config_path)
@@ -242,10 +235,7 @@ def main(argv=None) -> int:
                 row["cold_over_peer"] = round(cold["wall_s"] / row["peer_cold_s"], 2)
             results.append(row)
             print(json.dumps(row, indent=2), flush=True)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps({"epochs": args.epochs, "cpus": os.cpu_count(), "results": results}, indent=2))
+    write_results(args.output, {"epochs": args.epochs, "cpus": os.cpu_count(), "results": results})
     print("\n| rows | pipeline cold (s) | cached (s) | plain (s) | cold / plain | cached / cold | outside components, cold (s) |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:

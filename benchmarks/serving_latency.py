@@ -31,7 +31,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 FEATURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "island", "sex"]
@@ -53,14 +52,13 @@ def ensure_model(models: str | None, name: str, workdir: Path) -> tuple[str, int
     from pipelines.config import load_config
     from pipelines.runner import run_local
 
-    raw = yaml.safe_load((REPO / "pipelines" / "configs" / "penguins.yaml").read_text())
+    from tests.configs import extras_off, penguins_raw, write_config
+
+    raw = extras_off(penguins_raw())
     raw["model"]["epochs"] = 10
     raw["push"] = {**raw["push"], "destination": dest, "model_name": name}
-    for extra in ("explain", "fairness", "compress"):
-        raw[extra] = {**raw.get(extra, {}), "enabled": False}
     workdir.mkdir(parents=True, exist_ok=True)
-    cfg_path = workdir / "bench-config.yaml"
-    cfg_path.write_text(yaml.safe_dump(raw))
+    cfg_path = write_config(workdir, raw, "bench-config.yaml")
     print(f"[bench] no model under {dest}: training one (about 2 minutes)", file=sys.stderr, flush=True)
     summary = run_local(load_config(cfg_path), str(workdir / "run"))
     if summary.status != "succeeded":

@@ -18,18 +18,18 @@ Usage (host, the Airflow venv: pyspark lives there; Java 17+):
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from benchmarks.common import scratch, sizes, sweep_parser, write_results
 
 REPO = Path(__file__).resolve().parent.parent
 RAW_CSV = "package://palmerpenguins/data/penguins-raw.csv"
@@ -165,16 +165,13 @@ def _same_table(spark_out: Path, pandas_out: Path) -> int:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", default="344,1000000", help="comma-separated raw row counts")
+    p = sweep_parser(__doc__, "344,1000000", "spark_features.json", "comma-separated raw row counts")
     p.add_argument("--master", default="local[*]", help="Spark master of the Spark runs")
-    p.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "spark_features.json"))
     args = p.parse_args(argv)
 
     results = []
-    for n in [int(s) for s in args.sizes.split(",")]:
-        work = Path(tempfile.mkdtemp(prefix=f"bench-features-{n}-"))
-        try:
+    for n in sizes(args.sizes):
+        with scratch(f"bench-features-{n}-") as work:
             csv = work / "raw.csv"
             t = time.perf_counter()
             shape = generate_raw(n, csv)
@@ -198,12 +195,9 @@ def main(argv=None) -> int:
             }
             results.append(row)
             print(json.dumps(row), flush=True)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
     meta = {"master": args.master, "cpus": os.cpu_count(), "python": sys.version.split()[0],
             "pandas": pd.__version__, "pyspark": _pyspark_version()}
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+    write_results(args.output, {"meta": meta, "results": results})
     print(f"\n{'raw rows':>10} {'pandas s':>9} {'spark s':>8} {'wall x':>7} {'pandas MiB':>11} {'spark MiB':>10} {'mem x':>6}")
     for r in results:
         print(f"{r['raw_rows']:>10} {r['pandas']['wall_s']:>9} {r['spark']['wall_s']:>8} {r['spark_over_pandas']['wall']:>7} "

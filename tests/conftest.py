@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-PENGUINS_CONFIG = REPO / "pipelines" / "configs" / "penguins.yaml"
+# The config helpers live in tests/configs.py (the benchmarks use them too); re-exported for the
+# modules that still import them from here.
+from tests.configs import PENGUINS_CONFIG, REPO, fast_config, penguins_raw, write_config  # noqa: F401
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 # Every pipeline run logs to MLflow (pipelines/tracking): in tests, into this session's own store,
@@ -56,30 +56,7 @@ def penguins_df(penguins_csv) -> pd.DataFrame:
 @pytest.fixture
 def raw_config() -> dict:
     """The penguins config as plain data, to mutate in tests."""
-    return yaml.safe_load(PENGUINS_CONFIG.read_text())
-
-
-def write_config(tmp_path: Path, raw: dict, name: str = "cfg.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump(raw))
-    return path
-
-
-def fast_config(
-    tmp_path: Path, raw: dict, data_uri: str | None = None, destination: str | None = None, extras: bool = False
-) -> Path:
-    """A config for quick test runs: few epochs, outputs under tmp_path, and explain / fairness /
-    compress / drift_check off unless ``extras`` (then as configured, with small samples)."""
-    raw = dict(raw)
-    raw["model"] = {**raw["model"], "epochs": 10}
-    raw["push"] = {**raw["push"], "destination": destination or str(tmp_path / "models")}
-    for extra in ("explain", "fairness", "compress", "drift_check"):
-        raw[extra] = {**raw.get(extra, {}), "enabled": extras and raw.get(extra, {}).get("enabled", False)}
-    if extras:
-        raw["explain"].update(sample_size=10, background_size=10)
-    if data_uri:
-        raw["data"] = {**raw["data"], "uri": data_uri}
-    return write_config(tmp_path, raw)
+    return penguins_raw()
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +70,7 @@ def trained_pipeline(tmp_path_factory):
     from pipelines.runner import run_local
 
     base = tmp_path_factory.mktemp("trained")
-    raw = yaml.safe_load(PENGUINS_CONFIG.read_text())
+    raw = penguins_raw()
     # The demo config's extras (explain, fairness, compress) run too: this is `mlops run` as shipped.
     config_path = fast_config(base, raw, extras=True)
     cfg = load_config(config_path)

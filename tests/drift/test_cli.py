@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from pipelines.cli import main as _mlops_main
-from tests.conftest import PENGUINS_CONFIG
+from tests.configs import PENGUINS_CONFIG
 
 
 def mlops(argv):

@@ -14,9 +14,39 @@ def examples_uri(trained_pipeline):
     return trained_pipeline["artifacts"][("DataIngest", "examples")]  # the shared run's own Examples
 
 
-def test_train_vs_eval_split_is_not_skewed(examples_uri, trained_pipeline, tmp_path):
+@pytest.fixture(scope="module")
+def features(trained_pipeline) -> dict[str, str]:
+    """The shared run's features, name -> type (DriftCheck's ``features_json``, decoded)."""
+    return {f.name: f.type for f in trained_pipeline["config"].features}
+
+
+def _drift_check():
+    """The function DriftCheck's executor calls."""
+    return DriftCheck.EXECUTOR_SPEC.executor_class._FUNCTION
+
+
+def _examples(uri: str, split_names: str | None = None):
+    """An Examples artifact at ``uri``."""
+    from tfx.types import standard_artifacts
+
+    examples = standard_artifacts.Examples()
+    examples.uri = uri
+    if split_names is not None:
+        examples.split_names = split_names
+    return examples
+
+
+def _drift_result(path):
+    """A DriftResult output artifact at ``path``."""
+    from components.drift.component import DriftResult
+
+    out = DriftResult()
+    out.uri = str(path)
+    return out
+
+
+def test_train_vs_eval_split_is_not_skewed(examples_uri, features, trained_pipeline, tmp_path):
     cfg = trained_pipeline["config"]
-    features = {f.name: f.type for f in cfg.features}
     report = skew_report(examples_uri, examples_uri, features, DriftSettings.from_monitoring(cfg.monitoring, window_size=0),
                          baseline_splits="train", current_splits="eval")
     assert set(report.scores) == set(features)
@@ -35,20 +65,15 @@ def test_component_declares_its_interface():
     assert spec.INPUTS["baseline_examples"].optional and not spec.INPUTS["current_examples"].optional
 
 
-def test_component_function_on_real_artifacts(examples_uri, trained_pipeline, tmp_path):
+def test_component_function_on_real_artifacts(examples_uri, features, tmp_path):
     """The decorated function itself, with real Examples artifacts (what the executor calls)."""
-    from tfx.types import standard_artifacts
+    from components.drift.component import DriftDetected
 
-    from components.drift.component import DriftDetected, DriftResult
-
-    fn = DriftCheck.EXECUTOR_SPEC.executor_class._FUNCTION
-    examples = standard_artifacts.Examples()
-    examples.uri = examples_uri
-    examples.split_names = '["train", "eval"]'
-    out = DriftResult()
-    out.uri = str(tmp_path / "artifact")
+    fn = _drift_check()
+    examples = _examples(examples_uri, '["train", "eval"]')
+    out = _drift_result(tmp_path / "artifact")
     (tmp_path / "artifact").mkdir()
-    features = json.dumps({f.name: f.type for f in trained_pipeline["config"].features})
+    features = json.dumps(features)
     result = fn(baseline_examples=examples, current_examples=examples, drift=out, features_json=features,
                 current_splits="eval", report_dir=str(tmp_path / "report"))
     assert result["drifted"] == 0 and 0 < result["max_score"] < 0.2
@@ -59,12 +84,10 @@ def test_component_function_on_real_artifacts(examples_uri, trained_pipeline, tm
            current_splits="eval", threshold=1e-9, fail_on_drift=1)
 
 
-def test_baseline_is_the_serving_models_training_data(examples_uri, trained_pipeline, tmp_path):
+def test_baseline_is_the_serving_models_training_data(examples_uri, features, trained_pipeline, tmp_path):
     """Without baseline_examples the push manifest of the newest version names the baseline; with
     nothing pushed yet the step reports that and flags nothing."""
-    from tfx.types import standard_artifacts
-
-    from components.drift.component import DriftResult, serving_baseline
+    from components.drift.component import serving_baseline
 
     dest = str(trained_pipeline["destination"])
     baseline, what = serving_baseline(dest, "penguins")
@@ -72,12 +95,10 @@ def test_baseline_is_the_serving_models_training_data(examples_uri, trained_pipe
     assert os.path.isdir(os.path.join(baseline, "Split-train"))
     assert serving_baseline(str(tmp_path / "nothing-pushed"), "penguins") is None
 
-    fn = DriftCheck.EXECUTOR_SPEC.executor_class._FUNCTION
-    current = standard_artifacts.Examples()
-    current.uri = examples_uri
-    features = json.dumps({f.name: f.type for f in trained_pipeline["config"].features})
-    out = DriftResult()
-    out.uri = str(tmp_path / "a")
+    fn = _drift_check()
+    current = _examples(examples_uri)
+    features = json.dumps(features)
+    out = _drift_result(tmp_path / "a")
     result = fn(current_examples=current, drift=out, features_json=features, serving_models=dest, model_name="penguins",
                 current_splits="eval")
     assert result["drifted"] == 0
@@ -102,21 +123,15 @@ def test_baseline_is_the_serving_models_training_data(examples_uri, trained_pipe
         fn(current_examples=current, drift=out, features_json=features)
 
 
-def test_a_serving_baseline_that_is_gone_is_reported_not_fatal(examples_uri, trained_pipeline, tmp_path):
+def test_a_serving_baseline_that_is_gone_is_reported_not_fatal(examples_uri, features, tmp_path):
     """The manifest names Examples of an old run whose folder was deleted: "not checked", no failure."""
-    from tfx.types import standard_artifacts
-
-    from components.drift.component import DriftResult
-
     version = tmp_path / "models" / "penguins" / "3"
     version.mkdir(parents=True)
     (version / "manifest.json").write_text(json.dumps({"examples_uri": str(tmp_path / "deleted-run" / "examples")}))
-    fn = DriftCheck.EXECUTOR_SPEC.executor_class._FUNCTION
-    current = standard_artifacts.Examples()
-    current.uri = examples_uri
-    out = DriftResult()
-    out.uri = str(tmp_path / "out")
-    features = json.dumps({f.name: f.type for f in trained_pipeline["config"].features})
+    fn = _drift_check()
+    current = _examples(examples_uri)
+    out = _drift_result(tmp_path / "out")
+    features = json.dumps(features)
     result = fn(current_examples=current, drift=out, features_json=features, serving_models=str(tmp_path / "models"),
                 model_name="penguins", fail_on_drift=1)
     assert result == {"drifted": 0, "max_score": 0.0}
@@ -140,20 +155,12 @@ def test_a_hold_lists_one_gate_failure_per_drifted_feature():
     assert DriftDetected("held").failures[0]["observed"] == "held"
 
 
-
-def test_current_data_missing_a_feature_is_not_checked_not_a_crash(examples_uri, trained_pipeline, tmp_path):
+def test_current_data_missing_a_feature_is_not_checked_not_a_crash(examples_uri, features, tmp_path):
     """The data gate reports a missing column (exit 3); the drift step must not fail first."""
-    from tfx.types import standard_artifacts
-
-    from components.drift.component import DriftResult
-
-    fn = DriftCheck.EXECUTOR_SPEC.executor_class._FUNCTION
-    examples = standard_artifacts.Examples()
-    examples.uri = examples_uri
-    examples.split_names = '["train", "eval"]'
-    out = DriftResult()
-    out.uri = str(tmp_path / "artifact")
-    features = {f.name: f.type for f in trained_pipeline["config"].features}
+    fn = _drift_check()
+    examples = _examples(examples_uri, '["train", "eval"]')
+    out = _drift_result(tmp_path / "artifact")
+    features = dict(features)
     features["wing_span_mm"] = "float"  # configured, absent from the Examples
     result = fn(baseline_examples=examples, current_examples=examples, drift=out, features_json=json.dumps(features),
                 current_splits="eval", fail_on_drift=1)

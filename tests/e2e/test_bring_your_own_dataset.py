@@ -12,11 +12,6 @@ naming the column and the curated range.
 """
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 
 import httpx
 import numpy as np
@@ -24,6 +19,7 @@ import pytest
 
 from pipelines.config import load_config
 from tests.cli import REPO, mlops
+from tests.serving.helpers import serve_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -87,12 +83,6 @@ def test_diabetes_regression_parquet_beats_the_mean_predictor(tmp_path):
     assert np.mean(np.abs(values - rows["target"].to_numpy())) < np.mean(np.abs(rows["target"] - train["target"].mean()))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_iris_with_raw_headers_trains_serves_and_gates_out_of_range_values(tmp_path):
     from sklearn.datasets import load_iris
 
@@ -107,18 +97,10 @@ def test_iris_with_raw_headers_trains_serves_and_gates_out_of_range_values(tmp_p
     accuracy = summary["metrics"]["sparse_categorical_accuracy"]
     assert accuracy >= majority + 0.4, f"accuracy {accuracy:.3f} vs majority class {majority:.3f}"
 
-    # serves by config only: requests name the renamed features
-    port = _free_port()
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    # by config only: push.destination, the model name, and the drift monitor's baseline (renamed)
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--config", str(config),
-                             "--port", str(port), "--log-level", "warning", "--poll-seconds", "1"],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        from tests.serving.helpers import wait_ready
-
-        url = f"http://127.0.0.1:{port}"
-        wait_ready(url, 1, timeout=120)
+    # serves by config only (push.destination, the model name, and the drift monitor's baseline,
+    # renamed): requests name the renamed features
+    with serve_process("--config", str(config), "--log-level", "warning", "--poll-seconds", "1", cwd=REPO) as served:
+        url = served.url
         rows = evaluation.head(10)
         instances = [{f: float(row[f]) for f in cfg.feature_names} for _, row in rows.iterrows()]
         assert set(instances[0]) == {"sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"}
@@ -129,13 +111,6 @@ def test_iris_with_raw_headers_trains_serves_and_gates_out_of_range_values(tmp_p
         raw_header = {"sepal length (cm)": 5.1, "sepal width (cm)": 3.5, "petal length (cm)": 1.4, "petal width (cm)": 0.2}
         r = httpx.post(f"{url}/v1/models/iris:predict", json={"instances": [raw_header]}, timeout=30)
         assert r.status_code == 400 and "sepal_length_cm" in r.text  # requests use the config's names
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
 
     # out-of-range values stop at the gate, the column and range named
     schema_range = [e["kwargs"] for e in json.loads(open(load_config(config).validation.expectation_suite).read())

@@ -45,7 +45,8 @@ def test_run_pushes_a_blessed_model_with_reports(trained_pipeline):
 
 
 def test_explain_fairness_and_compression_ship_with_the_model(trained_pipeline):
-    """The three issue-6 components run inside `mlops run` and their results reach the push."""
+    """The explanation, fairness and compression components run inside `mlops run` and their results
+    reach the push."""
     summary = trained_pipeline["summary"]
     cfg = trained_pipeline["config"]
     for node in ("ModelExplanation", "FairnessGate", "ModelCompression"):

@@ -164,33 +164,18 @@ def test_a_server_that_is_down_leaves_the_push_intact_and_the_next_run_registers
 def test_mlops_serve_names_the_model_by_registry_alias(blessed, server, penguins_df, trained_pipeline):
     """`mlops serve --model models:/penguins@production` serves the pushed version the alias names,
     loaded from the push destination the registered version mirrors."""
-    import signal
-
     import httpx
 
-    from tests.object_stores import free_port
-    from tests.serving.helpers import instances_from_df, wait_ready
+    from tests.serving.helpers import instances_from_df, serve_process
 
-    port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": server, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "serve", "--model", "models:/penguins@production", "--port", str(port),
-         "--poll-seconds", "1", "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        ready = wait_ready(url, 1, timeout=180)
-        assert ready["version"] == 1
-        r = httpx.post(f"{url}/v1/models/penguins:predict", json={"instances": instances_from_df(penguins_df, 3)})
+    with serve_process("--model", "models:/penguins@production", "--poll-seconds", "1", "--log-level", "warning",
+                       version=1, timeout=180, env={"MLFLOW_TRACKING_URI": server}) as served:
+        assert served.ready["version"] == 1
+        r = httpx.post(f"{served.url}/v1/models/penguins:predict", json={"instances": instances_from_df(penguins_df, 3)})
         assert r.status_code == 200 and len(r.json()["predictions"]) == 3
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err[-3000:]
-    assert "models:/penguins@production (push 1 under" in err
+    # leaving the block sent SIGTERM
+    assert served.returncode == 0, served.stderr[-3000:]
+    assert "models:/penguins@production (push 1 under" in served.stderr
 
 
 def test_an_unknown_alias_is_a_usage_error(server):

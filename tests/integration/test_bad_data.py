@@ -2,29 +2,14 @@
 
 import json
 
-import pandas as pd
 import pytest
 
 from pipelines.config import load_config
 from pipelines.runner import run_local
 from tests.conftest import fast_config
+from tests.integration.bad_inputs import corrupt
 
 pytestmark = pytest.mark.slow
-
-
-def _corrupt(df: pd.DataFrame, kind: str) -> pd.DataFrame:
-    df = df.dropna().copy()
-    if kind == "missing_column":
-        return df.drop(columns=["flipper_length_mm"])
-    if kind == "wrong_type":
-        df["bill_depth_mm"] = df["bill_depth_mm"].astype(object)
-        df.loc[df.index[:4], "bill_depth_mm"] = "deep"
-    if kind == "out_of_range":
-        df.loc[df.index[:6], "body_mass_g"] = 99999.0
-    if kind == "unseen_category":
-        df["island"] = df["island"].astype(object)
-        df.loc[df.index[:5], "island"] = "Atlantis"
-    return df
 
 
 CASES = {
@@ -45,7 +30,7 @@ def _run(tmp_path, raw_config, data_path):
 @pytest.mark.parametrize("kind", sorted(CASES))
 def test_corrupted_data_stops_at_the_gate(tmp_path, raw_config, penguins_df, kind):
     data = tmp_path / "data.csv"
-    _corrupt(penguins_df, kind).to_csv(data, index=False)
+    corrupt(penguins_df.dropna(), kind).to_csv(data, index=False)
     cfg, summary = _run(tmp_path, raw_config, data)
     column, check, example = CASES[kind]
     assert summary.status == "gate_failed", summary.reason

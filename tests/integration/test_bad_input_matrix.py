@@ -14,6 +14,7 @@ import pytest
 from components.versioned_pusher import logic as push_logic
 from pipelines.cli import main
 from tests.conftest import fast_config
+from tests.integration.bad_inputs import FRAME_KINDS, corrupt
 
 pytestmark = pytest.mark.slow
 
@@ -25,37 +26,24 @@ def _write(df: pd.DataFrame, path, **kw) -> str:
 
 def _case(kind: str, df: pd.DataFrame, path) -> str:
     """Writes the corrupted file for ``kind``; returns its path."""
-    df = df.copy()
-    if kind == "missing_column":
-        return _write(df.drop(columns=["flipper_length_mm"]), path)
-    if kind == "wrong_type":
-        df["bill_depth_mm"] = df["bill_depth_mm"].astype(object)
-        df.loc[df.index[:4], "bill_depth_mm"] = "deep"
-    elif kind == "out_of_range":
-        df.loc[df.index[:6], "body_mass_g"] = 99999.0
-    elif kind == "unseen_category":
-        df["island"] = df["island"].astype(object)
-        df.loc[df.index[:5], "island"] = "Atlantis"
-    elif kind == "empty":
+    if kind in FRAME_KINDS:
+        return _write(corrupt(df, kind), path)
+    if kind == "empty":
         path.write_bytes(b"")
         return str(path)
-    elif kind == "header_only":
+    if kind == "header_only":
         path.write_text(",".join(df.columns) + "\n")
         return str(path)
-    elif kind == "ragged":
+    if kind == "ragged":
         buf = io.StringIO()
         df.to_csv(buf, index=False)
         lines = buf.getvalue().splitlines()
         lines[5] += ",1,2,3"  # one row with three fields too many
         path.write_text("\n".join(lines) + "\n")
         return str(path)
-    elif kind == "wrong_delimiter":
+    if kind == "wrong_delimiter":
         return _write(df, path, sep=";")
-    elif kind == "all_null_column":
-        df["sex"] = None
-    elif kind == "missing_labels":
-        df.loc[df.index[: len(df) // 3], "species"] = None
-    return _write(df, path)
+    raise ValueError(f"unknown case {kind!r}")
 
 
 # kind: what the closing paragraph must name

@@ -9,7 +9,7 @@ container do. TFX's module-file packaging failed here with
 import pytest
 import yaml
 
-from tests.conftest import PENGUINS_CONFIG, fast_config
+from tests.configs import PENGUINS_CONFIG, fast_config
 
 pytestmark = [pytest.mark.slow]
 

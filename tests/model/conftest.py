@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PENGUINS_CONFIG
+from tests.configs import PENGUINS_CONFIG
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 

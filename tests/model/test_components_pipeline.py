@@ -69,7 +69,7 @@ def test_adapters_in_a_local_pipeline(penguins_run, tmp_path):
     ).with_id("ModelCompression")
     metadata_path = str(tmp_path / "metadata.sqlite")
     pipeline = tfx.dsl.Pipeline(
-        pipeline_name="issue6-adapters",
+        pipeline_name="explain-fairness-compress-adapters",
         pipeline_root=str(tmp_path / "root"),
         components=[model, examples, evaluator_blessing, explain, fairness, strict, compress],
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path),

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.serving.helpers import copy_version
+from tests.serving.helpers import MAX_BODY, MAX_INSTANCES, copy_version, wait_ready
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +42,18 @@ def reference_predict(pushed_model):
 
     predict.keep = loaded  # keep the SavedModel alive with the function
     return predict
+
+
+@pytest.fixture(scope="module")
+def limited_server(pushed_model):
+    """URL of the pushed model served over HTTP with small request limits (``MAX_BODY``,
+    ``MAX_INSTANCES``), one server per test module (the OpenAPI tests)."""
+    from serving.app import create_app
+    from serving.model import PushDestinationSource
+    from serving.server import BackgroundServer
+
+    app = create_app(PushDestinationSource(str(pushed_model["destination"]), "penguins"), poll_seconds=0.5,
+                     max_body_bytes=MAX_BODY, max_instances=MAX_INSTANCES)
+    with BackgroundServer(app) as srv:
+        wait_ready(srv.url, 1)
+        yield srv.url

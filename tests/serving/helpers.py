@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+#: The request limits of ``limited_server`` (tests/serving/conftest.py), which its OpenAPI document publishes.
+MAX_BODY = 64 * 1024
+MAX_INSTANCES = 50
 FEATURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "island", "sex"]
 NUMERIC = FEATURES[:4]
 
@@ -45,6 +54,44 @@ def wait_ready(url: str, version: int | None = None, timeout: float = 90.0) -> d
         return None
 
     return wait_for(check, timeout, 0.1, f"{url}/readyz (version {version})")
+
+
+class ServeProcess:
+    """``mlops serve`` running as its own process: ``url``, ``proc``, ``ready`` (the first ready
+    /readyz body); after the ``with`` block, ``returncode`` and ``stderr``."""
+
+    def __init__(self, proc: subprocess.Popen, url: str):
+        self.proc, self.url = proc, url
+        self.ready: dict = {}
+        self.returncode: int | None = None
+        self.stderr = ""
+
+
+@contextlib.contextmanager
+def serve_process(*args: str, version: int | None = 1, timeout: float = 120, env: dict | None = None,
+                  cwd: str | Path | None = None) -> Iterator[ServeProcess]:
+    """Starts ``mlops serve ARGS --port <free port>`` as users do (its own process, 127.0.0.1) and
+    waits until it serves ``version``; on leaving, SIGTERM and up to 60 s to exit (then kill).
+    """
+    from tests.object_stores import free_port
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "pipelines.cli", "serve", *args, "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})})
+    served = ServeProcess(proc, f"http://127.0.0.1:{port}")
+    try:
+        served.ready = wait_ready(served.url, version, timeout=timeout)
+        yield served
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            _, served.stderr = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, served.stderr = proc.communicate()
+        served.returncode = proc.returncode
 
 
 def copy_version(src_destination: Path, dst_destination: Path, name: str = "penguins", version: int = 1) -> Path:

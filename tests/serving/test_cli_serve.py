@@ -1,47 +1,25 @@
 """``mlops serve`` as a real process: starts, serves, exits 0 on SIGTERM after flushing the log."""
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 
 import httpx
 
 from pipelines.cli import main as _mlops_main
-from tests.serving.helpers import instances_from_df, wait_ready
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.serving.helpers import instances_from_df, serve_process
 
 
 def test_serve_process_serves_and_flushes_on_sigterm(pushed_model, penguins_df, tmp_path):
-    port = _free_port()
     log_dir = tmp_path / "logs"
-    cmd = [sys.executable, "-m", "pipelines.cli", "serve", "--models", str(pushed_model["destination"]),
-           "--model", "penguins", "--port", str(port), "--log-dir", str(log_dir),
-           "--log-flush-seconds", "3600", "--poll-seconds", "1", "--log-level", "warning"]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_ready(url, 1, timeout=120)
+    with serve_process("--models", str(pushed_model["destination"]), "--model", "penguins", "--log-dir", str(log_dir),
+                       "--log-flush-seconds", "3600", "--poll-seconds", "1", "--log-level", "warning") as served:
+        url = served.url
         instances = instances_from_df(penguins_df, 5)
         r = httpx.post(f"{url}/v1/models/penguins:predict", json={"instances": instances})
         assert r.status_code == 200 and len(r.json()["predictions"]) == 5
         assert "mlops_serving_requests_total" in httpx.get(f"{url}/metrics").text
         assert not list(log_dir.rglob("*.jsonl")), "flush interval is an hour: nothing written yet"
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err[-3000:]
+    # leaving the block sent SIGTERM
+    assert served.returncode == 0, served.stderr[-3000:]
     records = [json.loads(line) for p in log_dir.rglob("*.jsonl") for line in p.read_text().splitlines()]
     assert len(records) == 5, "the queued records were not flushed on shutdown"
     assert {r["version"] for r in records} == {1}

@@ -20,13 +20,8 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate as validate_openapi
 
-from serving.app import create_app
-from serving.model import PushDestinationSource
-from serving.server import BackgroundServer
-from tests.serving.helpers import instances_from_df, metric, metric_samples, wait_ready
+from tests.serving.helpers import MAX_INSTANCES, instances_from_df, metric, metric_samples
 
-MAX_BODY = 64 * 1024
-MAX_INSTANCES = 50
 SEED = 20260131
 N_VALID = 300
 N_MUTATED = 2500
@@ -48,25 +43,16 @@ API_SUFFIXES = [":classify", ":regress", ":explain", ":predict", ":", "::predict
 
 
 @pytest.fixture(scope="module")
-def server(pushed_model):
-    app = create_app(PushDestinationSource(str(pushed_model["destination"]), "penguins"), poll_seconds=0.5,
-                     max_body_bytes=MAX_BODY, max_instances=MAX_INSTANCES)
-    with BackgroundServer(app) as srv:
-        wait_ready(srv.url, 1)
-        yield srv.url
-
-
-@pytest.fixture(scope="module")
-def document(server):
-    r = httpx.get(server + "/openapi.json")
+def document(limited_server):
+    r = httpx.get(limited_server + "/openapi.json")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
     return r.json()
 
 
-def test_the_document_is_valid_openapi_and_matches_the_served_signature(server, document):
+def test_the_document_is_valid_openapi_and_matches_the_served_signature(limited_server, document):
     validate_openapi(document)  # raises on an invalid OpenAPI 3.1 document
     assert document["openapi"] == "3.1.0"
-    inputs = httpx.get(server + "/v1/models/penguins/metadata").json()["metadata"]["signature_def"]["serving_default"]["inputs"]
+    inputs = httpx.get(limited_server + "/v1/models/penguins/metadata").json()["metadata"]["signature_def"]["serving_default"]["inputs"]
     instance = document["components"]["schemas"]["Instance"]
     assert set(instance["properties"]) == set(instance["required"]) == set(inputs)
     assert instance["additionalProperties"] is False
@@ -188,7 +174,7 @@ def _check(r: httpx.Response, method: str, documented: dict | None, where: str) 
         assert isinstance(error, str) and error, where
 
 
-def test_fuzz_over_the_published_document_has_zero_5xx(server, document, penguins_df):
+def test_fuzz_over_the_published_document_has_zero_5xx(limited_server, document, penguins_df):
     rng = random.Random(SEED)
     gen = Generator(document, rng)
     operations = [(path, method.upper(), op) for path, item in document["paths"].items() for method, op in item.items()]
@@ -196,8 +182,8 @@ def test_fuzz_over_the_published_document_has_zero_5xx(server, document, penguin
     real = instances_from_df(penguins_df)
     counts = {}
     response_schemas = document["components"]
-    before = metric_samples(httpx.get(server + "/metrics").text)  # (the startup's 503s from /readyz are not ours)
-    with httpx.Client(base_url=server, timeout=60) as client:
+    before = metric_samples(httpx.get(limited_server + "/metrics").text)  # (the startup's 503s from /readyz are not ours)
+    with httpx.Client(base_url=limited_server, timeout=60) as client:
         # 1. valid requests, generated from the document: documented 2xx, bodies as documented
         for i in range(N_VALID):
             path, method, op = operations[i % len(operations)]
@@ -241,7 +227,7 @@ def test_fuzz_over_the_published_document_has_zero_5xx(server, document, penguin
             _check(r, method, documented, f"{kind} {method} {url} {(content or b'')[:200]!r} {headers}")
             counts[r.status_code] = counts.get(r.status_code, 0) + 1
     # 3. framing httpx will not send: bad Content-Length / Transfer-Encoding, on raw sockets
-    port = int(server.rsplit(":", 1)[1])
+    port = int(limited_server.rsplit(":", 1)[1])
     head = "POST /v1/models/penguins:predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
     for extra, body in [("Content-Length: -1\r\n", b"{}"), ("Content-Length: abc\r\n", b"{}"),
                         ("Content-Length: 99999999999\r\n", b"{}"), ("Content-Length: 2\r\nContent-Length: 3\r\n", b"{}"),
@@ -253,7 +239,7 @@ def test_fuzz_over_the_published_document_has_zero_5xx(server, document, penguin
             status = int(sock.recv(65536).split(b" ", 2)[1])
             assert status < 500, (extra, status)
             counts[status] = counts.get(status, 0) + 1
-    samples = metric_samples(httpx.get(server + "/metrics").text)
+    samples = metric_samples(httpx.get(limited_server + "/metrics").text)
     server_errors = {labels: v - before.get((n, labels), 0) for (n, labels), v in samples.items()
                      if n == "mlops_serving_requests_total" and dict(labels)["code"].startswith("5")}
     assert not any(server_errors.values()), server_errors

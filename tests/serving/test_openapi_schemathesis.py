@@ -25,38 +25,24 @@ from pathlib import Path
 import httpx
 import pytest
 
-from serving.app import create_app
-from serving.model import PushDestinationSource
-from serving.server import BackgroundServer
-from tests.serving.helpers import metric, metric_samples, wait_ready
+from tests.serving.helpers import metric, metric_samples
 
-MAX_BODY = 64 * 1024
-MAX_INSTANCES = 50
 MAX_EXAMPLES = 150  # per operation and phase
 SEED = 20260131
 REQUIRED = ("schemathesis==4.32.5 hypothesis==6.170.17 hypothesis-graphql==0.13.5 harfile==0.6.0 "
             "jsonschema-rs==0.60.3 pyrate-limiter==4.5.1")
 
 
-@pytest.fixture(scope="module")
-def st_server(pushed_model):
-    app = create_app(PushDestinationSource(str(pushed_model["destination"]), "penguins"), poll_seconds=0.5,
-                     max_body_bytes=MAX_BODY, max_instances=MAX_INSTANCES)
-    with BackgroundServer(app) as srv:
-        wait_ready(srv.url, 1)
-        yield srv.url
-
-
-def test_schemathesis_run_over_the_published_document(st_server, tmp_path):
+def test_schemathesis_run_over_the_published_document(limited_server, tmp_path):
     """`schemathesis run --checks all` (coverage and fuzzing phases, positive and negative data)."""
     if importlib.util.find_spec("schemathesis") is None:  # fail, do not skip: see the module docstring
         pytest.fail(f"schemathesis is not importable; the OpenAPI fuzz run needs it in "
                     f"infra/docker/requirements.lock: {REQUIRED}")
-    before = metric_samples(httpx.get(st_server + "/metrics").text)
+    before = metric_samples(httpx.get(limited_server + "/metrics").text)
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.serving.schemathesis_hooks",
            "PYTHONPATH": os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH")) if p)}
     config = Path(__file__).with_name("schemathesis.toml")
-    cmd = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", st_server + "/openapi.json",
+    cmd = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", limited_server + "/openapi.json",
            "--checks", "all",
            "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "2", "--request-timeout", "30",
            "--warnings", "off", "--no-color"]
@@ -67,7 +53,7 @@ def test_schemathesis_run_over_the_published_document(st_server, tmp_path):
     selected = re.search(r"Selected: (\d+)/(\d+)", output)
     assert selected and selected[1] == selected[2] and int(selected[1]) >= 7, output[-3000:]  # all but /openapi.json itself
 
-    after = metric_samples(httpx.get(st_server + "/metrics").text)
+    after = metric_samples(httpx.get(limited_server + "/metrics").text)
     sent = metric(after, "mlops_serving_requests_total") - metric(before, "mlops_serving_requests_total")
     assert sent > 1000, f"only {sent} requests reached the server"
     five_xx = {labels: v - before.get((n, labels), 0) for (n, labels), v in after.items()

@@ -6,6 +6,7 @@ old version" deterministic, and the manager's clock can be a fake one, which mak
 backoff exact.
 """
 
+import contextlib
 import socket
 import threading
 import time
@@ -26,9 +27,9 @@ class FakeSource:
 
     name = "fake"
 
-    def __init__(self):
-        self.versions: list[int] = []
-        self.broken: set[int] = set()
+    def __init__(self, versions=(), broken=()):
+        self.versions: list[int] = list(versions)
+        self.broken: set[int] = set(broken)
         self.fail_times: dict[int, int] = {}  # version -> how many more loads fail (a transient failure)
         self.attempts: dict[int, list[float]] = {}  # version -> when each load was tried
         self.gates: dict[int, threading.Event] = {}
@@ -67,13 +68,22 @@ class FakeSource:
         return LoadedModel("fake", version, f"fake/{version}", {"x": InputSpec("x", "float", "float32")}, predict_fn, dict(manifest))
 
 
+@contextlib.contextmanager
+def _serving(src: FakeSource, ready: int | None = None, poll_seconds: float = 0.05):
+    """``src`` served over HTTP on 127.0.0.1; when ``ready`` is given, once that version serves."""
+    with BackgroundServer(create_app(src, poll_seconds=poll_seconds)) as server:
+        if ready is not None:
+            wait_ready(server.url, ready)
+        yield server
+
+
 def _predict(url, x, **kw):
     return httpx.post(f"{url}/v1/models/fake:predict", json={"instances": [{"x": x}]}, timeout=30, **kw)
 
 
 def test_not_ready_until_a_version_exists_then_ready():
     src = FakeSource()
-    with BackgroundServer(create_app(src, poll_seconds=0.05)) as server:
+    with _serving(src) as server:
         url = server.url
         assert httpx.get(f"{url}/healthz").status_code == 200
         r = httpx.get(f"{url}/readyz")
@@ -89,13 +99,11 @@ def test_not_ready_until_a_version_exists_then_ready():
 
 
 def test_in_flight_request_finishes_on_the_old_version():
-    src = FakeSource()
-    src.versions.append(1)
+    src = FakeSource([1])
     src.gates[1] = threading.Event()
     src.gates[1].set()  # let the warm-up style first request through
-    with BackgroundServer(create_app(src, poll_seconds=0.05)) as server:
+    with _serving(src, ready=1) as server:
         url = server.url
-        wait_ready(url, 1)
         src.gates[1].clear()
         src.entered[1].clear()
         slow = {}
@@ -119,12 +127,11 @@ def _metrics(url):
 
 
 def test_a_failed_load_is_retried_and_served_once_it_loads():
-    """Replaces the old "skipped until a newer one appears": a transient failure heals by itself."""
-    src = FakeSource()
-    src.versions.append(1)
-    with BackgroundServer(create_app(src, poll_seconds=0.05)) as server:
+    """A transient load failure heals by itself: the version is retried (not skipped until a newer
+    one appears) while the old one keeps serving."""
+    src = FakeSource([1])
+    with _serving(src, ready=1) as server:
         url = server.url
-        wait_ready(url, 1)
         src.fail_times[2] = 2  # the first two loads of version 2 fail (storage timeout), the third works
         src.versions.append(2)
         samples = wait_for(lambda: (s := _metrics(url)) and metric(s, "mlops_serving_model_loads_total", result="failure") >= 1
@@ -150,9 +157,7 @@ class FakeClock:
 
 
 def test_retries_back_off_exponentially_up_to_the_cap():
-    src = FakeSource()
-    src.versions += [1, 2]
-    src.broken.add(2)
+    src = FakeSource([1, 2], broken={2})
     clock = FakeClock()
     manager = ModelManager(src, poll_seconds=1.0, retry_max_seconds=8.0, clock=clock)
     tried_at = []
@@ -171,11 +176,9 @@ def test_retries_back_off_exponentially_up_to_the_cap():
 
 def test_restart_with_a_broken_newest_version_serves_the_newest_good_one():
     """A pod restart after a bad push: ready on the newest version that loads, within a few polls."""
-    src = FakeSource()
-    src.versions += [1, 2, 3, 4]
-    src.broken |= {3, 4}
+    src = FakeSource([1, 2, 3, 4], broken={3, 4})
     poll = 0.1
-    with BackgroundServer(create_app(src, poll_seconds=poll)) as server:
+    with _serving(src, poll_seconds=poll) as server:
         url = server.url
         start = time.monotonic()
         ready = wait_ready(url, 2, timeout=10)
@@ -200,10 +203,8 @@ def test_restart_with_a_broken_newest_version_serves_the_newest_good_one():
 
 
 def test_not_ready_while_every_version_fails_and_the_reason_is_shown():
-    src = FakeSource()
-    src.versions += [1, 2]
-    src.broken |= {1, 2}
-    with BackgroundServer(create_app(src, poll_seconds=0.05)) as server:
+    src = FakeSource([1, 2], broken={1, 2})
+    with _serving(src) as server:
         url = server.url
         body = wait_for(lambda: (r := httpx.get(f"{url}/readyz")).status_code == 503 and len(r.json()["failed_versions"]) == 2
                         and r.json(), 10, what="both failures")
@@ -214,11 +215,9 @@ def test_not_ready_while_every_version_fails_and_the_reason_is_shown():
 
 
 def test_a_deleted_served_version_falls_back_to_the_next_one_that_loads():
-    src = FakeSource()
-    src.versions += [1, 2, 3]
-    with BackgroundServer(create_app(src, poll_seconds=0.05)) as server:
+    src = FakeSource([1, 2, 3])
+    with _serving(src, ready=3) as server:
         url = server.url
-        wait_ready(url, 3)
         src.broken.add(2)
         src.versions.remove(3)
         wait_ready(url, 1, timeout=10)
@@ -227,11 +226,9 @@ def test_a_deleted_served_version_falls_back_to_the_next_one_that_loads():
 
 
 def test_slow_load_does_not_block_requests():
-    src = FakeSource()
-    src.versions.append(1)
-    with BackgroundServer(create_app(src, poll_seconds=0.05)) as server:
+    src = FakeSource([1])
+    with _serving(src, ready=1) as server:
         url = server.url
-        wait_ready(url, 1)
         src.load_seconds = 1.5
         src.versions.append(2)
         time.sleep(0.2)  # the poller is now inside the slow load of version 2
@@ -244,10 +241,7 @@ def test_slow_load_does_not_block_requests():
 
 @pytest.mark.parametrize("path, status", [("/v1/models/other:predict", 404), ("/v1/models/fake/versions/9:predict", 404)])
 def test_unknown_model_or_version(path, status):
-    src = FakeSource()
-    src.versions.append(1)
-    with BackgroundServer(create_app(src, poll_seconds=0.05)) as server:
-        wait_ready(server.url, 1)
+    with _serving(FakeSource([1]), ready=1) as server:
         r = httpx.post(server.url + path, json={"instances": [{"x": 1.0}]})
         assert r.status_code == status and "error" in r.json()
         ok = httpx.post(server.url + "/v1/models/fake/versions/1:predict", json={"instances": [{"x": 1.0}]})
@@ -255,11 +249,9 @@ def test_unknown_model_or_version(path, status):
 
 
 def test_a_client_that_disconnects_mid_body_is_not_a_server_error():
-    src = FakeSource()
-    src.versions.append(1)
-    with BackgroundServer(create_app(src, poll_seconds=0.05)) as server:
+    src = FakeSource([1])
+    with _serving(src, ready=1) as server:
         url = server.url
-        wait_ready(url, 1)
         for _ in range(3):
             with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
                 sock.sendall(b"POST /v1/models/fake:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -286,10 +278,7 @@ def test_a_client_that_disconnects_mid_body_is_not_a_server_error():
     ("POST", "/v1/models/fake", 405, ["GET"]),
 ])
 def test_unimplemented_apis_are_404_and_wrong_methods_405(method, path, status, words):
-    src = FakeSource()
-    src.versions.append(1)
-    with BackgroundServer(create_app(src, poll_seconds=0.05)) as server:
-        wait_ready(server.url, 1)
+    with _serving(FakeSource([1]), ready=1) as server:
         r = httpx.request(method, server.url + path, json={"instances": [{"x": 1.0}]})
         assert r.status_code == status, r.text
         for word in words:

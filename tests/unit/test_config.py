@@ -6,7 +6,7 @@ import re
 import pytest
 
 from pipelines.config import ConfigError, config_from_dict, load_config
-from tests.conftest import PENGUINS_CONFIG, write_config
+from tests.configs import PENGUINS_CONFIG, write_config
 
 
 def test_penguins_config_loads():
