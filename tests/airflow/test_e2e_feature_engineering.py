@@ -29,6 +29,7 @@ import yaml
 import support
 from conftest import REPO_ROOT, webhook_receiver
 from support import run_dag, xcom
+from tests.configs import extras_off
 
 pytestmark = pytest.mark.slow
 
@@ -93,9 +94,8 @@ def test_feature_table_asset_triggers_training_on_it(dagbag, project_image):
     work.mkdir(parents=True)
     cfg = yaml.safe_load((REPO_ROOT / "pipelines" / "configs" / "penguins_features.yaml").read_text())
     cfg["push"]["destination"] = f"{runs_rel}/features-e2e/models"
-    # Under test is the asset path to training; explain/fairness/compress only add minutes here.
-    for extra in ("explain", "fairness", "compress"):
-        cfg[extra]["enabled"] = False
+    # Under test is the asset path to training; the optional steps only add minutes here.
+    cfg = extras_off(cfg)
     config = work / "penguins_features.yaml"  # inside the repo: the container sees it under /src
     config.write_text(yaml.safe_dump(cfg, sort_keys=False))
     config_rel = str(config.relative_to(REPO_ROOT))

@@ -21,6 +21,7 @@ import yaml
 
 from conftest import REPO_ROOT, webhook_receiver
 from support import free_port, run_dag, xcom
+from tests.configs import extras_off
 
 pytestmark = pytest.mark.slow
 
@@ -35,10 +36,9 @@ def dag_trained(dagbag, pipeline_config, project_image):
     e2e_dir.mkdir(parents=True, exist_ok=True)
     cfg = yaml.safe_load(resolve_repo_path(pipeline_config).read_text())
     cfg["push"]["destination"] = f"{os.environ['MLOPS_AIRFLOW_RUNS_DIR']}/e2e/models"
-    # What is under test is the DAG driving the image; the explain/fairness/compress steps are
-    # covered by the image's own end-to-end tests and only add minutes here.
-    for extra in ("explain", "fairness", "compress"):
-        cfg.setdefault(extra, {})["enabled"] = False
+    # What is under test is the DAG driving the image; the optional steps are covered by the
+    # image's own end-to-end tests and only add minutes here.
+    cfg = extras_off(cfg)
     # MLflow's embedded store of this test, not the demo's runs/mlflow (pipelines/tracking).
     cfg["tracking"] = {"uri": f"{os.environ['MLOPS_AIRFLOW_RUNS_DIR']}/e2e/mlflow"}
     config_path = e2e_dir / "penguins.yaml"  # inside the repo: the container sees it under /src
