@@ -92,6 +92,7 @@ class Plan:
     epochs: int
     label_std: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    positive_class: str | None = None
 
 
 def _is_integral(values: pd.Series) -> bool:
@@ -298,6 +299,7 @@ def plan_config(
     slices = slices[:max(MAX_SLICES, len(sensitive_headers))]
     rename = {h: sanitize_column_name(h) for h in [*[p.source for p in chosen], label] if sanitize_column_name(h) != h}
     y = df[label].dropna()
+    positive = None
     if task == "regression":
         y = pd.to_numeric(y).astype("float64")
         var = float(y.var(ddof=0))
@@ -312,13 +314,34 @@ def plan_config(
         change = {"metric": "accuracy", "absolute": -0.05}
         baseline = (f"always predicting the majority class scores accuracy {majority:.3f}; the model must reach "
                     f"{bound} on the eval split and on every slice")
+        classes = _class_names(y)
+        if len(classes) == 2:
+            from pipelines.metrics import positive_class_name
+
+            positive = positive_class_name(None, tuple(classes))
+            # A constant score has AUC 0.5: demand the same margin over it as over the majority class.
+            auc_bound = math.floor((0.5 + ACCURACY_MARGIN * 0.5) * 100) / 100
+            thresholds += ({"metric": "auc", "lower_bound": auc_bound},)
+            baseline += (f"; a constant score has AUC 0.5, the model's AUC of class {positive!r} must reach {auc_bound} "
+                         "on the whole eval split")
     return Plan(
         name=name, data_uri=data_uri, data_format=data_format, task=task, label=sanitize_column_name(label),
         label_source=label, features=tuple(chosen), excluded=tuple(left_out), slices=tuple(slices),
         sensitive=tuple(by_header[h].name for h in sensitive_headers), rename=rename, rows=len(df),
         thresholds=thresholds, change_threshold=change, baseline=baseline, epochs=_epochs(len(df)),
         label_std=float(pd.to_numeric(y).std(ddof=0)) if task == "regression" else 0.0,
+        positive_class=positive,
     )
+
+
+def _class_names(y: pd.Series) -> list[str]:
+    """A label's sorted values as the label vocabulary holds them: ingest writes a boolean or integer
+    column as int64 (True -> "1"), any other as text (an object column of True/False -> "True")."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(y.dtype) or pd.api.types.is_integer_dtype(y.dtype):
+        return sorted({str(int(v)) for v in y})
+    return sorted({str(v) for v in y})
 
 
 def _q(value) -> str:
@@ -361,7 +384,6 @@ def render_config(plan: Plan, push_destination: str = "runs/models") -> str:
         lines += [f"#   {p.source}: {p.reason}" for p in plan.excluded]
     lines.append(f"slices: [{', '.join(map(_q, plan.slices))}]   # evaluation metrics per value of these (low-cardinality "
                  "categoricals)")
-    t = plan.thresholds[0]
     ct = plan.change_threshold
     lines += [
         "",
@@ -388,7 +410,9 @@ def render_config(plan: Plan, push_destination: str = "runs/models") -> str:
         "evaluation:",
         f"  # Baseline: {plan.baseline}.",
         "  thresholds:",
-        "    - {" + ", ".join(f"{k}: {v}" for k, v in t.items()) + "}",
+        *("    - {" + ", ".join(f"{k}: {v}" for k, v in t.items()) + "}" for t in plan.thresholds),
+        *([f"  # Two classes: auc/precision/recall are those of this class (its probability is the score).",
+           f"  positive_class: {_q(plan.positive_class)}"] if plan.positive_class is not None else []),
         "  # Against the model now serving: "
         + ("accuracy may drop by at most 0.05." if plan.task == "classification"
            else "MSE may grow by at most 5% of the label's variance."),
