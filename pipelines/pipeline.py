@@ -66,7 +66,8 @@ def eval_config(cfg: PipelineConfig):
     not to each class: the positive class's (index 1, see ``PipelineConfig.binary_label_order``)
     for a two-class label, the macro average over the classes otherwise.
     """
-    import tensorflow_model_analysis as tfma
+    # The protos themselves: the `tfma.GenericValueThreshold` aliases exist only once TFMA's
+    # lazily loaded API has been imported (TFX does it; a plain `import tensorflow_model_analysis` not).
     from tensorflow_model_analysis.proto import config_pb2
 
     from pipelines.metrics import METRICS, label_classes
@@ -108,13 +109,13 @@ def eval_config(cfg: PipelineConfig):
             bounds["lower_bound"] = {"value": t.lower_bound}
         if t.upper_bound is not None:
             bounds["upper_bound"] = {"value": t.upper_bound}
-        threshold_of(t.metric).value_threshold.CopyFrom(tfma.GenericValueThreshold(**bounds))
+        threshold_of(t.metric).value_threshold.CopyFrom(config_pb2.GenericValueThreshold(**bounds))
     ct = cfg.evaluation.change_threshold
     if ct is not None:
-        direction = (tfma.MetricDirection.HIGHER_IS_BETTER if METRICS[ct.metric].higher_is_better
-                     else tfma.MetricDirection.LOWER_IS_BETTER)
+        direction = (config_pb2.MetricDirection.HIGHER_IS_BETTER if METRICS[ct.metric].higher_is_better
+                     else config_pb2.MetricDirection.LOWER_IS_BETTER)
         threshold_of(ct.metric).change_threshold.CopyFrom(
-            tfma.GenericChangeThreshold(direction=direction, absolute={"value": ct.absolute})
+            config_pb2.GenericChangeThreshold(direction=direction, absolute={"value": ct.absolute})
         )
     overall.setdefault("ExampleCount", config_pb2.MetricConfig(class_name="ExampleCount"))
     metric_list = [*overall.values()]
