@@ -390,6 +390,8 @@ def create_pipeline(
             prune=int(cfg.compress.prune),
             distill=int(cfg.compress.distill),
             report_dir=report_dir,
+            # Only for regression, so classification pipelines compile as before.
+            **({"max_error_increase": cfg.compress.error_budget} if cfg.task == "regression" else {}),
         ).with_id("ModelCompression")
         compressed = compress.outputs["compressed"]
         extras.append(compress)
