@@ -113,6 +113,19 @@ def test_regression_is_chosen_for_a_continuous_label_and_gates_below_the_mean_pr
     path.write_text(render_config(plan))
     cfg = load_config(path)
     assert cfg.task == "regression" and cfg.evaluation.change_threshold.metric == "mse"
+    assert not cfg.compress.enabled and not cfg.explain.enabled
+
+
+def test_explain_and_compress_switches_write_the_tasks_budget(tmp_path):
+    df = _frame()
+    df["price"] = np.linspace(10.5, 99.25, len(df))
+    path = tmp_path / "r.yaml"
+    path.write_text(render_config(_plan(df.drop(columns=["target"]), label="price"), explain=True, compress=True))
+    cfg = load_config(path)
+    assert cfg.explain.enabled and cfg.compress.enabled and cfg.compress.max_error_increase == 0.05
+    path.write_text(render_config(_plan(_frame(), label="target"), compress=True))
+    cfg = load_config(path, check_files=False)
+    assert cfg.compress.enabled and cfg.compress.accuracy_budget == 0.02 and cfg.compress.max_error_increase is None
 
 
 @pytest.mark.parametrize("label, task, message", [
