@@ -56,12 +56,14 @@ _KNOWN_METRICS = (
     "mse",
     "rmse",
     "mae",
+    "r2",
 )
-# Macro averages over the label's classes: they need the classes (a curated schema) at load.
+# Per-class metrics: the positive class's for a two-class label (``evaluation.positive_class``),
+# else macro averages over the classes. Either way they need the classes (a curated schema).
 PER_CLASS_METRICS = ("auc", "precision", "recall")
 # Which metrics each task may gate on (example_count: both).
 CLASSIFICATION_METRICS = ("sparse_categorical_accuracy", "accuracy", "auc", "precision", "recall", "example_count")
-REGRESSION_METRICS = ("mse", "rmse", "mae", "example_count")
+REGRESSION_METRICS = ("mse", "rmse", "mae", "r2", "example_count")
 # Error metrics: lower is better, so a change threshold bounds how much they may grow.
 LOWER_IS_BETTER_METRICS = ("mse", "rmse", "mae")
 
@@ -153,8 +155,10 @@ class Threshold:
 
     ``metric`` is one of ``pipelines.metrics.METRICS``: ``accuracy`` (also
     ``sparse_categorical_accuracy``), ``example_count``, or ``auc`` / ``precision`` / ``recall``,
-    which are macro averages over the label's classes (one vs rest), bounded on the whole eval set
-    and needing the label's classes in ``schema.path``. Accuracy bounds apply to every slice.
+    which are the positive class's for a two-class label (``evaluation.positive_class``) and macro
+    averages over the classes (one vs rest) otherwise, bounded on the whole eval set and needing
+    the label's classes in ``schema.path``. Accuracy bounds apply to every slice. Regression:
+    ``mse``, ``rmse``, ``mae`` (lower is better) and ``r2``, bounded on the whole eval set.
     """
 
     metric: str
@@ -177,10 +181,20 @@ class ChangeThreshold:
 
 @dataclass(frozen=True)
 class EvaluationConfig:
-    """Blessing rules: absolute thresholds plus a change threshold against the baseline."""
+    """Blessing rules: absolute thresholds plus a change threshold against the baseline.
+
+    Attributes:
+        positive_class: For a label with two classes, the class ``auc``, ``precision`` and
+            ``recall`` are computed for (its probability is the score; precision and recall of
+            "probability > 0.5"). A string, or the number / ``true`` / ``false`` the label holds
+            (a True/False label's classes are ``"0"`` and ``"1"``, as ingest writes it). Empty: the
+            second of the two sorted classes (``"1"`` of 0/1 and of True/False, ``"yes"`` of
+            no/yes). It must be one of the classes in ``schema.path``.
+    """
 
     thresholds: tuple[Threshold, ...] = ()
     change_threshold: ChangeThreshold | None = None
+    positive_class: str | int | bool | None = None
 
 
 @dataclass(frozen=True)
@@ -373,10 +387,23 @@ class ExplainConfig:
 
 @dataclass(frozen=True)
 class CompressConfig:
-    """TFLite variants; the best one within the accuracy budget is pushed beside the SavedModel."""
+    """TFLite variants; the smallest one within the budget is pushed beside the SavedModel.
+
+    Attributes:
+        accuracy_budget: Classification: how far below the SavedModel's eval accuracy a variant
+            may score (0.02 = two points).
+        max_error_increase: Regression: how much a variant's eval MAE may exceed the
+            SavedModel's, relative (0.05 = 5 % more). Empty: 0.05. Regression configs only.
+    """
 
     enabled: bool = False
     accuracy_budget: float = 0.02
+    max_error_increase: float | None = None
+
+    @property
+    def error_budget(self) -> float:
+        """``max_error_increase``, or its default 0.05 when unset."""
+        return 0.05 if self.max_error_increase is None else self.max_error_increase
     variants: tuple[str, ...] = ("dynamic_range", "float16", "full_integer")
     prune: bool = True
     distill: bool = False
@@ -495,13 +522,34 @@ class PipelineConfig:
 
     def module_config(self) -> dict[str, Any]:
         """The ``custom_config`` handed to the generic module file (Transform and Trainer)."""
+        order = self.binary_label_order()
         return {
             "label": self.label,
             # Only when not the default, so classification pipelines compile as before.
             **({"task": self.task} if self.task != "classification" else {}),
+            # A two-class label's vocabulary in this order (negative, positive): the positive class
+            # is index 1, what the Evaluator's AUC/precision/recall are computed for.
+            **({"label_classes": list(order)} if order else {}),
             "features": [{"name": f.name, "type": f.type} for f in self.features],
             "model": _to_plain(self.model),
         }
+
+    def binary_label_order(self) -> tuple[str, str] | None:
+        """``(negative, positive)`` for a classification label with two classes in ``schema.path``.
+
+        None for regression, without a curated schema, for more classes, or where
+        tensorflow_metadata is missing (the Airflow venv never builds the module's config).
+        """
+        if self.task != "classification" or not self.schema.path:
+            return None
+        root = Path(__file__).resolve().parent.parent
+        schema = self.schema.path if os.path.isabs(self.schema.path) else str(root / self.schema.path)
+        try:
+            from pipelines.metrics import binary_label_order
+
+            return binary_label_order(schema, self.label, self.evaluation.positive_class)
+        except ImportError:
+            return None
 
     def replace(self, **changes: Any) -> "PipelineConfig":
         """Returns a copy with top-level fields replaced, re-validated."""
@@ -520,22 +568,28 @@ def _to_plain(value: Any) -> Any:
     return value
 
 
-def _check_per_class_metrics(cfg: "PipelineConfig", fail) -> None:
-    """AUC, precision and recall are averaged over the label's classes: the schema must name them."""
+def _check_per_class_metrics(cfg: "PipelineConfig", fail, check_files: bool = True) -> None:
+    """AUC, precision and recall need the label's classes from the schema; a positive class must be one of two.
+
+    Skipped when ``check_files`` is off: ``mlops schema`` is what writes the schema they need.
+    """
     named = [t.metric for t in cfg.evaluation.thresholds]
     if cfg.evaluation.change_threshold is not None:
         named.append(cfg.evaluation.change_threshold.metric)
     wanted = sorted({m for m in named if m in PER_CLASS_METRICS})
-    if not wanted:
+    positive = cfg.evaluation.positive_class
+    if (not wanted and positive is None) or not check_files:
         return
-    where = "evaluation.thresholds / evaluation.change_threshold"
+    where = "evaluation.thresholds / evaluation.change_threshold" if wanted else "evaluation.positive_class"
+    what = (f"{', '.join(wanted)} are macro-averaged over the classes of label {cfg.label!r} (for two classes: "
+            "the positive class's)" if wanted else f"a positive class is one of the classes of label {cfg.label!r}")
     if not cfg.schema.path:
-        fail(f"{where}: {', '.join(wanted)} are macro-averaged over the classes of label {cfg.label!r}, which come "
-             "from a curated schema: set schema.path (a TFDV schema whose label feature has a domain) or gate on accuracy")
+        fail(f"{where}: {what}, which come from a curated schema: set schema.path (`mlops schema --config "
+             f"{cfg.source_path or '<config>'}` writes it) or gate on accuracy")
     root = Path(__file__).resolve().parent.parent
     schema = cfg.schema.path if os.path.isabs(cfg.schema.path) else str(root / cfg.schema.path)
     try:
-        from pipelines.metrics import label_classes
+        from pipelines.metrics import label_classes, positive_class_name
 
         classes = label_classes(schema, cfg.label)
     except ImportError:  # Airflow's venv or bundle: no tensorflow_metadata; the pipeline checks again
@@ -543,10 +597,20 @@ def _check_per_class_metrics(cfg: "PipelineConfig", fail) -> None:
     except ValueError as exc:
         fail(f"schema.path: {exc}")
     if not classes:
-        fail(f"{where}: {', '.join(wanted)} are macro-averaged over the classes of label {cfg.label!r}, but "
-             f"{cfg.schema.path} gives label {cfg.label!r} no domain (string_domain values or an int_domain min/max)")
+        fail(f"{where}: {what}, but {cfg.schema.path} gives label {cfg.label!r} no domain (string_domain "
+             "values or an int_domain min/max)")
     if len(classes) < 2:
-        fail(f"{where}: label {cfg.label!r} has {len(classes)} class in {cfg.schema.path}; {', '.join(wanted)} need two or more")
+        fail(f"{where}: label {cfg.label!r} has {len(classes)} class in {cfg.schema.path}; "
+             f"{', '.join(wanted) or 'a positive class'} need two or more")
+    if positive is not None:
+        listed = ", ".join(map(repr, classes[:10])) + (", ..." if len(classes) > 10 else "")
+        if len(classes) != 2:
+            fail(f"evaluation.positive_class: label {cfg.label!r} has {len(classes)} classes in {cfg.schema.path} "
+                 f"({listed}); a positive class applies to a two-class label. Remove it: auc, precision and recall "
+                 "are then macro averages over the classes")
+        if positive_class_name(positive, classes) is None:
+            fail(f"evaluation.positive_class: {positive!r} is not a class of label {cfg.label!r}; its classes in "
+                 f"{cfg.schema.path} are {listed}")
 
 
 def load_config(
@@ -771,11 +835,17 @@ def _check_semantics(cfg: PipelineConfig, source: str, check_files: bool = True)
     if ct is not None and ct.metric not in task_metrics:
         fail(f"evaluation.change_threshold.metric: {ct.metric!r} is not one of {', '.join(task_metrics)} "
              f"(the metrics of task: {cfg.task})")
-    if cfg.task == "regression":
-        if cfg.compress.enabled:
-            fail("compress.enabled: not available for task: regression yet (its budget is an accuracy "
-                 "budget); set compress.enabled: false")
-    _check_per_class_metrics(cfg, fail)
+    if cfg.compress.max_error_increase is not None:
+        if cfg.task != "regression":
+            fail(f"compress.max_error_increase: the regression budget (relative MAE increase); this config's task is "
+                 f"{cfg.task}, whose budget is compress.accuracy_budget")
+        if not 0.0 <= cfg.compress.max_error_increase < 10.0:
+            fail(f"compress.max_error_increase: {cfg.compress.max_error_increase} must be in [0, 10) (a relative "
+                 "increase of the eval MAE: 0.05 = 5 %)")
+    if cfg.evaluation.positive_class is not None and cfg.task == "regression":
+        fail("evaluation.positive_class: a classification key (the class AUC/precision/recall are computed for); "
+             "this config's task is regression")
+    _check_per_class_metrics(cfg, fail, check_files)
     if not _MODEL_NAME_RE.match(cfg.push.model_name):
         fail(f"push.model_name: {cfg.push.model_name!r} must be lower-case letters, digits, '-' or '_'")
     dest = cfg.push.destination

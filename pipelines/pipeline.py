@@ -61,11 +61,13 @@ def module_fingerprint() -> str:
 def eval_config(cfg: PipelineConfig):
     """TFMA EvalConfig: overall + per-slice metrics, value thresholds and a change threshold.
 
-    Each threshold gates on the metric it names (``pipelines.metrics.METRICS``); AUC, precision
-    and recall are macro-averaged over the label's classes, in a MetricsSpec of their own so the
-    bound applies to the average and not to each class.
+    Each threshold gates on the metric it names (``pipelines.metrics.METRICS``). AUC, precision
+    and recall are in a MetricsSpec of their own, aggregated so the bound applies to one number and
+    not to each class: the positive class's (index 1, see ``PipelineConfig.binary_label_order``)
+    for a two-class label, the macro average over the classes otherwise.
     """
-    # The protos, not `tfma.*` aliases: those exist only once tfx has imported TFMA's full API.
+    # The protos themselves: the `tfma.GenericValueThreshold` aliases exist only once TFMA's
+    # lazily loaded API has been imported (TFX does it; a plain `import tensorflow_model_analysis` not).
     from tensorflow_model_analysis.proto import config_pb2
 
     from pipelines.metrics import METRICS, label_classes
@@ -76,14 +78,17 @@ def eval_config(cfg: PipelineConfig):
     # Per-class metrics are bounded on the whole eval set only: on a slice that lacks a class
     # (island=Torgersen has only Adelie) their macro average is undefined (NaN).
 
+    def metric_config(spec) -> config_pb2.MetricConfig:
+        return config_pb2.MetricConfig(class_name=spec.tfma_class, config=spec.config, module=spec.module)
+
     def threshold_of(name: str) -> config_pb2.MetricThreshold:
         spec = METRICS[name]
         if spec.per_class:
-            metric = per_class.setdefault(spec.tfma_class, config_pb2.MetricConfig(class_name=spec.tfma_class, config=spec.config))
+            metric = per_class.setdefault(spec.tfma_class, metric_config(spec))
             if not metric.per_slice_thresholds:
                 metric.per_slice_thresholds.add(slicing_specs=[config_pb2.SlicingSpec()])
             return metric.per_slice_thresholds[0].threshold
-        metric = overall.setdefault(spec.tfma_class, config_pb2.MetricConfig(class_name=spec.tfma_class, config=spec.config))
+        metric = overall.setdefault(spec.tfma_class, metric_config(spec))
         if spec.overall_only:
             if not metric.per_slice_thresholds:
                 metric.per_slice_thresholds.add(slicing_specs=[config_pb2.SlicingSpec()])
@@ -95,7 +100,7 @@ def eval_config(cfg: PipelineConfig):
         from pipelines.metrics import REGRESSION_REPORTED
 
         for name in REGRESSION_REPORTED:
-            overall[METRICS[name].tfma_class] = config_pb2.MetricConfig(class_name=METRICS[name].tfma_class)
+            overall[METRICS[name].tfma_class] = metric_config(METRICS[name])
     else:
         overall["SparseCategoricalAccuracy"] = config_pb2.MetricConfig(class_name="SparseCategoricalAccuracy")
     for t in cfg.evaluation.thresholds:
@@ -121,10 +126,12 @@ def eval_config(cfg: PipelineConfig):
         classes = label_classes(resolve_repo_path(cfg.schema.path), cfg.label) if cfg.schema.path else None
         if not classes:  # load_config rejects this; a hand-built config may not have been loaded
             raise ValueError(f"{cfg.name}: auc/precision/recall need the classes of label {cfg.label!r} from schema.path")
+        # Two classes: the macro average over the positive class alone is that class's metric,
+        # under the same key (no sub_key), so reports and run.json name it "auc" as before.
+        weights = {1: 1.0} if cfg.binary_label_order() else {i: 1.0 for i in range(len(classes))}
         specs.append(config_pb2.MetricsSpec(
             metrics=list(per_class.values()),
-            aggregate=config_pb2.AggregationOptions(
-                macro_average=True, class_weights={i: 1.0 for i in range(len(classes))}),
+            aggregate=config_pb2.AggregationOptions(macro_average=True, class_weights=weights),
         ))
     return config_pb2.EvalConfig(
         model_specs=[
@@ -383,6 +390,8 @@ def create_pipeline(
             prune=int(cfg.compress.prune),
             distill=int(cfg.compress.distill),
             report_dir=report_dir,
+            # Only for regression, so classification pipelines compile as before.
+            **({"max_error_increase": cfg.compress.error_budget} if cfg.task == "regression" else {}),
         ).with_id("ModelCompression")
         compressed = compress.outputs["compressed"]
         extras.append(compress)

@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         str(model_dir), train, evalset, cfg.label, out,
         variants=cfg.compress.variants, accuracy_budget=cfg.compress.accuracy_budget,
         do_prune=not args.no_prune, do_distill=not args.no_distill, latency_runs=args.latency_runs,
+        max_error_increase=cfg.compress.error_budget,
         log=lambda m: print(m, file=sys.stderr),
     )
     import tensorflow as tf

@@ -1,4 +1,4 @@
-"""TFX adapter: TFLite variants of the trained model; the best one within the accuracy budget
+"""TFX adapter: TFLite variants of the trained model; the best one within the budget
 goes to ``<artifact>/best`` for the pusher to ship beside the SavedModel (see ``logic``)."""
 
 import json
@@ -24,9 +24,13 @@ def ModelCompression(
     distill: Parameter[int] = 1,
     max_train_rows: Parameter[int] = 5000,
     report_dir: Parameter[str] = "",
+    max_error_increase: Parameter[float] = 0.05,
 ) -> OutputDict(best_variant=str, has_best=int):
-    """Builds every variant, measures size / eval accuracy / latency; copies ``index.html`` and
-    ``report.json`` to ``report_dir/compress`` when given."""
+    """Builds every variant, measures size / eval accuracy (regression: MAE) / latency; copies
+    ``index.html`` and ``report.json`` to ``report_dir/compress`` when given.
+
+    ``accuracy_budget`` bounds a classifier's variants, ``max_error_increase`` (relative MAE
+    increase) a regression model's; the model's output says which it is."""
     train = examples_io.read_split(examples.uri, "train", limit=max_train_rows or None)
     evalset = examples_io.read_split(examples.uri, "eval")
     report = logic.compress(
@@ -39,6 +43,7 @@ def ModelCompression(
         accuracy_budget=accuracy_budget,
         do_prune=bool(prune),
         do_distill=bool(distill),
+        max_error_increase=max_error_increase,
     )
     best = report.best or ""
     compressed.set_string_custom_property("best_variant", best)

@@ -41,6 +41,15 @@ Variants
 Selection: among variants whose eval accuracy is at most ``accuracy_budget`` below the
 SavedModel's, the smallest file wins (ties: lower latency). Latency is the median of single-
 example ``invoke`` calls (1 thread), without preprocessing.
+
+Regression (a model whose output is ``predicted_value``, in the label's units): the budget is an
+**error budget**, ``max_error_increase``: a variant qualifies when its eval MAE is at most
+``(1 + max_error_increase)`` times the SavedModel's (0.05: 5 % more error). Pruning fine-tunes on
+the squared error and the distilled student regresses the teacher's predicted values. The
+report's generic columns then hold the regression numbers (``metric`` says which): ``accuracy``
+is the MAE, ``accuracy_delta`` the MAE's change (positive: worse), ``agreement`` the share of
+eval rows predicted within 1 % of the labels' standard deviation of the SavedModel's value,
+``max_probability_diff`` the largest change of the predicted value.
 """
 
 from __future__ import annotations
@@ -60,6 +69,11 @@ from components.common import html as report_html
 QUANTIZATIONS = ("dynamic_range", "float16", "full_integer")
 ALL_VARIANTS = ("float32", *QUANTIZATIONS, "pruned", "distilled")
 XF_SUFFIX = "_xf"
+#: The outputs of the exported model: class probabilities, or the regression's one value.
+PROBABILITIES = "probabilities"
+PREDICTED_VALUE = "predicted_value"
+#: Regression ``agreement``: a variant's value within this fraction of the labels' std of the SavedModel's.
+AGREEMENT_TOLERANCE = 0.01
 VOCAB_PREFIX = "vocab_"
 OOV_PROBE = "\x00__mlops_oov_probe__"
 
@@ -105,7 +119,9 @@ class ExportedModel:
         self.raw_dtypes = {n: s.dtype for n, s in specs.items()}
         self.feature_names = sorted(specs)
         self.input_names = list(self.keras.input_names)
-        self.class_names = _read_lines(gfile_io.join(saved_model_dir, "assets", "label_vocab"))
+        self.output = PREDICTED_VALUE if PREDICTED_VALUE in self.serving.structured_outputs else PROBABILITIES
+        self.regression = self.output == PREDICTED_VALUE
+        self.class_names = [] if self.regression else _read_lines(gfile_io.join(saved_model_dir, "assets", "label_vocab"))
 
     def input_of(self, feature: str) -> str:
         name = feature + XF_SUFFIX
@@ -128,14 +144,14 @@ class ExportedModel:
         return {name: np.asarray(out[name]).reshape(-1) for name in self.input_names}
 
     def predict_raw(self, df: pd.DataFrame) -> np.ndarray:
-        """``probabilities`` from ``serving_default`` on raw rows."""
+        """``probabilities`` ([rows, classes]) or ``predicted_value`` ([rows]) from ``serving_default`` on raw rows."""
         import tensorflow as tf
 
         inputs = {}
         for name, dtype in self.raw_dtypes.items():
             values = [str(v) for v in df[name]] if dtype == tf.string else df[name].to_numpy()
             inputs[name] = tf.constant(values, dtype=dtype)
-        return self.serving(**inputs)["probabilities"].numpy()
+        return self.serving(**inputs)[self.output].numpy()
 
     def preprocessing_spec(self, sample: pd.DataFrame) -> dict[str, Any]:
         """``preprocessing.json``: mean/std per numeric feature and vocabulary per categorical one,
@@ -173,13 +189,15 @@ class ExportedModel:
             if idx[:-1] != list(range(len(vocab))):
                 raise ValueError(f"feature {n!r}: vocabulary file and TFT lookup disagree")
             features[n] = {"type": "categorical", "input": self.input_of(n), "vocabulary": vocab, "oov_index": idx[-1]}
+        output_note = ("Output: predicted_value, in the label's units." if self.regression
+                       else "Output: probabilities per class, in 'classes' order.")
         spec = {
             "features": features,
             "inputs": self.input_names,
-            "output": "probabilities",
+            "output": self.output,
             "classes": self.class_names,
             "note": "Run these steps before the TFLite model: numeric: (x - mean) / std as float32; "
-            "categorical: index in vocabulary (else oov_index) as int64. Output: probabilities per class, in 'classes' order.",
+            f"categorical: index in vocabulary (else oov_index) as int64. {output_note}",
         }
         return spec
 
@@ -238,12 +256,16 @@ class TFLiteModel:
         return {k: np.asarray(inputs[k]).astype(d["dtype"]) for k, d in self.input_details.items()}
 
     def predict(self, inputs: dict[str, np.ndarray], batch_size: int = 256) -> np.ndarray:
+        """``probabilities`` [rows, classes], or a regression's one output as [rows]."""
         n = len(next(iter(inputs.values())))
         parts = []
         for s in range(0, n, batch_size):
             out = self.runner(**self._feed({k: v[s:s + batch_size] for k, v in inputs.items()}))
-            parts.append(np.asarray(out["probabilities"], dtype=np.float64))
-        return np.concatenate(parts)
+            # The converted Keras model names its output after its last layer.
+            value = out[PROBABILITIES] if PROBABILITIES in out else next(iter(out.values()))
+            parts.append(np.asarray(value, dtype=np.float64))
+        out = np.concatenate(parts)
+        return out if PROBABILITIES in self.runner.get_output_details() else out.reshape(len(out), -1)[:, 0]
 
     def latency_ms(self, one: dict[str, np.ndarray], runs: int = 200, warmup: int = 20) -> float:
         feed = self._feed({k: v[:1] for k, v in one.items()})
@@ -261,10 +283,11 @@ class TFLiteModel:
 
 
 def prune(keras_model, x: dict[str, np.ndarray], y: np.ndarray, sparsity: float = 0.5, epochs: int = 10,
-          learning_rate: float = 1e-3, batch_size: int = 32):
+          learning_rate: float = 1e-3, batch_size: int = 32, regression: bool = False):
     """Magnitude pruning to ``sparsity`` with a short fine-tune; returns the stripped model.
 
-    The input model is left untouched (a copy is pruned).
+    The input model is left untouched (a copy is pruned). ``y``: class indices, or the label's
+    values for a regression model (fine-tuned on the squared error).
     """
     import tensorflow_model_optimization as tfmot
     import tf_keras as keras
@@ -272,8 +295,20 @@ def prune(keras_model, x: dict[str, np.ndarray], y: np.ndarray, sparsity: float 
     copy = keras.models.clone_model(keras_model)
     copy.set_weights(keras_model.get_weights())
     schedule = tfmot.sparsity.keras.ConstantSparsity(sparsity, begin_step=0, frequency=1)
-    pruned = tfmot.sparsity.keras.prune_low_magnitude(copy, pruning_schedule=schedule)
-    pruned.compile(keras.optimizers.Adam(learning_rate), keras.losses.SparseCategoricalCrossentropy())
+    if regression:
+        # The regression head ends in a Rescaling layer, which pruning's registry refuses: wrap the
+        # layers with weights to prune (Dense kernels, embeddings) one by one instead. The wrappers
+        # hold the copy's own (trained) layers; the others are reused as they are.
+        def wrap(layer):
+            if isinstance(layer, (keras.layers.Dense, keras.layers.Embedding)):
+                return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
+            return layer
+
+        pruned = keras.models.clone_model(copy, clone_function=wrap)
+    else:
+        pruned = tfmot.sparsity.keras.prune_low_magnitude(copy, pruning_schedule=schedule)
+    loss = keras.losses.MeanSquaredError() if regression else keras.losses.SparseCategoricalCrossentropy()
+    pruned.compile(keras.optimizers.Adam(learning_rate), loss)
     pruned.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0,
                callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
     return tfmot.sparsity.keras.strip_pruning(pruned)
@@ -292,8 +327,10 @@ def sparsity_of(keras_model) -> float:
 
 
 def distill(teacher, x: dict[str, np.ndarray], hidden_units: Sequence[int] = (8,), epochs: int = 40,
-            learning_rate: float = 0.01, batch_size: int = 32, seed: int = 0):
-    """A smaller student over the same inputs, trained on the teacher's probabilities."""
+            learning_rate: float = 0.01, batch_size: int = 32, seed: int = 0, regression: bool = False):
+    """A smaller student over the same inputs, trained on the teacher's probabilities, or for a
+    regression teacher on its predicted values (squared error; like the pipeline's model, the
+    student's unit is rescaled by the teacher's mean and spread, so it learns a z-score)."""
     import tensorflow as tf
     import tf_keras as keras
 
@@ -316,11 +353,19 @@ def distill(teacher, x: dict[str, np.ndarray], hidden_units: Sequence[int] = (8,
     h = keras.layers.Concatenate()(encoded) if len(encoded) > 1 else encoded[0]
     for units in hidden_units:
         h = keras.layers.Dense(units, activation="relu")(h)
-    n_classes = teacher.outputs[0].shape[-1]
-    out = keras.layers.Dense(n_classes, activation="softmax", name="probabilities")(h)
-    student = keras.Model(inputs=inputs, outputs=out)
     soft = teacher.predict(x, verbose=0, batch_size=1024)
-    student.compile(keras.optimizers.Adam(learning_rate), keras.losses.CategoricalCrossentropy())
+    if regression:
+        soft = soft.reshape(len(soft), -1)[:, :1]
+        scale = float(soft.std()) or 1.0
+        z = keras.layers.Dense(1)(h)
+        out = keras.layers.Rescaling(scale=scale, offset=float(soft.mean()), name=PREDICTED_VALUE)(z)
+        loss = keras.losses.MeanSquaredError()
+    else:
+        n_classes = teacher.outputs[0].shape[-1]
+        out = keras.layers.Dense(n_classes, activation="softmax", name=PROBABILITIES)(h)
+        loss = keras.losses.CategoricalCrossentropy()
+    student = keras.Model(inputs=inputs, outputs=out)
+    student.compile(keras.optimizers.Adam(learning_rate), loss)
     student.fit(x, soft, epochs=epochs, batch_size=batch_size, verbose=0)
     return student
 
@@ -330,7 +375,11 @@ def distill(teacher, x: dict[str, np.ndarray], hidden_units: Sequence[int] = (8,
 
 @dataclass
 class VariantResult:
-    """One row of the table. ``accuracy_delta`` = variant - SavedModel (negative: worse)."""
+    """One row of the table. ``accuracy_delta`` = variant - SavedModel (negative: worse).
+
+    Regression: ``mae`` and ``mae_increase`` (relative to the SavedModel's MAE: 0.05 = 5 % more
+    error); the generic columns hold the regression numbers (see the module docstring).
+    """
 
     name: str
     file: str = ""
@@ -346,11 +395,17 @@ class VariantResult:
     smaller_than_float32: bool | None = None
     notes: str = ""
     error: str = ""
+    mae: float | None = None
+    mae_increase: float | None = None
 
 
 @dataclass
 class CompressionReport:
-    """The table and the choice."""
+    """The table and the choice.
+
+    ``metric``: what the budget bounds: ``accuracy`` (classification, ``accuracy_budget``) or
+    ``mae`` (regression, ``max_error_increase``).
+    """
 
     accuracy_budget: float
     n_eval: int
@@ -360,6 +415,8 @@ class CompressionReport:
     best: str | None = None
     preprocessing_max_abs_diff: float = 0.0
     reason: str = ""
+    metric: str = "accuracy"
+    max_error_increase: float | None = None
 
     def row(self, name: str) -> VariantResult:
         for v in self.variants:
@@ -386,6 +443,20 @@ def saved_model_latency_ms(model: ExportedModel, one_row: pd.DataFrame, runs: in
     return 1000 * statistics.median(times)
 
 
+def within_error_budget(mae: float, reference_mae: float, max_error_increase: float) -> bool:
+    """A regression variant's eval MAE is at most ``(1 + max_error_increase)`` x the SavedModel's."""
+    return mae <= reference_mae * (1.0 + max_error_increase) + 1e-9
+
+
+def regression_scores(pred: np.ndarray, reference: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """MAE of ``pred`` against ``y``; agreement with and largest change from ``reference``."""
+    pred, reference, y = (np.asarray(a, dtype=np.float64).reshape(-1) for a in (pred, reference, y))
+    tolerance = AGREEMENT_TOLERANCE * (float(y.std()) or 1.0)
+    diff = np.abs(pred - reference)
+    return {"mae": float(np.abs(pred - y).mean()), "agreement": float((diff <= tolerance).mean()),
+            "max_diff": float(diff.max()) if len(diff) else 0.0}
+
+
 def choose_best(variants: Iterable[VariantResult]) -> VariantResult | None:
     """Smallest file within the budget; ties broken by latency."""
     ok = [v for v in variants if v.within_budget and not v.error]
@@ -406,6 +477,7 @@ def compress(
     prune_sparsity: float = 0.5,
     latency_runs: int = 200,
     log: Callable[[str], None] = lambda msg: None,
+    max_error_increase: float = 0.05,
 ) -> CompressionReport:
     """Builds, measures and writes every variant; copies the best one to ``out_dir/best``.
 
@@ -418,6 +490,9 @@ def compress(
             variant is within the budget, ``best/{model.tflite, preprocessing.json, labels.txt,
             variant.json}``.
         variants: Quantizations to build (``float32`` is always built as the reference).
+        accuracy_budget: Classification: how far below the SavedModel's eval accuracy a variant may be.
+        max_error_increase: Regression (the model outputs ``predicted_value``): how much more eval MAE
+            than the SavedModel's a variant may have, relative.
     """
     unknown = [v for v in variants if v not in QUANTIZATIONS]
     if unknown:
@@ -428,12 +503,21 @@ def compress(
     train, evalset = (_complete_rows(df, columns) for df in (train, evalset))
     if len(evalset) == 0 or len(train) == 0:
         raise ValueError(f"compress needs complete train and eval rows ({len(train)} train, {len(evalset)} eval)")
+    regression = model.regression
     classes = model.class_names
-    y_eval = np.array([classes.index(_label_str(v)) for v in evalset[label]])
-    y_train = np.array([classes.index(_label_str(v)) for v in train[label]])
+    if regression:
+        y_eval = evalset[label].to_numpy(dtype=np.float64)
+        y_train = train[label].to_numpy(dtype=np.float64)
+    else:
+        y_eval = np.array([classes.index(_label_str(v)) for v in evalset[label]])
+        y_train = np.array([classes.index(_label_str(v)) for v in train[label]])
     ref_proba = model.predict_raw(evalset)
-    ref_pred = ref_proba.argmax(1)
-    ref_acc = float((ref_pred == y_eval).mean())
+    if regression:
+        ref_pred = ref_proba.reshape(-1)
+        ref_acc = regression_scores(ref_pred, ref_pred, y_eval)["mae"]  # the MAE (see the module docstring)
+    else:
+        ref_pred = ref_proba.argmax(1)
+        ref_acc = float((ref_pred == y_eval).mean())
     sm_size = dir_size(saved_model_dir)
     report = CompressionReport(
         accuracy_budget=accuracy_budget,
@@ -442,9 +526,12 @@ def compress(
         saved_model={
             "size_bytes": sm_size,
             "accuracy": ref_acc,
+            **({"mae": ref_acc} if regression else {}),
             "latency_ms": saved_model_latency_ms(model, evalset.iloc[:1]),
             "note": "serving_default on raw features, TFT transform included",
         },
+        metric="mae" if regression else "accuracy",
+        max_error_increase=max_error_increase if regression else None,
     )
     spec = model.preprocessing_spec(evalset)
     x_eval = preprocess(evalset, spec)
@@ -453,19 +540,20 @@ def compress(
         max(np.abs(x_eval[k].astype(np.float64) - x_eval_tft[k].astype(np.float64)).max() for k in x_eval)
     )
     x_train = model.transform(train)
-    log(f"SavedModel accuracy {ref_acc:.4f} on {len(evalset)} eval rows; preprocessing diff {report.preprocessing_max_abs_diff:.2e}")
+    log(f"SavedModel {report.metric} {ref_acc:.4f} on {len(evalset)} eval rows; preprocessing diff "
+        f"{report.preprocessing_max_abs_diff:.2e}")
 
     builders: list[tuple[str, Callable[[], tuple[bytes, str]]]] = [("float32", lambda: (convert(model.keras, "float32"), ""))]
     for v in variants:
         builders.append((v, lambda v=v: (convert(model.keras, v, x_train), "")))
     if do_prune:
         def build_pruned():
-            pruned = prune(model.keras, x_train, y_train, sparsity=prune_sparsity)
+            pruned = prune(model.keras, x_train, y_train, sparsity=prune_sparsity, regression=regression)
             return convert(pruned, "dynamic_range"), f"{sparsity_of(pruned):.0%} of weights zero; dynamic-range converted"
         builders.append(("pruned", build_pruned))
     if do_distill:
         def build_student():
-            student = distill(model.keras, x_train, hidden_units=student_hidden_units)
+            student = distill(model.keras, x_train, hidden_units=student_hidden_units, regression=regression)
             n = student.count_params()
             return convert(student, "dynamic_range"), (
                 f"student {list(student_hidden_units)} ({n} params vs {model.keras.count_params()}); dynamic-range converted")
@@ -483,13 +571,21 @@ def compress(
             row.gzip_bytes = len(gzip.compress(content, 9))
             lite = TFLiteModel(content)
             proba = lite.predict(x_eval)
-            pred = proba.argmax(1)
-            row.accuracy = float((pred == y_eval).mean())
-            row.accuracy_delta = row.accuracy - ref_acc
-            row.agreement = float((pred == ref_pred).mean())
-            row.max_probability_diff = float(np.abs(proba - ref_proba).max())
+            if regression:
+                scores = regression_scores(proba, ref_pred, y_eval)
+                row.accuracy = row.mae = scores["mae"]
+                row.accuracy_delta = row.mae - ref_acc
+                row.mae_increase = row.accuracy_delta / ref_acc if ref_acc else (0.0 if row.mae == 0 else float("inf"))
+                row.agreement, row.max_probability_diff = scores["agreement"], scores["max_diff"]
+                row.within_budget = within_error_budget(row.mae, ref_acc, max_error_increase)
+            else:
+                pred = proba.argmax(1)
+                row.accuracy = float((pred == y_eval).mean())
+                row.accuracy_delta = row.accuracy - ref_acc
+                row.agreement = float((pred == ref_pred).mean())
+                row.max_probability_diff = float(np.abs(proba - ref_proba).max())
+                row.within_budget = ref_acc - row.accuracy <= accuracy_budget + 1e-9
             row.latency_ms = lite.latency_ms(x_eval, runs=latency_runs)
-            row.within_budget = ref_acc - row.accuracy <= accuracy_budget + 1e-9
             row.smaller_than_saved_model = row.size_bytes < sm_size
             if name == "float32":
                 float32_size = row.size_bytes
@@ -497,26 +593,32 @@ def compress(
                 row.smaller_than_float32 = row.size_bytes < float32_size
         except Exception as exc:  # one broken variant must not hide the others
             row.error = f"{type(exc).__name__}: {str(exc)[:500]}"
-        log(f"variant {name}: {row.size_bytes} B, accuracy {row.accuracy}, {row.error or 'ok'}")
+        log(f"variant {name}: {row.size_bytes} B, {report.metric} {row.accuracy}, {row.error or 'ok'}")
         report.variants.append(row)
 
     best = choose_best(report.variants)
     best_dir = gfile_io.join(out_dir, "best")
     gfile_io.rmtree(best_dir)
-    if best is None:
+    if best is None and regression:
+        report.reason = (f"no variant within {max_error_increase:.0%} more MAE than the SavedModel's "
+                         f"{ref_acc:.4g} (compress.max_error_increase)")
+    elif best is None:
         report.reason = f"no variant within {accuracy_budget} of the SavedModel's accuracy {ref_acc:.4f}"
     else:
         report.best = best.name
         report.reason = (
+            f"{best.name}: smallest within the error budget ({best.size_bytes} B, MAE {best.mae:.4g} vs "
+            f"{ref_acc:.4g}, {best.mae_increase:+.1%})" if regression else
             f"{best.name}: smallest within the accuracy budget ({best.size_bytes} B, "
             f"accuracy {best.accuracy:.4f} vs {ref_acc:.4f})"
         )
         gfile_io.copy_file(gfile_io.join(out_dir, best.file), gfile_io.join(best_dir, "model.tflite"))
         gfile_io.write_json(gfile_io.join(best_dir, "preprocessing.json"), spec)
-        gfile_io.write_text(gfile_io.join(best_dir, "labels.txt"), "".join(c + "\n" for c in classes))
-        gfile_io.write_json(gfile_io.join(best_dir, "variant.json"), {
-            **asdict(best), "file": "model.tflite", "saved_model_accuracy": ref_acc, "accuracy_budget": accuracy_budget,
-        })
+        if not regression:
+            gfile_io.write_text(gfile_io.join(best_dir, "labels.txt"), "".join(c + "\n" for c in classes))
+        budget = ({"saved_model_mae": ref_acc, "max_error_increase": max_error_increase} if regression
+                  else {"saved_model_accuracy": ref_acc, "accuracy_budget": accuracy_budget})
+        gfile_io.write_json(gfile_io.join(best_dir, "variant.json"), {**asdict(best), "file": "model.tflite", **budget})
     gfile_io.write_json(gfile_io.join(out_dir, "report.json"), report.to_dict())
     gfile_io.write_text(gfile_io.join(out_dir, "index.html"), render_html(report))
     return report

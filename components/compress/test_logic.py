@@ -125,3 +125,66 @@ def test_report_renders():
     assert "| float32 | 100 | 80 | 0.9000 | +0.0000 |" in md and "best" in md and "failed: RuntimeError" in md
     page = logic.render_html(report)
     assert "float32 (chosen)" in page and "RuntimeError: nope" in page
+
+
+# --------------------------------------------------------------------------- regression: an error budget
+
+
+@pytest.fixture(scope="module")
+def regression_model():
+    """The pipeline's regression head: a z-scored unit rescaled to the label's units (mean 150,
+    spread 60, like a price or diabetes' progression), named ``predicted_value``."""
+    import tf_keras as keras
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(1)
+
+    def data(n):
+        x = {"num_xf": rng.normal(size=n).astype(np.float32), "cat_xf": rng.integers(0, 4, size=n).astype(np.int64)}
+        return x, 150 + 50 * x["num_xf"] + 20 * (x["cat_xf"] == 2) + rng.normal(scale=5, size=n)
+
+    num = keras.Input(shape=(), name="num_xf", dtype="float32")
+    cat = keras.Input(shape=(), name="cat_xf", dtype="int64")
+    h = keras.layers.Concatenate()([keras.layers.Reshape((1,))(num), keras.layers.Embedding(5, 4)(cat)])
+    h = keras.layers.Dense(256, activation="relu")(h)
+    h = keras.layers.Dense(128, activation="relu")(h)
+    out = keras.layers.Rescaling(60.0, offset=150.0, name="predicted_value")(keras.layers.Dense(1)(h))
+    model = keras.Model({"num_xf": num, "cat_xf": cat}, out)
+    model.compile(keras.optimizers.Adam(0.01), "mse")
+    train, evalset = data(1500), data(500)
+    model.fit(*train, epochs=8, batch_size=64, verbose=0)
+    mae = float(np.abs(model.predict(evalset[0], verbose=0).reshape(-1) - evalset[1]).mean())
+    assert mae < 10, mae
+    return model, train, evalset, mae
+
+
+def test_error_budget_is_relative_to_the_saved_models_mae():
+    assert logic.within_error_budget(10.5, 10.0, 0.05)
+    assert not logic.within_error_budget(10.6, 10.0, 0.05)
+    assert logic.within_error_budget(9.0, 10.0, 0.0)  # less error is always within
+    scores = logic.regression_scores(np.array([1.0, 2.0, 3.5]), np.array([1.0, 2.0, 3.0]), np.array([1.0, 3.0, 5.0]))
+    assert scores["mae"] == pytest.approx((0 + 1 + 1.5) / 3)
+    assert scores["agreement"] == pytest.approx(2 / 3) and scores["max_diff"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("variant", logic.QUANTIZATIONS)
+def test_quantized_regression_variant_predicts_values_within_a_small_error_increase(regression_model, variant):
+    model, train, (x_eval, y_eval), mae = regression_model
+    lite = logic.TFLiteModel(logic.convert(model, variant, train[0]))
+    pred = lite.predict(x_eval)
+    assert pred.shape == (len(y_eval),)  # one value per row, in the label's units
+    variant_mae = logic.regression_scores(pred, pred, y_eval)["mae"]
+    assert logic.within_error_budget(variant_mae, mae, 0.1), (variant_mae, mae)
+
+
+def test_pruning_and_distillation_regress_for_a_regression_model(regression_model):
+    model, (x, y), (x_eval, y_eval), mae = regression_model
+    pruned = logic.prune(model, {k: v[:640] for k, v in x.items()}, y[:640], sparsity=0.5, epochs=2, regression=True)
+    assert logic.sparsity_of(pruned) == pytest.approx(0.5, abs=0.02)
+    pruned_mae = float(np.abs(pruned.predict(x_eval, verbose=0).reshape(-1) - y_eval).mean())
+    assert pruned_mae < 1.5 * mae, (pruned_mae, mae)
+    student = logic.distill(model, x, hidden_units=(16,), epochs=10, regression=True)
+    assert student.output_names == ["predicted_value"] and student.count_params() < model.count_params() / 10
+    student_mae = float(np.abs(student.predict(x_eval, verbose=0).reshape(-1) - y_eval).mean())
+    always_mean = float(np.abs(y_eval - y.mean()).mean())
+    assert student_mae < 0.5 * always_mean, (student_mae, always_mean)

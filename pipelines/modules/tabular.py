@@ -76,7 +76,11 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> d
         return outputs
     if raw_label.dtype != tf.string:
         raw_label = tf.strings.as_string(raw_label)
-    outputs[xf(label)] = tft.compute_and_apply_vocabulary(raw_label, vocab_filename=LABEL_VOCAB)
+    # A two-class label's order is fixed (negative, positive: ``label_classes``), so the Evaluator
+    # knows the positive class's index; other labels' vocabularies follow frequency.
+    reserved = custom_config.get("label_classes") or None
+    outputs[xf(label)] = tft.compute_and_apply_vocabulary(raw_label, vocab_filename=LABEL_VOCAB,
+                                                          reserved_tokens=reserved)
     return outputs
 
 

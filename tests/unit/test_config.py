@@ -272,8 +272,9 @@ def test_regression_config_takes_error_metrics_and_error_gap_fairness(tmp_path, 
 
 @pytest.mark.parametrize("changes, message", [
     ({"evaluation": {"thresholds": [{"metric": "accuracy", "lower_bound": 0.5}]}},
-     "'accuracy' is not one of mse, rmse, mae, example_count (the metrics of task: regression)"),
-    ({"compress": {"enabled": True}}, "compress.enabled: not available for task: regression"),
+     "'accuracy' is not one of mse, rmse, mae, r2, example_count (the metrics of task: regression)"),
+    ({"evaluation": {"thresholds": [{"metric": "r2", "lower_bound": 0.1}], "positive_class": "1"}},
+     "evaluation.positive_class: a classification key"),
     ({"fairness": {"enabled": True, "sensitive_columns": ["island"]}}, "max_mae_gap, max_mean_residual_gap"),
 ])
 def test_regression_config_rejects_classification_parts(tmp_path, raw_config, changes, message):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipelines.config import config_from_dict, load_config, sanitize_column_name
+from pipelines.config import ConfigError, config_from_dict, load_config, sanitize_column_name
 from pipelines.scaffold import ScaffoldError, plan_config, profile_column, render_config
 from tests.cli import mlops
 
@@ -80,7 +80,13 @@ def test_rendered_config_loads_as_is_with_fairness_off(tmp_path):
     plan = _plan(_frame(), label="target")
     path = tmp_path / "demo.yaml"
     path.write_text(render_config(plan))
-    cfg = load_config(path)
+    # A two-class label ("no"/"yes") is also gated on the AUC of "yes", which needs the classes
+    # `mlops schema` curates: until then only `mlops run` refuses it, naming the command.
+    with pytest.raises(ConfigError, match=r"auc .* set schema.path \(`mlops schema --config .*demo.yaml` writes it\)"):
+        load_config(path)
+    cfg = load_config(path, check_files=False)
+    assert [t.metric for t in cfg.evaluation.thresholds] == ["accuracy", "auc"]
+    assert cfg.evaluation.positive_class == "yes"
     assert cfg.data.rename == {"Culmen Length (mm)": "culmen_length_mm"}
     assert cfg.feature_names == ("culmen_length_mm", "age", "island")
     assert not cfg.fairness.enabled and cfg.schema.path is None
@@ -91,7 +97,7 @@ def test_sensitive_turns_fairness_on(tmp_path):
     plan = _plan(_frame(), label="target", sensitive=["island"])
     path = tmp_path / "demo.yaml"
     path.write_text(render_config(plan))
-    cfg = load_config(path)
+    cfg = load_config(path, check_files=False)  # its AUC gate waits for `mlops schema` (test above)
     assert cfg.fairness.enabled and cfg.fairness.sensitive_columns == ("island",)
 
 
@@ -107,6 +113,19 @@ def test_regression_is_chosen_for_a_continuous_label_and_gates_below_the_mean_pr
     path.write_text(render_config(plan))
     cfg = load_config(path)
     assert cfg.task == "regression" and cfg.evaluation.change_threshold.metric == "mse"
+    assert not cfg.compress.enabled and not cfg.explain.enabled
+
+
+def test_explain_and_compress_switches_write_the_tasks_budget(tmp_path):
+    df = _frame()
+    df["price"] = np.linspace(10.5, 99.25, len(df))
+    path = tmp_path / "r.yaml"
+    path.write_text(render_config(_plan(df.drop(columns=["target"]), label="price"), explain=True, compress=True))
+    cfg = load_config(path)
+    assert cfg.explain.enabled and cfg.compress.enabled and cfg.compress.max_error_increase == 0.05
+    path.write_text(render_config(_plan(_frame(), label="target"), compress=True))
+    cfg = load_config(path, check_files=False)
+    assert cfg.compress.enabled and cfg.compress.accuracy_budget == 0.02 and cfg.compress.max_error_increase is None
 
 
 @pytest.mark.parametrize("label, task, message", [
@@ -144,7 +163,11 @@ def test_cli_refuses_a_trap_with_exit_2_and_otherwise_writes_a_config(tmp_path):
     proc = mlops("init", "--data", str(data), "--label", "target", "--output", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "excluded 'Customer ID': ID-like" in proc.stdout
+    assert "Next: mlops schema" in proc.stdout and "AUC gate" in proc.stdout
+    curated = mlops("schema", "--config", str(out))  # the classes its AUC gate needs
+    assert curated.returncode == 0, curated.stderr
     cfg = load_config(out)
+    assert cfg.binary_label_order() == ("no", "yes")
     assert cfg.name == "my-data" and cfg.data.format == "parquet"
     again = mlops("init", "--data", str(data), "--label", "target", "--output", str(out))
     assert again.returncode == 2 and "--force" in again.stderr
