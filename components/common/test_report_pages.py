@@ -142,3 +142,18 @@ def test_verdicts_and_images_come_through():
     assert 'class="verdict ok" id="verdict">chosen: float32<' in compression_page()
     assert 'class="verdict bad" id="verdict">FAILED: model not blessed<' in fairness_page()
     assert 'class="verdict bad" id="verdict">FAILED: model not blessed<' in fairness_regression_page()
+
+
+def test_compression_page_names_the_error_budget_for_a_regression_model():
+    report = compress.CompressionReport(
+        accuracy_budget=0.02, n_eval=10, n_train=20, metric="mae", max_error_increase=0.05,
+        saved_model={"size_bytes": 1000, "accuracy": 41.5, "latency_ms": 1.0, "note": "ref"},
+        variants=[compress.VariantResult("float16", "v.tflite", 100, 80, 42.0, 0.5, 1.0, 0.3, 0.01, True, True,
+                                         mae=42.0, mae_increase=0.012)],
+        best="float16", reason="float16: smallest within the error budget",
+    )
+    page = compress.render_html(report)
+    assert "<th>MAE</th>" in page and "at most 5 % more error" in page
+    assert "<th>accuracy</th>" not in page and "Accuracy on" not in page
+    classification = compression_page()
+    assert "<th>accuracy</th>" in classification and "<th>MAE</th>" not in classification
