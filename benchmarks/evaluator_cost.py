@@ -1,5 +1,5 @@
-"""What the Evaluator's per-example cost buys: TFMA with and without slices, the confusion plot and
-the model's compiled metrics, on the same model and eval split.
+"""What the Evaluator's per-example cost buys: TFMA with and without slices, the confusion plot,
+the model's compiled metrics and a fixed inference batch size, on the same model and eval split.
 
 It trains once with ``mlops run`` (the penguins config on generated data, as
 ``benchmarks/pipeline_overhead.py`` does), then runs ``tfma.run_model_analysis`` on the run's
@@ -27,8 +27,13 @@ from benchmarks.pipeline_overhead import REPO, bench_config, cli_run, generate
 
 
 def variants(full):
-    """The EvalConfig as the pipeline builds it, and with one per-example cost removed each."""
+    """The EvalConfig as the pipeline builds it; with the model's compiled metrics back (TFMA's
+    default, what the pipeline computed before); with one per-example cost removed each; and with
+    a fixed inference batch size instead of Beam's adaptive batching."""
     from google.protobuf import wrappers_pb2
+
+    def with_compiled(c):
+        c.options.include_default_metrics.CopyFrom(wrappers_pb2.BoolValue(value=True))
 
     def without_slices(c):
         del c.slicing_specs[1:]
@@ -39,17 +44,20 @@ def variants(full):
             del spec.metrics[:]
             spec.metrics.extend(keep)
 
-    def without_compiled(c):
-        c.options.include_default_metrics.CopyFrom(wrappers_pb2.BoolValue(value=False))
-
     def minimal(c):
         without_slices(c)
         without_plot(c)
-        without_compiled(c)
+
+    def batch(n):
+        def change(c):
+            for spec in c.model_specs:
+                spec.inference_batch_size = n
+        return change
 
     out = {"as configured": full}
-    for name, change in (("no slices", without_slices), ("no confusion plot", without_plot),
-                         ("no compiled metrics", without_compiled), ("overall metrics only", minimal)):
+    for name, change in (("+ compiled metrics", with_compiled), ("no slices", without_slices),
+                         ("no confusion plot", without_plot), ("overall metrics only", minimal),
+                         ("inference batch 1024", batch(1024)), ("inference batch 8192", batch(8192))):
         c = copy.deepcopy(full)
         change(c)
         out[name] = c

@@ -68,6 +68,7 @@ def eval_config(cfg: PipelineConfig):
     """
     # The protos themselves: the `tfma.GenericValueThreshold` aliases exist only once TFMA's
     # lazily loaded API has been imported (TFX does it; a plain `import tensorflow_model_analysis` not).
+    from google.protobuf import wrappers_pb2
     from tensorflow_model_analysis.proto import config_pb2
 
     from pipelines.metrics import METRICS, label_classes
@@ -144,6 +145,10 @@ def eval_config(cfg: PipelineConfig):
         ],
         slicing_specs=[config_pb2.SlicingSpec()] + [config_pb2.SlicingSpec(feature_keys=[c]) for c in cfg.slices],
         metrics_specs=specs,
+        # Only the metrics above: TFMA would also recompute the model's compiled Keras metrics and
+        # loss on every example batch, none of which a config can gate on, for about a third of
+        # the Evaluator's time (benchmarks/evaluator_cost.py, docs/benchmarks.md).
+        options=config_pb2.Options(include_default_metrics=wrappers_pb2.BoolValue(value=False)),
     )
 
 
