@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.pipeline_overhead import REPO, bench_config, cli_run, generate
+from benchmarks.common import REPO, scratch, write_results
+from benchmarks.pipeline_overhead import bench_config, cli_run, generate
 
 
 def variants(full):
@@ -75,19 +74,11 @@ def analyse(model_dir: str, examples: str, eval_config, out: Path) -> float:
     return time.perf_counter() - t
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rows", type=int, default=100000)
-    p.add_argument("--repeats", type=int, default=2)
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "evaluator_cost.json"))
-    args = p.parse_args(argv)
-
+def measure(args, workdir: Path) -> dict:
+    """Trains once in ``workdir``, then times each EvalConfig variant; the results as a dict."""
     from pipelines.config import load_config
     from pipelines.pipeline import eval_config
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-eval-"))
     csv = generate(args.rows, workdir / "data.csv")
     config_path = bench_config(csv, workdir, args.rows, args)
     cfg = load_config(config_path)
@@ -117,10 +108,21 @@ def main(argv=None) -> int:
         rows.append({"variant": name, "seconds": round(med, 2), "rows_per_s": round(eval_rows / med),
                      "ratio": round(med / base, 2), "all_s": [round(t, 2) for t in ts]})
         print(f"{name:24} {med:8.1f} {eval_rows / med:8.0f} {med / base:13.2f}x")
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps({"rows": args.rows, "eval_rows": eval_rows, "slices": list(cfg.slices),
-                                             "pipeline_evaluator_s": run["components"].get("Evaluator", {}).get("seconds"),
-                                             "variants": rows}, indent=2) + "\n")
+    return {"rows": args.rows, "eval_rows": eval_rows, "slices": list(cfg.slices),
+            "pipeline_evaluator_s": run["components"].get("Evaluator", {}).get("seconds"), "variants": rows}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rows", type=int, default=100000)
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "evaluator_cost.json"))
+    args = p.parse_args(argv)
+    with scratch("bench-eval-") as workdir:
+        result = measure(args, workdir)
+    write_results(args.output, result)
     print(f"\n  results: {args.output}")
     return 0
 
