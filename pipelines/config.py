@@ -399,14 +399,14 @@ class CompressConfig:
     enabled: bool = False
     accuracy_budget: float = 0.02
     max_error_increase: float | None = None
+    variants: tuple[str, ...] = ("dynamic_range", "float16", "full_integer")
+    prune: bool = True
+    distill: bool = False
 
     @property
     def error_budget(self) -> float:
         """``max_error_increase``, or its default 0.05 when unset."""
         return 0.05 if self.max_error_increase is None else self.max_error_increase
-    variants: tuple[str, ...] = ("dynamic_range", "float16", "full_integer")
-    prune: bool = True
-    distill: bool = False
 
 
 @dataclass(frozen=True)
