@@ -11,7 +11,7 @@ import pytest
 
 from components.versioned_pusher import logic as push_logic
 from pipelines.config import load_config
-from pipelines.runner import run_local
+from pipelines.local.run import run_local
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from pipelines.config import load_config
-from pipelines.runner import run_local
+from pipelines.local.run import run_local
 from tests.conftest import fast_config
 
 pytestmark = pytest.mark.slow
