@@ -27,6 +27,14 @@ def compile_kubeflow(cfg: PipelineConfig, output: str, pipeline_root: str | None
     the KFP compiler writes it) adds node selector/tolerations. The spec is checked against the
     backends' rules (``pipelines.kubeflow.conformance``) before it is written.
 
+    Args:
+        cfg: The pipeline config.
+        output: The YAML file to write.
+        pipeline_root: Overrides ``kubeflow.pipeline_root`` (a local path is made absolute).
+
+    Returns:
+        ``output``.
+
     Raises:
         conformance.NonConformingSpec: The spec or the pipeline root would fail on a backend.
     """
