@@ -130,8 +130,9 @@ class RunReader:
         out, seen = [], set()
         for e in outputs:
             key = e.path.steps[0].key if e.path.steps else ""
-            if node_of.get(e.execution_id) and e.artifact_id in artifacts and (e.execution_id, key, e.artifact_id) not in seen:
-                seen.add((e.execution_id, key, e.artifact_id))
+            once = (e.execution_id, key, e.artifact_id)
+            if node_of.get(e.execution_id) and e.artifact_id in artifacts and once not in seen:
+                seen.add(once)
                 out.append((node_of[e.execution_id], key, artifacts[e.artifact_id]))
         return out
 
