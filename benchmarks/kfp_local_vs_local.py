@@ -30,7 +30,8 @@ def main() -> int:
     from kfp import components, local
 
     from pipelines.config import load_config
-    from pipelines.runner import compile_kubeflow, run_local
+    from pipelines.kubeflow.compiler import compile_kubeflow
+    from pipelines.local.run import run_local
 
     host_repo = Path(os.environ.get("MLOPS_HOST_REPO", REPO))
     root = host_repo / ".build" / "bench-kfp-local"

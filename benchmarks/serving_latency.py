@@ -10,7 +10,7 @@ and the event loop.
 
 A pushed model is needed: ``--models <push destination>`` (with ``<model>/<version>/``), or by
 default one is trained once into ``--workdir`` (penguins, 10 epochs, extras off) with
-``pipelines.runner.run_local`` and reused on later runs.
+``pipelines.local.run.run_local`` and reused on later runs.
 
 Usage (in the project image; `make bench` runs the defaults):
     python -m benchmarks.serving_latency [--models runs/models] [--requests 2000] [--concurrency 1,16]
@@ -50,7 +50,7 @@ def ensure_model(models: str | None, name: str, workdir: Path) -> tuple[str, int
     if found:
         return dest, found[0]
     from pipelines.config import load_config
-    from pipelines.runner import run_local
+    from pipelines.local.run import run_local
 
     from tests.configs import extras_off, penguins_raw, write_config
 

@@ -82,7 +82,7 @@ def cmd_schema(args) -> int:
 
 def cmd_run(args) -> int:
     """Run the pipeline locally (LocalDagRunner, SQLite MLMD, caching on)."""
-    from pipelines.runner import run_local
+    from pipelines.local.run import run_local
 
     cfg = _load(args)
     print(f"Running pipeline '{cfg.name}' from {args.config} into {args.output_dir}", file=sys.stderr, flush=True)
@@ -141,7 +141,7 @@ def cmd_run(args) -> int:
 def cmd_compile(args) -> int:
     """Compile to KFP v2 YAML (Kubeflow Pipelines / Vertex AI Pipelines)."""
     from pipelines.kubeflow.conformance import NonConformingSpec
-    from pipelines.runner import compile_kubeflow
+    from pipelines.kubeflow.compiler import compile_kubeflow
 
     cfg = _load(args)
     if args.image:

@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.common import report_names as rn
 from pipelines.config import PipelineConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -303,7 +304,7 @@ def create_pipeline(
             numeric_metric=cfg.monitoring.numeric_metric,
             categorical_metric=cfg.monitoring.categorical_metric,
             current_splits="train,eval",
-            report_dir=os.path.join(report_dir, "drift") if report_dir else "",
+            report_dir=os.path.join(report_dir, rn.DRIFT) if report_dir else "",
             fail_on_drift=int(cfg.drift_check.fail_on_drift),
         ).with_id("DriftCheck")
         if cfg.drift_check.fail_on_drift:

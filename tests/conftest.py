@@ -67,7 +67,7 @@ def trained_pipeline(tmp_path_factory):
     ``output_dir``, ``destination`` (push destination holding ``penguins/1``).
     """
     from pipelines.config import load_config
-    from pipelines.runner import run_local
+    from pipelines.local.run import run_local
 
     base = tmp_path_factory.mktemp("trained")
     raw = penguins_raw()
@@ -84,7 +84,7 @@ def trained_pipeline(tmp_path_factory):
     shutil.copytree(out / "reports", first / "reports")
     shutil.copy2(out / "run.json", first / "run.json")
     from pipelines.pipeline import run_paths
-    from pipelines.runner import run_artifacts
+    from pipelines.local.mlmd import run_artifacts
 
     artifacts = {(node, key): uri for node, key, uri in run_artifacts(run_paths(str(out)).metadata_path, summary.run_id)}
     return {

@@ -29,7 +29,7 @@ def compile_case(name: str, output: Path) -> Path:
     import dataclasses
 
     from pipelines.config import load_config
-    from pipelines.runner import compile_kubeflow
+    from pipelines.kubeflow.compiler import compile_kubeflow
 
     repo = GOLDEN_DIR.parent.parent
     config, overrides = CASES[name]

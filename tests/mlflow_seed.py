@@ -18,7 +18,7 @@ from pathlib import Path
 from components.versioned_pusher import logic as push_logic
 from pipelines.config import load_config
 from pipelines.pipeline import REPO_ROOT
-from pipelines.runner import RunSummary
+from pipelines.local.summary import RunSummary
 from pipelines.tracking.client import record_run
 
 RUN_ID = "20261206T120000-uitest"

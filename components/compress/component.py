@@ -8,6 +8,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import standard_artifacts
 
 from components.common import examples_io, gfile_io, model_io
+from components.common import report_names as rn
 from components.common.artifacts import CompressedModel
 from components.compress import logic
 
@@ -49,8 +50,8 @@ def ModelCompression(
     compressed.set_string_custom_property("best_variant", best)
     compressed.set_string_custom_property("best_dir", gfile_io.join(compressed.uri, "best") if best else "")
     if report_dir:
-        target = gfile_io.join(report_dir, "compress")
+        target = gfile_io.join(report_dir, rn.COMPRESS)
         gfile_io.rmtree(target)
-        for name in ("index.html", "report.json"):
+        for name in (rn.INDEX_HTML, rn.REPORT_JSON):
             gfile_io.copy_file(gfile_io.join(compressed.uri, name), gfile_io.join(target, name))
     return {"best_variant": best, "has_best": int(bool(best))}

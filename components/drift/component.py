@@ -31,6 +31,7 @@ from tfx.types import standard_artifacts
 from tfx.types.artifact import Artifact
 
 from components.common import examples_io
+from components.common import report_names as rn
 from components.common.artifacts import DriftResult  # noqa: F401 - the component's output type
 from components.common.storage import StorageError
 from components.drift import logic
@@ -133,9 +134,9 @@ def write_report(report: logic.DriftReport | None, *dirs: str, reason: str = "")
         if not d:
             continue
         tf.io.gfile.makedirs(d)
-        with tf.io.gfile.GFile(os.path.join(d, "drift.json"), "w") as fh:
+        with tf.io.gfile.GFile(os.path.join(d, rn.DRIFT_JSON), "w") as fh:
             fh.write(body)
-        with tf.io.gfile.GFile(os.path.join(d, "drift.html"), "w") as fh:
+        with tf.io.gfile.GFile(os.path.join(d, rn.DRIFT_HTML), "w") as fh:
             fh.write(page)
 
 
@@ -220,7 +221,7 @@ def DriftCheck(
     if fail_on_drift and report.drifted:
         raise DriftDetected(
             f"drift in {', '.join(report.drifted_features)} (threshold {threshold}) against {baseline_uri}; "
-            f"see {os.path.join(report_dir or drift.uri, 'drift.html')}",
+            f"see {os.path.join(report_dir or drift.uri, rn.DRIFT_HTML)}",
             hold_failures(report),
         )
     return {"drifted": int(report.drifted), "max_score": float(report.max_score)}

@@ -10,6 +10,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import standard_artifacts
 
 from components.common.artifacts import HtmlReport
+from components.common import report_names as rn
 from components.eval_report import logic
 from components.serving_baseline.component import baseline_version
 
@@ -43,14 +44,14 @@ def EvaluationReport(
     summary.baseline = logic.baseline_description(model_name, baseline_version(baseline))
     names = class_names(transform_graph.uri)
     tf.io.gfile.makedirs(report.uri)
-    with tf.io.gfile.GFile(os.path.join(report.uri, "index.html"), "w") as fh:
+    with tf.io.gfile.GFile(os.path.join(report.uri, rn.INDEX_HTML), "w") as fh:
         fh.write(logic.render_html(summary, model_name, names))
-    with tf.io.gfile.GFile(os.path.join(report.uri, "metrics.json"), "w") as fh:
+    with tf.io.gfile.GFile(os.path.join(report.uri, rn.METRICS_JSON), "w") as fh:
         fh.write(json.dumps({**summary.to_dict(), "classes": names}, indent=2))
     if report_dir:
-        target = os.path.join(report_dir, "evaluation")
+        target = os.path.join(report_dir, rn.EVALUATION)
         shutil.rmtree(target, ignore_errors=True)
         os.makedirs(target)
-        for name in ("index.html", "metrics.json"):
+        for name in (rn.INDEX_HTML, rn.METRICS_JSON):
             tf.io.gfile.copy(os.path.join(report.uri, name), os.path.join(target, name), overwrite=True)
     return {"blessed": int(blessed)}

@@ -5,6 +5,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import standard_artifacts
 
 from components.common import gfile_io, model_io
+from components.common import report_names as rn
 from components.common.artifacts import HtmlReport
 from components.explain import logic
 
@@ -35,5 +36,5 @@ def ModelExplanation(
     top = expl.ranking()[0][0]
     explanation.set_string_custom_property("top_feature", top)
     if report_dir:
-        gfile_io.copy_dir(explanation.uri, gfile_io.join(report_dir, "explain"))
+        gfile_io.copy_dir(explanation.uri, gfile_io.join(report_dir, rn.EXPLAIN))
     return {"top_feature": top}

@@ -15,6 +15,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import standard_artifacts
 
 from components.common import gfile_io, model_io
+from components.common import report_names as rn
 from components.common.artifacts import FairnessResult
 from components.fairness import logic, regression
 
@@ -100,5 +101,5 @@ def FairnessGate(
     gfile_io.write_text(gfile_io.join(blessing.uri, "BLESSED" if blessed else "NOT_BLESSED"), message + "\n")
 
     if report_dir:
-        gfile_io.copy_dir(result.uri, gfile_io.join(report_dir, "fairness"))
+        gfile_io.copy_dir(result.uri, gfile_io.join(report_dir, rn.FAIRNESS))
     return {"passed": passed, "blessed": blessed}

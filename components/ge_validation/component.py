@@ -11,6 +11,7 @@ from tfx.types import standard_artifacts
 from tfx.utils import io_utils
 
 from components.common import examples_io, gfile_io
+from components.common import report_names as rn
 from components.common.artifacts import GreatExpectationsResult
 from components.ge_validation import suite as suite_lib
 from components.ge_validation import validate
@@ -38,7 +39,7 @@ def GreatExpectationsValidation(
         frame = examples_io.numeric_like(examples_io.read_split(examples.uri, split), numeric)
         # The Data Docs are part of the artifact (the KFP/Vertex run page and `mlops run` read them
         # there); a local run also gets them in report_dir, which failure messages point at.
-        docs = gfile_io.join(result.uri, "data_docs", split)
+        docs = gfile_io.join(result.uri, rn.DATA_DOCS, split)
         # GE writes Data Docs with plain file I/O: render them locally, then ship the folder.
         with tempfile.TemporaryDirectory(prefix="gx-docs-") as tmp:
             report = validate.validate_dataframe(
@@ -46,9 +47,9 @@ def GreatExpectationsValidation(
             )
             gfile_io.copy_dir_to(os.path.join(tmp, "docs"), docs)
             if report_dir:
-                docs = gfile_io.join(report_dir, "data_docs", split)
+                docs = gfile_io.join(report_dir, rn.DATA_DOCS, split)
                 gfile_io.copy_dir_to(os.path.join(tmp, "docs"), docs)
-        report.data_docs = gfile_io.join(docs, "index.html")
+        report.data_docs = gfile_io.join(docs, rn.INDEX_HTML)
         report.failures = [dataclasses.replace(f, detail=f"[{split}] {f.detail}".strip()) for f in report.failures]
         per_split[split] = report.to_dict()
         failures += len(report.failures)

@@ -13,6 +13,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import standard_artifacts
 from tfx.types import artifact_utils
 
+from components.common import report_names as rn
 from components.common.errors import DataValidationError
 from components.data_gate import logic as gate_logic
 from components.ingest import logic
@@ -55,7 +56,7 @@ def DataIngest(
     except DataValidationError as exc:
         if report_dir:
             # The gate never runs when ingest fails: leave the same report it would have written.
-            gate_logic.enforce(exc.failures, data_uri, [os.path.join(report_dir, "gate.json")])
+            gate_logic.enforce(exc.failures, data_uri, [os.path.join(report_dir, rn.GATE_JSON)])
         raise
     logic.write_split(train, os.path.join(examples.uri, "Split-train"))
     logic.write_split(evaluation, os.path.join(examples.uri, "Split-eval"))

@@ -7,6 +7,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import standard_artifacts
 
 from components.common import gfile_io
+from components.common import report_names as rn
 from components.common.artifacts import CompressedModel, FairnessResult, HtmlReport, compressed_best_dir
 from components.common.model_io import serving_dir
 from components.versioned_pusher import logic
@@ -25,7 +26,7 @@ def _extras(explanation, fairness, compressed) -> tuple[dict, dict]:
 
 def _write_report(report_dir: str, data: dict) -> None:
     if report_dir:
-        gfile_io.write_json(gfile_io.join(report_dir, "pushed.json"), data)
+        gfile_io.write_json(gfile_io.join(report_dir, rn.PUSHED_JSON), data)
 
 
 def _track(args: dict, pushed: dict | None) -> None:
@@ -36,8 +37,8 @@ def _track(args: dict, pushed: dict | None) -> None:
     if not client.in_pipeline_task():
         return
     examples = args.get("examples")
-    reports = {name: args[key].uri for name, key in (("evaluation", "evaluation_report"), ("explain", "explanation"),
-                                                     ("fairness", "fairness"), ("compress", "compressed"))
+    reports = {name: args[key].uri for name, key in ((rn.EVALUATION, "evaluation_report"), (rn.EXPLAIN, "explanation"),
+                                                     (rn.FAIRNESS, "fairness"), (rn.COMPRESS, "compressed"))
                if args.get(key) is not None}
     client.record_push(
         pipeline_name=args["pipeline_name"], model_name=args["model_name"], destination=args["destination"],
@@ -84,7 +85,7 @@ def VersionedPusher(
         return {"pushed": 0, "version": 0, "push_uri": ""}
     metrics = {}
     if evaluation_report is not None:
-        data = gfile_io.read_json(gfile_io.join(evaluation_report.uri, "metrics.json"), default=None)
+        data = gfile_io.read_json(gfile_io.join(evaluation_report.uri, rn.METRICS_JSON), default=None)
         if data is not None:
             metrics = {"overall": data.get("overall", {}), "slices": data.get("slices", {}), "classes": data.get("classes", [])}
     manifest = {

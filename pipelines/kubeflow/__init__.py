@@ -1,1 +1,1 @@
-"""Kubeflow Pipelines / Vertex AI: the task entrypoint and the compiled spec's conformance rules."""
+"""Kubeflow Pipelines / Vertex AI: the compiler, the task entrypoint and the compiled spec's conformance rules."""

@@ -14,6 +14,8 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
+from components.common import report_names as rn
+
 #: The embedded store: no server needed, ``make mlflow`` serves it.
 DEFAULT_DIR = "runs/mlflow"
 DEFAULT_UI_URL = "http://127.0.0.1:5000"
@@ -205,7 +207,7 @@ def run_metrics(summary: Mapping[str, Any], report_dir: str | Path, config: Mapp
         if number is not None:
             out[safe_name(name)] = number
 
-    evaluation = _read_json(rd / "evaluation" / "metrics.json") or {}
+    evaluation = _read_json(rd / rn.EVALUATION / rn.METRICS_JSON) or {}
     for name, value in (evaluation.get("overall") or summary.get("metrics") or {}).items():
         put(f"eval.{name}", value)
     for slice_name, values in (evaluation.get("slices") or {}).items():
@@ -218,7 +220,7 @@ def run_metrics(summary: Mapping[str, Any], report_dir: str | Path, config: Mapp
     ev_cfg = config.get("evaluation") or {}
     out.update(threshold_metrics(evaluation, list(ev_cfg.get("thresholds") or []), ev_cfg.get("change_threshold")))
 
-    fairness = _read_json(rd / "fairness" / "result.json") or {}
+    fairness = _read_json(rd / rn.FAIRNESS / rn.RESULT_JSON) or {}
     if "passed" in fairness:
         put("fairness.passed", bool(fairness["passed"]))
     for column in fairness.get("columns") or []:
@@ -226,7 +228,7 @@ def run_metrics(summary: Mapping[str, Any], report_dir: str | Path, config: Mapp
             if isinstance(column.get(gap), Mapping):
                 put(f"fairness.{column.get('column')}.{gap}", column[gap].get("value"))
 
-    drift = _read_json(rd / "drift" / "drift.json") or {}
+    drift = _read_json(rd / rn.DRIFT / rn.DRIFT_JSON) or {}
     for feature in drift.get("features") or []:
         if isinstance(feature, Mapping):
             put(f"drift.{feature.get('name')}", feature.get("score"))
@@ -234,7 +236,7 @@ def run_metrics(summary: Mapping[str, Any], report_dir: str | Path, config: Mapp
         put("drift.max_score", drift.get("max_score"))
         put("drift.drifted", bool(drift.get("drifted")))
 
-    compress = _read_json(rd / "compress" / "report.json") or {}
+    compress = _read_json(rd / rn.COMPRESS / rn.REPORT_JSON) or {}
     put("compress.saved_model.size_bytes", (compress.get("saved_model") or {}).get("size_bytes"))
     for variant in compress.get("variants") or []:
         if isinstance(variant, Mapping):

@@ -9,7 +9,7 @@ from components.common import storage
 from components.ingest import logic as ingest_logic
 from components.versioned_pusher import logic as push_logic
 from pipelines.config import load_config
-from pipelines.runner import run_local
+from pipelines.local.run import run_local
 from tests.conftest import fast_config
 from tests.object_stores import bucket
 

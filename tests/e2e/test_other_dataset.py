@@ -6,7 +6,7 @@ import pytest
 
 from components.versioned_pusher import logic as push_logic
 from pipelines.config import config_from_dict
-from pipelines.runner import run_local
+from pipelines.local.run import run_local
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from components.versioned_pusher import logic as push_logic
 from pipelines.config import load_config
-from pipelines.runner import run_local
+from pipelines.local.run import run_local
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -166,6 +167,14 @@ def _not_blessed_run(trained_pipeline, override: str) -> str:
     noise = [l for l in (proc.stdout + proc.stderr).splitlines()
              if l.startswith(("WARNING", "E0000", "I0000", "W0000", "INFO")) or "cuInit" in l or "absl" in l]
     assert noise == [], noise[:5]
+    # Progress: a line as each component starts and one as it ends, read from MLMD; this rerun
+    # takes most steps from the cache and executes the ones the override changed.
+    lines = [l for l in proc.stderr.splitlines() if re.match(r"\[\d+/\d+\] ", l)]
+    starts = [l for l in lines if l.endswith(" ...")]
+    ends = [re.fullmatch(r"\[\d+/\d+\] (\w+) done in [\d.]+s( \(cached\))?", l) for l in lines if not l.endswith(" ...")]
+    assert starts and starts[0].startswith("[1/") and len(starts) == len(ends) and all(ends), lines
+    cached, executed = [m.group(1) for m in ends if m.group(2)], [m.group(1) for m in ends if not m.group(2)]
+    assert cached[0] == "DataIngest" and executed, lines
     assert "  log:     " in proc.stderr and (trained_pipeline["output_dir"] / "run.log").stat().st_size > 0
     assert push_logic.complete_versions(str(dest), "penguins") == [1]
     assert push_logic.dir_fingerprint(dest / "penguins" / "1") == before

@@ -13,7 +13,7 @@ import pytest
 
 from components.versioned_pusher import logic as push_logic
 from pipelines.config import load_config
-from pipelines.runner import run_local
+from pipelines.local.run import run_local
 from tests.conftest import fast_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -50,7 +50,7 @@ def _sklearn_metrics(run: dict) -> dict[str, float]:
     from components.common import examples_io
 
     from pipelines.pipeline import run_paths
-    from pipelines.runner import run_artifacts
+    from pipelines.local.mlmd import run_artifacts
 
     cfg = run["cfg"]
     arts = {(n, k): u for n, k, u in run_artifacts(run_paths(str(run["base"] / "run")).metadata_path, run["summary"].run_id)}

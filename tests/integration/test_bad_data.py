@@ -5,7 +5,7 @@ import json
 import pytest
 
 from pipelines.config import load_config
-from pipelines.runner import run_local
+from pipelines.local.run import run_local
 from tests.conftest import fast_config
 from tests.integration.bad_inputs import corrupt
 

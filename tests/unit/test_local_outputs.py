@@ -1,8 +1,8 @@
-"""pipelines.runner: a run's reports come from its own artifacts, whatever an earlier run left.
+"""pipelines.local: a run's reports come from its own artifacts, whatever an earlier run left.
 
-``run_artifacts`` reads the artifacts from MLMD (exercised end to end in
+``pipelines.local.mlmd.run_artifacts`` reads the artifacts from MLMD (exercised end to end in
 tests/e2e/test_pipeline_local.py); here the artifact folders are laid out as the components
-write them and fed to ``copy_reports`` and ``_collect_outputs``.
+write them and fed to ``reports.copy_reports`` and ``summary.collect_outputs``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 
 from pipelines.pipeline import REPO_ROOT
-from pipelines.runner import RunSummary, _collect_outputs, _gate_paragraph, copy_reports
+from pipelines.local.reports import copy_reports
+from pipelines.local.summary import RunSummary, collect_outputs, gate_paragraph
 
 
 def _artifacts(root: Path) -> list[tuple[str, str, str]]:
@@ -50,7 +51,7 @@ def test_reports_are_copied_from_the_run_artifacts(tmp_path):
     assert (reports / "data_docs" / "train" / "index.html").read_text() == "<html>docs"
     assert not (reports / "compress" / "variants").exists()  # models are not reports
     summary = RunSummary()
-    _collect_outputs(summary, str(reports))
+    collect_outputs(summary, str(reports))
     assert summary.metrics["accuracy"] == 0.91
     assert summary.metrics["_failures"] == ["fairness: accuracy gap 0.4 > 0.25"]
     assert set(summary.reports) == {"evaluation", "fairness", "compress", "data_docs_train", "gate"}
@@ -62,7 +63,7 @@ def test_only_this_runs_artifacts_are_reported(tmp_path):
     reports = tmp_path / "reports"
     copy_reports(artifacts, str(reports))
     summary = RunSummary()
-    _collect_outputs(summary, str(reports))
+    collect_outputs(summary, str(reports))
     assert set(summary.reports) == {"evaluation", "gate"}
     assert summary.metrics["_failures"] == []
 
@@ -76,7 +77,7 @@ def test_a_report_written_by_a_component_that_stopped_the_run_is_read(tmp_path):
         {"drifted": True, "drifted_features": ["island"], "max_score": 0.5, "threshold": 0.2, "baseline_uri": "/x"}
     ))
     summary = RunSummary()
-    _collect_outputs(summary, str(reports))
+    collect_outputs(summary, str(reports))
     assert set(summary.reports) == {"drift"}
     assert summary.drift == {"drifted": True, "drifted_features": ["island"], "max_score": 0.5, "threshold": 0.2,
                              "baseline_uri": "/x"}
@@ -86,7 +87,7 @@ def test_gate_paragraph_names_the_pipeline_and_no_container_path():
     """Ingest names the data URI; people read the pipeline's name and repo-relative paths."""
     failures = [{"column": None, "check": "file_not_empty", "source": "ingest",
                  "detail": f"{REPO_ROOT}/runs/data/empty.csv is empty (0 bytes of data)", "examples": []}]
-    text = _gate_paragraph(failures, "penguins")
+    text = gate_paragraph(failures, "penguins")
     assert text.startswith("Data validation stopped the pipeline for penguins:")
     assert "runs/data/empty.csv is empty" in text and str(REPO_ROOT) + "/" not in text
 
@@ -97,5 +98,5 @@ def test_drift_reason_shows_repo_paths_relative(tmp_path):
     (reports / "drift" / "drift.json").write_text(json.dumps(
         {"drifted": False, "reason": f"no version of penguins with recorded training data under {REPO_ROOT}/runs/models yet"}))
     summary = RunSummary()
-    _collect_outputs(summary, str(reports))
+    collect_outputs(summary, str(reports))
     assert summary.drift["reason"] == "no version of penguins with recorded training data under runs/models yet"
