@@ -10,9 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-# The config helpers live in tests/configs.py (the benchmarks use them too); re-exported for the
-# modules that still import them from here.
-from tests.configs import PENGUINS_CONFIG, REPO, fast_config, penguins_raw, write_config  # noqa: F401
+# The config helpers live in tests/configs.py (the benchmarks use them too).
+from tests.configs import fast_config, penguins_raw
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 # Every pipeline run logs to MLflow (pipelines/tracking): in tests, into this session's own store,

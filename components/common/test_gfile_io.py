@@ -180,7 +180,7 @@ def test_ge_validation_writes_result_suite_and_docs_to_gs(gs_root, tmp_path, pen
 
     from components.ge_validation.component import GreatExpectationsValidation
     from components.ingest import logic as ingest_logic
-    from tests.conftest import REPO
+    from tests.configs import REPO
 
     examples = _artifact(standard_artifacts.Examples, str(tmp_path / "examples"))
     ingest_logic.write_split(penguins_df.dropna().head(40).reset_index(drop=True), str(tmp_path / "examples" / "Split-train"))

@@ -9,7 +9,7 @@ from tfx.utils import io_utils
 from components.common import examples_io
 from components.ge_validation import suite as suite_lib
 from components.ge_validation import validate
-from tests.conftest import REPO
+from tests.configs import REPO
 
 SCHEMA = REPO / "pipelines" / "schemas" / "penguins" / "schema.pbtxt"
 SUITE = REPO / "pipelines" / "schemas" / "penguins" / "expectation_suite.json"

@@ -32,7 +32,7 @@ from components.versioned_pusher import logic as push_logic
 from pipelines.config import load_config
 from pipelines.kubeflow.conformance import load_spec
 from pipelines.kubeflow.compiler import compile_kubeflow
-from tests.conftest import PENGUINS_CONFIG
+from tests.configs import PENGUINS_CONFIG
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

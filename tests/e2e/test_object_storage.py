@@ -10,7 +10,7 @@ from components.ingest import logic as ingest_logic
 from components.versioned_pusher import logic as push_logic
 from pipelines.config import load_config
 from pipelines.local.run import run_local
-from tests.conftest import fast_config
+from tests.configs import fast_config
 from tests.object_stores import bucket
 
 pytestmark = pytest.mark.e2e

@@ -14,7 +14,7 @@ import pytest
 from components.versioned_pusher import logic as push_logic
 from pipelines.config import load_config
 from pipelines.local.run import run_local
-from tests.conftest import fast_config
+from tests.configs import fast_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -31,7 +31,7 @@ def _thresholds(raw: dict, thresholds: list[dict]) -> dict:
 def first_run(tmp_path_factory):
     import yaml
 
-    from tests.conftest import PENGUINS_CONFIG
+    from tests.configs import PENGUINS_CONFIG
 
     base = tmp_path_factory.mktemp("thresholds")
     raw = yaml.safe_load(PENGUINS_CONFIG.read_text())

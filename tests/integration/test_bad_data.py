@@ -6,7 +6,7 @@ import pytest
 
 from pipelines.config import load_config
 from pipelines.local.run import run_local
-from tests.conftest import fast_config
+from tests.configs import fast_config
 from tests.integration.bad_inputs import corrupt
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ import pytest
 
 from components.versioned_pusher import logic as push_logic
 from pipelines.cli import main
-from tests.conftest import fast_config
+from tests.configs import fast_config
 from tests.integration.bad_inputs import FRAME_KINDS, corrupt
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.config import ConfigError, load_config
 from pipelines.metrics import positive_class_name
-from tests.conftest import write_config
+from tests.configs import write_config
 
 
 def _schema(tmp_path, label_domain: str, name: str = "schema.pbtxt") -> str:
