@@ -111,6 +111,7 @@ PAGES = {
     "fairness_regression": fairness_regression_page,
     "compression": compression_page,
     "drift": drift_page,
+    "drift not checked": lambda name="no serving model yet": drift.render_not_checked_html(f"reason: {name}"),
     "run index": index_page,
 }
 

@@ -21,7 +21,6 @@ stopping the run. The logic is ``components/drift/logic.py``; :func:`skew_report
 :func:`serving_baseline` are the testable parts.
 """
 
-import html
 import json
 import os
 
@@ -117,19 +116,12 @@ def _same_rows(baseline_uri: str, baseline_splits: str, current_uri: str, curren
     return bool(set(_split_names(baseline_uri, baseline_splits)) & set(_split_names(current_uri, current_splits)))
 
 
-def _no_baseline_page(reason: str) -> str:
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Drift check</title></head><body>"
-        f"<h1>Drift check: nothing to compare</h1><p>{html.escape(reason)}</p></body></html>"
-    )
-
-
 def write_report(report: logic.DriftReport | None, *dirs: str, reason: str = "") -> None:
     """``drift.json`` and ``drift.html`` in each dir (local or gs://); with no report, a page that says why."""
     import tensorflow as tf
 
     body = report.to_json() if report is not None else json.dumps({"drifted": False, "baseline_uri": None, "reason": reason})
-    page = report.to_html() if report is not None else _no_baseline_page(reason)
+    page = report.to_html() if report is not None else logic.render_not_checked_html(reason)
     for d in dirs:
         if not d:
             continue

@@ -537,3 +537,15 @@ def render_html(report: DriftReport, plots: bool = True, model_name: str = "") -
         # None: plots were not asked for; []: asked for, but matplotlib is missing.
         plots=pngs if plots else None,
     )
+
+
+def render_not_checked_html(reason: str) -> str:
+    """The drift page when nothing was compared (no serving model yet, no baseline data): why."""
+    return report_html.render(
+        "drift_not_checked.html.j2",
+        kind="drift",
+        title="Drift check: nothing to compare",
+        verdict="Not checked",
+        verdict_class="warn",
+        reason=reason,
+    )
