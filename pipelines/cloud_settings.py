@@ -37,7 +37,12 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from pipelines.exit_codes import ExitCode
+try:
+    from pipelines.exit_codes import ExitCode
+except ModuleNotFoundError:  # run as a file (`python pipelines/cloud_settings.py`, .venv-infra): the
+    # repository root is not on sys.path; exit_codes.py is plain Python beside this file.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from pipelines.exit_codes import ExitCode
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = ExitCode.OK, ExitCode.OTHER, ExitCode.USAGE
 
