@@ -86,19 +86,17 @@ def measure(args, workdir: Path) -> dict:
     run = cli_run(config_path, workdir / "run")
     model_dir = str(max((workdir / "run").rglob("Trainer/model/*/Format-Serving")))
     split_dir = max((workdir / "run").rglob("DataIngest/examples/*/Split-eval"))
-    eval_rows = int(run.get("rows", {}).get("eval") or 0) or None
     examples = str(split_dir / "*")
 
     configs = variants(eval_config(cfg))
     times: dict[str, list[float]] = {name: [] for name in configs}
     for r in range(args.repeats):
-        for name, c in configs.items():
+        for i, (name, c) in enumerate(configs.items()):
             print(f"== round {r + 1}: {name}", file=sys.stderr, flush=True)
-            times[name].append(analyse(model_dir, examples, c, workdir / f"tfma-{r}-{len(times[name])}-{abs(hash(name))}"))
-    if eval_rows is None:  # count the eval split once
-        import tensorflow as tf
+            times[name].append(analyse(model_dir, examples, c, workdir / f"tfma-{r}-{i}"))
+    import tensorflow as tf
 
-        eval_rows = sum(1 for _ in tf.data.TFRecordDataset(tf.io.gfile.glob(examples), compression_type="GZIP"))
+    eval_rows = sum(1 for _ in tf.data.TFRecordDataset(tf.io.gfile.glob(examples), compression_type="GZIP"))
     base = statistics.median(times["as configured"])
     rows = []
     print(f"\nEvaluator (tfma.run_model_analysis), {eval_rows} eval rows, median of {args.repeats}:")
