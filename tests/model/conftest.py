@@ -28,7 +28,7 @@ def latest_artifact(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def penguins_run(request) -> dict:
     """``config``, ``model_uri`` (Trainer Model artifact), ``saved_model``, ``examples_uri``,
-    ``blessing_uri``, ``output_dir``."""
+    ``blessing_uri``, ``transformed_examples_uri``, ``transform_graph_uri``, ``output_dir``."""
     from pipelines.config import load_config
 
     reuse = os.environ.get("MLOPS_TEST_PIPELINE_RUN")
@@ -47,6 +47,8 @@ def penguins_run(request) -> dict:
             "saved_model": model_uri / "Format-Serving",
             "examples_uri": Path(arts[("DataIngest", "examples")]),
             "blessing_uri": Path(arts[("Evaluator", "blessing")]),
+            "transformed_examples_uri": Path(arts[("Transform", "transformed_examples")]),
+            "transform_graph_uri": Path(arts[("Transform", "transform_graph")]),
         }
     root = out / "pipeline_root"
     model_uri = latest_artifact(root / "Trainer" / "model")
@@ -57,6 +59,8 @@ def penguins_run(request) -> dict:
         "saved_model": model_uri / "Format-Serving",
         "examples_uri": latest_artifact(root / "DataIngest" / "examples"),
         "blessing_uri": latest_artifact(root / "Evaluator" / "blessing"),
+        "transformed_examples_uri": latest_artifact(root / "Transform" / "transformed_examples"),
+        "transform_graph_uri": latest_artifact(root / "Transform" / "transform_graph"),
     }
 
 
