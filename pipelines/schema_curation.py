@@ -67,16 +67,6 @@ class Observed:
     values: list[str] = field(default_factory=list)
 
 
-def _tf_type(series: pd.Series) -> str:
-    """The tf.Example list ingest writes for a tidied column (``ingest.to_tf_examples``)."""
-    import pandas as pd
-    if pd.api.types.is_float_dtype(series.dtype):
-        return "FLOAT"
-    if pd.api.types.is_integer_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
-        return "INT"
-    return "BYTES"
-
-
 def observe(raw: pd.DataFrame, tidy: pd.DataFrame, cfg) -> dict[str, Observed]:
     """Per config column: its type as ingest writes it, range or values, and missing rows in the raw file.
 
@@ -84,6 +74,9 @@ def observe(raw: pd.DataFrame, tidy: pd.DataFrame, cfg) -> dict[str, Observed]:
         ValueError: A configured column is missing, or a numeric feature holds text.
     """
     import pandas as pd
+
+    from components.ingest.logic import tf_kind  # the type ingest writes: one rule
+
     missing_cols = [c for c in cfg.columns if c not in tidy.columns]
     if missing_cols:
         raise ValueError(f"the data has no column {', '.join(map(repr, missing_cols))} (config features/label; "
@@ -93,7 +86,7 @@ def observe(raw: pd.DataFrame, tidy: pd.DataFrame, cfg) -> dict[str, Observed]:
     out: dict[str, Observed] = {}
     for col in cfg.columns:
         series = tidy[col]
-        tf_type = _tf_type(series)
+        tf_type = tf_kind(series)
         kind = kinds.get(col)
         if kind in ("float", "int") and tf_type == "BYTES":
             bad = series[pd.to_numeric(series, errors="coerce").isna() & series.notna()].unique()[:5]

@@ -11,7 +11,7 @@ import hashlib
 import io
 import tempfile
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -217,7 +217,10 @@ def split_mask(df: pd.DataFrame, eval_fraction: float, seed: int) -> np.ndarray:
 
     The same row lands in the same split on every run and machine, whatever the row order.
     """
-    keys = df.astype(str).agg("\x1f".join, axis=1)
+    # Column by column, then joined per row: the same keys as ``df.astype(str).agg("\x1f".join,
+    # axis=1)``, without pandas' per-row Series (7x slower at 1M rows).
+    columns = [df[c].astype(str).tolist() for c in df.columns]
+    keys = ["\x1f".join(row) for row in zip(*columns)] if columns else [""] * len(df)
     buckets = np.fromiter(
         (int.from_bytes(hashlib.blake2b(f"{seed}\x1e{k}".encode(), digest_size=8).digest(), "big") % 10_000 for k in keys),
         dtype=np.int64,
@@ -234,22 +237,60 @@ def frame_fingerprint(df: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def to_tf_examples(df: pd.DataFrame) -> Iterable[bytes]:
-    """Serializes rows as tf.Example protos: float, int64 or bytes lists by column dtype."""
-    import tensorflow as tf  # lazy: the pure functions above must not need TensorFlow
+def tf_kind(series: pd.Series) -> str:
+    """The tf.Example list a column is written as: ``FLOAT``, ``INT`` (integers, booleans) or ``BYTES``."""
+    if pd.api.types.is_float_dtype(series.dtype):
+        return "FLOAT"
+    if pd.api.types.is_integer_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        return "INT"
+    return "BYTES"
 
-    def feature_fn(series: pd.Series):
-        if pd.api.types.is_float_dtype(series.dtype):
-            return lambda v: tf.train.Feature(float_list=tf.train.FloatList(value=[v]))
-        if pd.api.types.is_integer_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
-            return lambda v: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(v)]))
-        return lambda v: tf.train.Feature(bytes_list=tf.train.BytesList(value=[str(v).encode()]))
 
-    makers = {c: feature_fn(df[c]) for c in df.columns}
-    cols = list(df.columns)
-    for row in df.itertuples(index=False, name=None):
-        feats = {c: makers[c](v) for c, v in zip(cols, row) if not pd.isna(v)}
-        yield tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString()
+def _one_value_lists(series: pd.Series):
+    """A column as an Arrow list array of one value per row (``tf_kind`` decides the type)."""
+    import pyarrow as pa
+
+    kind = tf_kind(series)
+    if kind == "FLOAT":
+        # float32 is what a FloatList holds: the same rounding a Python float gets there.
+        values = pa.array(series.to_numpy(dtype=np.float32, na_value=np.nan))
+    elif kind == "INT":
+        values = pa.array(series.to_numpy(dtype=np.int64))
+    else:
+        values = pa.array([str(v).encode() for v in series], type=pa.large_binary())
+    return pa.LargeListArray.from_arrays(np.arange(len(series) + 1, dtype=np.int64), values)
+
+
+def to_tf_examples(df: pd.DataFrame) -> list[bytes]:
+    """Serializes rows as tf.Example protos: a float, int64 or bytes list per column (``tf_kind``).
+
+    A missing value leaves the feature out of that row. Encoded in C++ by tfx_bsl's
+    ``RecordBatchToExamples`` (the coder TFX's own components use), about 9x faster than building
+    each proto in Python (0.9 vs 7.9 s for 250k rows). That coder writes a null as a present but
+    empty feature, so rows are encoded in groups that share which columns are missing, with only
+    the present columns; most tables have one such group.
+    """
+    import pyarrow as pa
+    from tfx_bsl.coders import example_coder
+
+    if df.empty:
+        return []
+    missing = df.isna().to_numpy()
+    patterns, group = np.unique(missing, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    out: list[bytes] = [b""] * len(df)
+    for g, pattern in enumerate(patterns):
+        rows = np.flatnonzero(group == g)
+        part = df.iloc[rows, np.flatnonzero(~pattern)]
+        batch = pa.RecordBatch.from_arrays(
+            [_one_value_lists(part[c]) for c in part.columns], [str(c) for c in part.columns]
+        )
+        encoded = example_coder.RecordBatchToExamples(batch)
+        if len(patterns) == 1 and len(encoded) == len(df):
+            return list(encoded)
+        for row, record in zip(rows, encoded):
+            out[row] = record
+    return out
 
 
 def write_split(df: pd.DataFrame, directory: str) -> str:
