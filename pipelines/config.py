@@ -210,7 +210,9 @@ class BeamConfig:
     """Beam runner and arguments (DirectRunner locally; Dataflow/Flink/Spark at scale)."""
 
     runner: str = "DirectRunner"
-    args: tuple[str, ...] = ("--direct_num_workers=1", "--direct_running_mode=in_memory")
+    # --no_pipeline_type_check: Beam's construction-time type checks of TFX's own transforms
+    # (inspect.signature per DoFn) cost ~3.5 % of a small run and check nothing of ours.
+    args: tuple[str, ...] = ("--direct_num_workers=1", "--direct_running_mode=in_memory", "--no_pipeline_type_check")
 
     def pipeline_args(self) -> list[str]:
         """Returns ``beam_pipeline_args`` with the runner first."""
