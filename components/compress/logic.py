@@ -105,7 +105,6 @@ class ExportedModel:
     Keras model (transformed features) and its TFT layer (raw -> transformed)."""
 
     def __init__(self, saved_model_dir: str):
-        import tensorflow as tf
         import tf_keras as keras
 
         self.path = saved_model_dir
@@ -114,7 +113,8 @@ class ExportedModel:
         # which pruning's clone_model rejects ("Subclassed models are not supported").
         self.keras = keras.Model(inputs=self._loaded.inputs, outputs=self._loaded.outputs)
         self.tft_layer = self._loaded.tft_layer
-        self.serving = tf.saved_model.load(saved_model_dir).signatures["serving_default"]
+        # The signatures of the same load: the model is read once.
+        self.serving = self._loaded.signatures["serving_default"]
         specs = self.serving.structured_input_signature[1]
         self.raw_dtypes = {n: s.dtype for n, s in specs.items()}
         self.feature_names = sorted(specs)
