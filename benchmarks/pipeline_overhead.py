@@ -128,34 +128,35 @@ def plain_baseline(csv: Path, cfg, workdir: Path) -> dict[str, float]:
     return times
 
 
-def plain_process(csv: Path, config_path: Path, workdir: Path) -> dict[str, float]:
-    """The plain baseline as its own process (imports included, as for ``mlops run``): its
-    step times plus ``process_s``, the process's wall time."""
+def timed_process(cmd: list[str], what: str) -> tuple[str, float]:
+    """Runs ``cmd`` as its own process; its stdout and wall time. A failure raises with the
+    tail of its stderr, naming ``what`` failed."""
     import subprocess
 
     t = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.pipeline_overhead", "--plain-baseline", str(csv), str(config_path), str(workdir)],
-        capture_output=True, text=True,
-    )
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t
     if proc.returncode != 0:
-        raise RuntimeError(f"plain baseline failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
-    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "process_s": wall}
+        raise RuntimeError(f"{what} failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+    return proc.stdout, wall
+
+
+def plain_process(csv: Path, config_path: Path, workdir: Path) -> dict[str, float]:
+    """The plain baseline as its own process (imports included, as for ``mlops run``): its
+    step times plus ``process_s``, the process's wall time."""
+    stdout, wall = timed_process(
+        [sys.executable, "-m", "benchmarks.pipeline_overhead", "--plain-baseline", str(csv), str(config_path), str(workdir)],
+        "plain baseline",
+    )
+    return {**json.loads(stdout.strip().splitlines()[-1]), "process_s": wall}
 
 
 def cli_run(config_path: Path, out: Path) -> dict:
     """``mlops run`` as a user runs it (its own process); run.json plus the process's wall time."""
-    import subprocess
-
-    t = time.perf_counter()
-    proc = subprocess.run(
+    _, wall = timed_process(
         [sys.executable, "-m", "pipelines.cli", "run", "--config", str(config_path), "--output-dir", str(out)],
-        capture_output=True, text=True,
+        "benchmark run",
     )
-    wall = time.perf_counter() - t
-    if proc.returncode != 0:
-        raise RuntimeError(f"benchmark run failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
     summary = json.loads((out / "run.json").read_text())
     summary["wall_s"] = round(wall, 2)
     summary["outside_components_s"] = round(wall - sum(c["seconds"] for c in summary["components"].values()), 2)
@@ -164,8 +165,6 @@ def cli_run(config_path: Path, out: Path) -> dict:
 
 def peer_runs(csv: Path, cfg, workdir: Path) -> tuple[float, float]:
     """The stock-style TFX pipeline (benchmarks/peer) cold and cached, each its own process."""
-    import subprocess
-
     data_dir = workdir / "peer-data"
     data_dir.mkdir()
     # CsvExampleGen takes complete rows of the columns it trains on (as the example's data is).
@@ -174,14 +173,8 @@ def peer_runs(csv: Path, cfg, workdir: Path) -> tuple[float, float]:
           "batch_size": cfg.model.batch_size, "epochs": cfg.model.epochs}
     cmd = [sys.executable, "-m", "benchmarks.peer.pipeline", "--data-dir", str(data_dir), "--out-dir",
            str(workdir / "peer"), "--hp", json.dumps(hp), "--slices", ",".join(cfg.slices)]
-    times = []
-    for _ in range(2):
-        t = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        times.append(round(time.perf_counter() - t, 2))
-        if proc.returncode != 0:
-            raise RuntimeError(f"peer pipeline failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
-    return times[0], times[1]
+    cold, cached = (round(timed_process(cmd, "peer pipeline")[1], 2) for _ in range(2))
+    return cold, cached
 
 
 def bench_config(csv: Path, workdir: Path, n: int, args, beam_args: list[str] | None = None, name: str = "cfg.yaml") -> Path:
