@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from components.common import gfile_io, storage
+# The layout and its readers are shared with the Airflow DAGs (no TensorFlow there): one definition.
+from pipelines.push_layout import MANIFEST, complete_versions, latest, model_root, read_manifest  # noqa: F401
 
-MANIFEST = "manifest.json"
 CLAIM = ".claim"
 _MODEL_KEY = "\0saved_model"  # the SavedModel among push()'s source dirs (not a valid extra name)
 
@@ -44,10 +45,6 @@ class PushResult:
     manifest: dict[str, Any]
 
 
-def model_root(destination: str, model_name: str) -> str:
-    return storage.join(destination, model_name)
-
-
 def dir_fingerprint(local_dir: str | Path) -> str:
     """SHA-256 over relative paths and contents of every file in a directory."""
     h = hashlib.sha256()
@@ -59,22 +56,6 @@ def dir_fingerprint(local_dir: str | Path) -> str:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
     return h.hexdigest()
-
-
-def complete_versions(destination: str, model_name: str) -> list[int]:
-    """Versions that have a manifest (complete and visible), ascending."""
-    root = model_root(destination, model_name)
-    versions = set()
-    if storage.split_uri(root)[0] == "file":
-        base = Path(storage.local_path(root))
-        if base.is_dir():
-            versions = {int(p.name) for p in base.iterdir() if p.name.isdigit() and (p / MANIFEST).is_file()}
-    else:
-        for uri in storage.list_uris(root + "/"):
-            rel = uri[len(root) + 1:].split("/")
-            if len(rel) == 2 and rel[0].isdigit() and rel[1] == MANIFEST:
-                versions.add(int(rel[0]))
-    return sorted(versions)
 
 
 def _all_version_numbers(destination: str, model_name: str) -> set[int]:
@@ -89,18 +70,6 @@ def _all_version_numbers(destination: str, model_name: str) -> set[int]:
         if head.isdigit():
             nums.add(int(head))
     return nums
-
-
-def read_manifest(destination: str, model_name: str, version: int) -> dict[str, Any]:
-    return json.loads(storage.read_bytes(storage.join(model_root(destination, model_name), str(version), MANIFEST)))
-
-
-def latest(destination: str, model_name: str) -> tuple[int, dict[str, Any]] | None:
-    """The newest complete version and its manifest, or None."""
-    versions = complete_versions(destination, model_name)
-    if not versions:
-        return None
-    return versions[-1], read_manifest(destination, model_name, versions[-1])
 
 
 def _read_json(path: str) -> dict:
