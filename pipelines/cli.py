@@ -84,7 +84,13 @@ def cmd_run(args) -> int:
     """Run the pipeline locally (LocalDagRunner, SQLite MLMD, caching on)."""
     from pipelines.local.run import run_local
 
+    from components.common.writable import ensure_writable_dir
+
     cfg = _load(args)
+    # Before minutes of work: every local folder the run writes (run folder, its reports, the push destination).
+    ensure_writable_dir(args.output_dir, "the run folder (--output-dir)", "pass an --output-dir you can write")
+    ensure_writable_dir(cfg.push.destination, "the push destination (push.destination)",
+                        "set push.destination (or --push-destination) to a folder you can write, or an s3:// or gs:// URI")
     print(f"Running pipeline '{cfg.name}' from {args.config} into {args.output_dir}", file=sys.stderr, flush=True)
     log_path = os.path.join(args.output_dir, "run.log")
     if args.verbose:
@@ -143,16 +149,24 @@ def cmd_compile(args) -> int:
     from pipelines.kubeflow.conformance import NonConformingSpec
     from pipelines.kubeflow.compiler import compile_kubeflow
 
+    from components.common.writable import ensure_writable_parent
+
     cfg = _load(args)
+    ensure_writable_parent(args.output, "the compiled spec's folder (--output)", "pass an --output in a folder you can write")
     if args.image:
         import dataclasses
 
         cfg = cfg.replace(kubeflow=dataclasses.replace(cfg.kubeflow, image=args.image))
+    from pipelines.kubeflow.targets import TargetError
+
+    target = args.target or cfg.kubeflow.target
     try:
-        out = compile_kubeflow(cfg, args.output, pipeline_root=args.pipeline_root)
+        out = compile_kubeflow(cfg, args.output, pipeline_root=args.pipeline_root, target=target)
+    except TargetError as exc:
+        return _fail(EXIT_USAGE, str(exc))
     except NonConformingSpec as exc:
         return _fail(EXIT_USAGE, f"Not compiled: {exc}")
-    print(f"Wrote {out} (image {cfg.kubeflow.image})")
+    print(f"Wrote {out} (target {target}, image {cfg.kubeflow.image})")
     return EXIT_OK
 
 
@@ -222,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--output", required=True, help="YAML file to write")
     c.add_argument("--image", help="container image for every task (default: kubeflow.image)")
     c.add_argument("--pipeline-root", help="artifact root (default: kubeflow.pipeline_root), e.g. gs://bucket/root")
+    c.add_argument("--target", choices=("local", "kfp", "vertex"),
+                   help="local: kfp.local on this machine; kfp: open-source Kubeflow Pipelines; vertex: Vertex AI "
+                        "(one YAML document, Vertex GPU type). Remote targets refuse a local image, root, push "
+                        "destination or data. Default: kubeflow.target, else local")
     c.set_defaults(func=cmd_compile)
 
     s = sub.add_parser("suite", help=cmd_suite.__doc__, description=cmd_suite.__doc__)
@@ -270,10 +288,18 @@ def _main(argv: Sequence[str] | None) -> int:
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     parser = build_parser()
     args = parser.parse_args(argv)
+    from components.common.writable import UnwritableLocation, describe_os_error
+
     try:
         return args.func(args)
     except ConfigError as exc:
         return _fail(EXIT_USAGE, f"Config error: {exc}")
+    except UnwritableLocation as exc:
+        return _fail(EXIT_USAGE, str(exc))
+    except PermissionError as exc:  # a location no up-front check covered: still the path, not a traceback
+        where = exc.filename or "a file"
+        return _fail(EXIT_USAGE, f"Cannot write {where}: {describe_os_error(exc)}. Choose a location you can write "
+                                 "or make this one writable, and run the command again.")
     except KeyboardInterrupt:
         return _fail(EXIT_OTHER, "Interrupted.")
 

@@ -79,10 +79,16 @@ class Feature:
     Attributes:
         name: Column name in the source data.
         type: ``float``/``int`` (z-scored) or ``categorical`` (vocabulary).
+        missing: What a row without a value in this column means. ``drop`` (default): the row
+            is dropped at ingest (``data.drop_incomplete_rows``) and the served model needs the
+            feature. ``impute``: the row is kept and the model fills the value in, in training
+            and at serving alike: the training mean for a number, a category of its own for a
+            categorical; a request may send null or leave the feature out.
     """
 
     name: str
     type: FeatureType
+    missing: Literal["drop", "impute"] = "drop"
 
 
 @dataclass(frozen=True)
@@ -222,13 +228,62 @@ class BeamConfig:
 
 @dataclass(frozen=True)
 class GpuConfig:
-    """How compiled Kubeflow tasks ask for GPUs (only used when ``model.gpus > 0``)."""
+    """How compiled Kubeflow tasks ask for GPUs (only used when ``model.gpus > 0``).
+
+    Attributes:
+        accelerator_type: The accelerator type of the ``local`` and ``kfp`` compile targets.
+            Open-source KFP uses it as the Kubernetes resource name of the GPU request, so for
+            ``kfp`` it must be one (``nvidia.com/gpu``).
+        vertex_accelerator_type: The ``vertex`` target's accelerator, one of Vertex AI's
+            ``AcceleratorType`` names (``VERTEX_GPU_TYPES``), e.g. ``NVIDIA_TESLA_T4``.
+        node_selector: Node labels of the Trainer's pod (``kfp`` and ``local`` targets).
+        tolerations: Tolerations of the Trainer's pod (``kfp`` and ``local`` targets).
+    """
 
     accelerator_type: str = "nvidia.com/gpu"
+    vertex_accelerator_type: str = "NVIDIA_TESLA_T4"
     node_selector: Mapping[str, str] = field(default_factory=dict)
     tolerations: tuple[Mapping[str, str], ...] = (
         {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
     )
+
+
+#: Vertex AI's GPU ``AcceleratorType`` names (google-cloud-aiplatform 1.165, ``aiplatform_v1``);
+#: a test checks each against the enum in the project image.
+VERTEX_GPU_TYPES = (
+    "NVIDIA_TESLA_K80", "NVIDIA_TESLA_P100", "NVIDIA_TESLA_V100", "NVIDIA_TESLA_P4", "NVIDIA_TESLA_T4",
+    "NVIDIA_TESLA_A100", "NVIDIA_A100_80GB", "NVIDIA_L4", "NVIDIA_H100_80GB", "NVIDIA_H100_MEGA_80GB",
+    "NVIDIA_H200_141GB", "NVIDIA_B200",
+)
+#: Where ``mlops compile`` writes a spec for: kfp.local (``local``), open-source KFP, Vertex AI.
+CompileTarget = Literal["local", "kfp", "vertex"]
+
+
+@dataclass(frozen=True)
+class TaskResources:
+    """CPU and memory of a compiled task's container, as Kubernetes quantities.
+
+    Empty fields inherit (see ``ResourcesConfig``). CPU: cores (``2``, ``0.5``, ``"500m"``);
+    memory: bytes with an optional suffix (``"4G"``, ``"512Mi"``).
+    """
+
+    cpu_request: str | int | float | None = None
+    cpu_limit: str | int | float | None = None
+    memory_request: str | int | None = None
+    memory_limit: str | int | None = None
+
+
+@dataclass(frozen=True)
+class ResourcesConfig:
+    """CPU/memory requests and limits of the ``kfp`` and ``vertex`` compile targets' tasks.
+
+    A task gets the built-in sizes (``pipelines/kubeflow/targets.py``: every task, then larger
+    ones for the heavy steps), then ``default``, then ``components.<task id>`` (e.g.
+    ``Transform``), each set field winning over the ones before. The ``local`` target writes none.
+    """
+
+    default: TaskResources = TaskResources()
+    components: Mapping[str, TaskResources] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -238,9 +293,14 @@ class KubeflowConfig:
     Attributes:
         image: Image every compiled task runs (``mlops compile --image`` overrides it).
         pipeline_root: Pipeline root compiled into the spec (``--pipeline-root`` overrides it).
-            The ``kubeflow`` DAG runner sends it with the run only when it is a URI (``gs://``);
-            a local path is for local compiles and the spec's own root applies.
+            The ``kubeflow`` DAG runner sends it with every run and refuses to submit unless it
+            is ``gs://`` (the Airflow Variable ``mlops_kubeflow_pipeline_root`` wins): OSS KFP
+            never reads the spec's own root and falls back to its ``minio://`` default.
+        target: What ``mlops compile`` compiles for when ``--target`` is not given: ``local``
+            (kfp.local on this machine), ``kfp`` (open-source Kubeflow Pipelines) or ``vertex``
+            (Vertex AI). The remote targets refuse what a cluster cannot use (docs/kubeflow.md).
         gpu: GPU request of the Trainer task (used when ``model.gpus > 0``).
+        resources: CPU/memory requests and limits per task (``kfp`` and ``vertex`` targets).
         package_path: The compiled spec the DAGs submit (``kubeflow`` and ``vertex`` runners),
             repo-relative or absolute. Empty: ``build/<config file stem>_pipeline.yaml``, what
             ``make compile`` writes; when the file is missing the DAG compiles it.
@@ -250,15 +310,21 @@ class KubeflowConfig:
             extra ``service_account`` wins). Empty: the cluster's default.
         parameters: Extra runtime parameters for the DAG's KFP runs, sent only when the compiled
             spec declares them (``data_uri`` is always the DAG's validated URI).
+        enable_caching: Whether the DAG's KFP runs reuse cached task results (the Variable
+            ``mlops_kubeflow_enable_caching`` wins). The cache key then holds the
+            ``data_fingerprint`` and ``serving_version`` the runner computes for each run.
     """
 
     image: str = "mlops-pipelines:latest"
     pipeline_root: str = "runs/kfp-root"
+    target: CompileTarget = "local"
     gpu: GpuConfig = GpuConfig()
+    resources: ResourcesConfig = ResourcesConfig()
     package_path: str | None = None
     experiment: str | None = None
     service_account: str | None = None
     parameters: Mapping[str, ParameterValue] = field(default_factory=dict)
+    enable_caching: bool = True
 
 
 @dataclass(frozen=True)
@@ -288,6 +354,9 @@ class VertexConfig:
             runner's default (900 s).
         parameters: Extra runtime parameters for the job, sent only when the compiled spec
             declares them (``data_uri`` is always the DAG's validated URI).
+        enable_caching: Whether the job reuses cached task results (``PipelineJob``'s
+            ``enable_caching``; the Variable ``mlops_vertex_enable_caching`` wins). The cache
+            key then holds the ``data_fingerprint`` and ``serving_version`` the runner computes.
     """
 
     project: str | None = None
@@ -303,6 +372,7 @@ class VertexConfig:
     retry_max_seconds: float | None = None
     retry_budget_seconds: float | None = None
     parameters: Mapping[str, ParameterValue] = field(default_factory=dict)
+    enable_caching: bool = True
 
     @property
     def location_or_region(self) -> str | None:
@@ -521,6 +591,10 @@ class PipelineConfig:
         data = _to_plain(self)
         data.pop("source_path", None)
         return data
+
+    def imputed_features(self) -> list[str]:
+        """Features with ``missing: impute`` (ingest keeps rows missing them; the model fills them in)."""
+        return [f.name for f in self.features if f.missing == "impute"]
 
     def module_config(self) -> dict[str, Any]:
         """The ``custom_config`` handed to the generic module file (Transform and Trainer)."""
@@ -774,6 +848,21 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
+def _check_metric_range(t: Threshold, key: str, fail) -> None:
+    """A bound outside the values the metric can take never passes (a lower bound above the
+    top, an upper bound below the bottom) or means nothing: refused before minutes of training."""
+    from pipelines.metrics import METRICS  # the one table of metrics; plain Python, no TF
+
+    spec = METRICS[t.metric]
+    shown = f"[{spec.low:g}, {spec.high:g}]".replace("inf", "∞")
+    for side, bound in (("lower_bound", t.lower_bound), ("upper_bound", t.upper_bound)):
+        if bound is not None and not spec.low <= bound <= spec.high:
+            never = (side == "lower_bound" and bound > spec.high) or (side == "upper_bound" and bound < spec.low)
+            fail(f"{key}.{side}: {bound:g} is outside the range of {t.metric!r}, {shown}; "
+                 + ("no model can ever pass it and nothing would be pushed" if never else "it bounds nothing")
+                 + f". Give a {side} within {shown}")
+
+
 def _check_semantics(cfg: PipelineConfig, source: str, check_files: bool = True) -> None:
     def fail(msg: str) -> None:
         raise ConfigError(f"{source}: {msg}")
@@ -829,6 +918,7 @@ def _check_semantics(cfg: PipelineConfig, source: str, check_files: bool = True)
             fail(f"evaluation.thresholds[{i}]: give lower_bound, upper_bound or both")
         if t.lower_bound is not None and t.upper_bound is not None and t.lower_bound > t.upper_bound:
             fail(f"evaluation.thresholds[{i}]: lower_bound {t.lower_bound} > upper_bound {t.upper_bound}")
+        _check_metric_range(t, f"evaluation.thresholds[{i}]", fail)
     ct = cfg.evaluation.change_threshold
     if not cfg.evaluation.thresholds and ct is None:
         # TFMA never blesses a model it has nothing to check, so such a pipeline could never push.
@@ -896,6 +986,7 @@ def _check_semantics(cfg: PipelineConfig, source: str, check_files: bool = True)
     if cfg.explain.sample_size < 1 or cfg.explain.background_size < 1:
         fail("explain.sample_size and explain.background_size must be >= 1")
     _check_submit_settings(cfg, fail)
+    _check_compile_settings(cfg, fail)
     _check_tracking(cfg, fail)
     if check_files:
         _check_schema_matches(cfg, fail)
@@ -1019,6 +1110,26 @@ def _check_tracking(cfg: PipelineConfig, fail: typing.Callable[[str], None]) -> 
         fail(f"tracking.ui_url: {tr.ui_url!r} must be an http(s):// URL, e.g. http://127.0.0.1:5000")
     if tr.timeout_seconds <= 0:
         fail(f"tracking.timeout_seconds: {tr.timeout_seconds:g} must be > 0")
+
+
+_CPU_RE = re.compile(r"^([0-9]*[.])?[0-9]+m?$")
+_MEMORY_RE = re.compile(r"^[0-9]+(E|Ei|P|Pi|T|Ti|G|Gi|M|Mi|K|Ki)?$")
+
+
+def _check_compile_settings(cfg: PipelineConfig, fail: typing.Callable[[str], None]) -> None:
+    """The keys of ``mlops compile``'s remote targets: GPU type names and resource quantities
+    (the formats KFP's own compiler accepts, ``kfp.dsl.PipelineTask.set_cpu_limit`` & co.)."""
+    gpu = cfg.kubeflow.gpu
+    if gpu.vertex_accelerator_type not in VERTEX_GPU_TYPES:
+        fail(f"kubeflow.gpu.vertex_accelerator_type: {gpu.vertex_accelerator_type!r} is not a Vertex AI GPU "
+             f"type; use one of {', '.join(VERTEX_GPU_TYPES)}")
+    res = cfg.kubeflow.resources
+    for where, spec in (("default", res.default), *((f"components.{k}", v) for k, v in res.components.items())):
+        for key in ("cpu_request", "cpu_limit", "memory_request", "memory_limit"):
+            value = getattr(spec, key)
+            pattern, example = (_CPU_RE, "2, 0.5 or 500m") if key.startswith("cpu") else (_MEMORY_RE, "4G or 512Mi")
+            if value is not None and not pattern.match(str(value)):
+                fail(f"kubeflow.resources.{where}.{key}: {value!r} is not a Kubernetes quantity, e.g. {example}")
 
 
 def _check_submit_settings(cfg: PipelineConfig, fail: typing.Callable[[str], None]) -> None:

@@ -50,6 +50,8 @@ class MetricSpec:
             units means something else on a slice whose labels spread differently).
         module: Where TFMA imports ``tfma_class`` from (TFMA ``MetricConfig.module``); empty:
             TFMA's and Keras' own metrics.
+        low, high: The values the metric can take (a bound outside them can never pass, or
+            always passes: the config loader refuses it).
     """
 
     tfma_class: str
@@ -59,21 +61,24 @@ class MetricSpec:
     higher_is_better: bool = True
     overall_only: bool = False
     module: str = ""
+    low: float = 0.0
+    high: float = 1.0
 
 
 # Every name `pipelines.config` accepts (its _KNOWN_METRICS; PER_CLASS_METRICS are the macro averages).
 METRICS: dict[str, MetricSpec] = {
     "sparse_categorical_accuracy": MetricSpec("SparseCategoricalAccuracy", "sparse_categorical_accuracy"),
     "accuracy": MetricSpec("SparseCategoricalAccuracy", "sparse_categorical_accuracy"),
-    "example_count": MetricSpec("ExampleCount", "example_count"),
+    "example_count": MetricSpec("ExampleCount", "example_count", high=float("inf")),
     "auc": MetricSpec("AUC", "auc", per_class=True),
     "precision": MetricSpec("Precision", "precision", per_class=True),
     "recall": MetricSpec("Recall", "recall", per_class=True),
     # Regression (task: regression): errors of the predicted value against the numeric label, and R².
-    "mse": MetricSpec("MeanSquaredError", "mean_squared_error", higher_is_better=False, overall_only=True),
-    "rmse": MetricSpec("RootMeanSquaredError", "root_mean_squared_error", higher_is_better=False, overall_only=True),
-    "mae": MetricSpec("MeanAbsoluteError", "mean_absolute_error", higher_is_better=False, overall_only=True),
-    "r2": MetricSpec("R2Score", "r2_score", overall_only=True, module="pipelines.keras_metrics"),
+    "mse": MetricSpec("MeanSquaredError", "mean_squared_error", higher_is_better=False, overall_only=True, high=float("inf")),
+    "rmse": MetricSpec("RootMeanSquaredError", "root_mean_squared_error", higher_is_better=False, overall_only=True, high=float("inf")),
+    "mae": MetricSpec("MeanAbsoluteError", "mean_absolute_error", higher_is_better=False, overall_only=True, high=float("inf")),
+    # R² is 1 at best and unbounded below (a model worse than the mean predictor).
+    "r2": MetricSpec("R2Score", "r2_score", overall_only=True, module="pipelines.keras_metrics", low=-float("inf")),
 }
 
 #: What every regression evaluation computes (thresholds or not), in report order.

@@ -199,6 +199,26 @@ def data_uri_parameter(cfg: PipelineConfig):
     return RuntimeParameter(name=DATA_URI_PARAMETER, ptype=str, default=default)
 
 
+# The compiled pipeline's cache keys for external state, set per run by the scheduler (the Airflow
+# runners) because KFP's cache key holds only parameters, artifact names, command and image
+# (docs/kubeflow.md, Caching). Locally they are compile-time values read just before the run.
+DATA_FINGERPRINT_PARAMETER = "data_fingerprint"
+SERVING_VERSION_PARAMETER = "serving_version"
+
+
+def runtime_parameters(cfg: PipelineConfig) -> list:
+    """Every runtime parameter of the compiled pipeline, with its default: ``data_uri`` (the
+    config's), ``data_fingerprint`` ("": not known at compile time) and ``serving_version``
+    (0: no serving model known)."""
+    from tfx.orchestration.data_types import RuntimeParameter
+
+    return [
+        data_uri_parameter(cfg),
+        RuntimeParameter(name=DATA_FINGERPRINT_PARAMETER, ptype=str, default=""),
+        RuntimeParameter(name=SERVING_VERSION_PARAMETER, ptype=int, default=0),
+    ]
+
+
 def create_pipeline(
     cfg: PipelineConfig,
     pipeline_root: str,
@@ -217,7 +237,9 @@ def create_pipeline(
         report_dir: Where components copy human-facing reports (local runs).
         data_fingerprint: Part of the ingest cache key, so new data at the same URI re-runs.
         code_version: Recorded in push manifests.
-        for_kubeflow: Add accelerator requests to the Trainer when ``model.gpus > 0``.
+        for_kubeflow: Add accelerator requests to the Trainer when ``model.gpus > 0``; the data
+            fingerprint and the serving version become the runtime parameters
+            ``data_fingerprint`` and ``serving_version`` (``runtime_parameters``).
     """
     # Not `from tfx import v1`: that also imports Vertex's SDK (about 5 s per process) for
     # extensions this pipeline does not use.
@@ -240,6 +262,12 @@ def create_pipeline(
 
     feature_types = {f.name: f.type for f in cfg.features}
     run_key = training_key(cfg, data_fingerprint)
+    if for_kubeflow:
+        _, data_fingerprint, serving_version_param = runtime_parameters(cfg)
+        # The data is known only at run time; a compile-time key would be the same for every
+        # dataset and make the runners' serving_version pass over every pushed version
+        # (docs/kubeflow.md, Caching). Manifests pushed from Kubeflow carry none.
+        run_key = ""
     ingest = DataIngest(
         data_uri=data_uri_parameter(cfg),
         data_format=cfg.data.format,
@@ -253,6 +281,7 @@ def create_pipeline(
         report_dir=report_dir,
         # Only when set, so configs without a rename compile to the same spec as before.
         **({"column_map_json": json.dumps(dict(cfg.data.rename), sort_keys=True)} if cfg.data.rename else {}),
+        **({"impute_columns_json": json.dumps(cfg.imputed_features())} if cfg.imputed_features() else {}),
     ).with_id("DataIngest")
     examples = ingest.outputs["examples"]
     statistics_gen = StatisticsGen(examples=examples)
@@ -290,7 +319,7 @@ def create_pipeline(
     transform.add_upstream_node(gate)
     destination = cfg.push.destination if "://" in cfg.push.destination else os.path.abspath(cfg.push.destination)
     # One read of the push destination: the cache key of both DriftCheck and ServingModelBaseline.
-    baseline_version = 0 if for_kubeflow else _serving_version(destination, cfg.push.model_name, run_key)
+    baseline_version = serving_version_param if for_kubeflow else _serving_version(destination, cfg.push.model_name, run_key)
     drift_check = None
     if cfg.drift_check.enabled:
         drift_check = DriftCheck(

@@ -69,6 +69,14 @@ class ColumnProfile:
     distinct: int = 0
     missing_fraction: float = 0.0
 
+    @property
+    def imputed(self) -> bool:
+        """A feature some rows miss is written ``missing: impute``: the rows are kept and the
+        model fills the value in (in training and at serving), instead of dropping every row
+        with a gap, which on real exports with a few gaps in several columns adds up past
+        ``data.max_dropped_fraction``."""
+        return self.kind != "excluded" and self.missing_fraction > 0
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -108,6 +116,39 @@ def _looks_like_time(values: pd.Series) -> bool:
     return bool(parsed.notna().mean() > 0.9)
 
 
+#: A row number within groups: at least this many distinct values, and this share of the rows.
+GROUP_COUNTER_MIN_DISTINCT = 10
+GROUP_COUNTER_MIN_DISTINCT_FRACTION = 0.05
+#: ... and this share of the steps from one row to the next (in file order) count up by one.
+GROUP_COUNTER_MIN_STEP_FRACTION = 0.9
+
+
+def _group_counter_restarts(values: pd.Series) -> int:
+    """How many times an integer column starts counting again, if it numbers rows within groups
+    (1..N restarting per study, site or batch); 0 when it does not look like one.
+
+    All three must hold: many distinct values for the rows (high cardinality), every value from
+    the lowest to the highest present with counts that never grow with the value (each group
+    has a row 1, fewer groups reach row 50: near-uniform at the low end, thinning above), and in
+    file order it counts up by one except where it starts again at the lowest value (monotone
+    within runs).
+    """
+    n, distinct = len(values), int(values.nunique())
+    if distinct < GROUP_COUNTER_MIN_DISTINCT or distinct < GROUP_COUNTER_MIN_DISTINCT_FRACTION * n:
+        return 0
+    low, high = float(values.min()), float(values.max())
+    if high - low + 1 != distinct:
+        return 0  # gaps: not a row number
+    counts = values.value_counts().sort_index().to_numpy()
+    if (counts[1:] > counts[:-1]).any():
+        return 0
+    steps = values.diff().dropna()
+    restart = values.iloc[1:][steps.to_numpy() != 1]  # the value each step that is not +1 lands on
+    if (steps == 1).mean() < GROUP_COUNTER_MIN_STEP_FRACTION or len(restart) < 1 or (restart > low + 1).any():
+        return 0
+    return int(len(restart))
+
+
 def profile_column(series: pd.Series, source: str, max_missing_fraction: float = MAX_MISSING_FRACTION) -> ColumnProfile:
     """Types one column of the sample or gives the reason it cannot be a feature.
 
@@ -133,7 +174,8 @@ def profile_column(series: pd.Series, source: str, max_missing_fraction: float =
         return excluded(f"constant: every row holds {values.iloc[0]!r}, so it tells the model nothing")
     if missing > max_missing_fraction:
         return excluded(f"{missing:.0%} of rows miss it, above data.max_dropped_fraction ({max_missing_fraction:.0%}); "
-                        "training would drop those rows")
+                        "too often missing to drop those rows or to fill the gaps in (add it back with "
+                        "'missing: impute' to use it anyway)")
     unique_per_row = distinct == len(values) and len(values) >= 20
     if pd.api.types.is_bool_dtype(series.dtype):
         return ColumnProfile(source, name, "categorical", "", distinct, missing)
@@ -146,6 +188,11 @@ def profile_column(series: pd.Series, source: str, max_missing_fraction: float =
             return excluded(f"ID-like: {distinct} distinct integers, one per row"
                             f"{' counting up by one' if (numeric.diff().dropna() == 1).all() else ''}; "
                             "an identifier lets a model memorise rows instead of learning")
+        restarts = _group_counter_restarts(numeric) if integral else 0
+        if restarts:
+            return excluded(f"ID-like: a row number within groups, counting up by one from {numeric.min():g} and "
+                            f"starting again {restarts} times ({distinct} distinct values in {len(values)} rows); "
+                            "a model trained on it learns the collection order")
         return ColumnProfile(source, name, "int" if integral else "float", "", distinct, missing)
     text = values.astype(str)
     if _looks_like_time(text):
@@ -367,7 +414,8 @@ def render_config(plan: Plan, push_destination: str = "runs/models", explain: bo
         "data:",
         f"  uri: {_q(plan.data_uri)}",
         f"  format: {plan.data_format}",
-        "  drop_incomplete_rows: true   # rows missing the label or a feature are dropped and counted in run.json",
+        "  drop_incomplete_rows: true   # rows missing the label or a feature (not 'missing: impute') are dropped "
+        "and counted in run.json",
         f"  max_dropped_fraction: {MAX_MISSING_FRACTION}",
     ]
     if plan.rename:
@@ -382,8 +430,13 @@ def render_config(plan: Plan, push_destination: str = "runs/models", explain: bo
         lines[-1] += "   # regression: the model predicts this number"
     lines.append("features:")
     for p in plan.features:
-        comment = f"{p.distinct} distinct values" + (f", {p.missing_fraction:.0%} missing" if p.missing_fraction else "")
-        lines.append(f"  - {{name: {_q(p.name)}, type: {p.kind}}}   # {comment}")
+        comment = f"{p.distinct} distinct values" + (f", {p.missing_fraction:.1%} missing" if p.missing_fraction else "")
+        if p.imputed:
+            fill = "a category of its own" if p.kind == "categorical" else "the training mean"
+            lines.append(f"  - {{name: {_q(p.name)}, type: {p.kind}, missing: impute}}   # {comment}: rows kept, the "
+                         f"model fills in {fill} (requests may send null)")
+        else:
+            lines.append(f"  - {{name: {_q(p.name)}, type: {p.kind}}}   # {comment}")
     if plan.excluded:
         lines.append("# Left out by `mlops init` (add one back to features to use it anyway):")
         lines += [f"#   {p.source}: {p.reason}" for p in plan.excluded]
@@ -518,12 +571,16 @@ def main(args) -> int:
     if out.exists() and not args.force:
         print(f"\n{out} exists; pass --force to overwrite it.", file=sys.stderr)
         return 2
+    from components.common.writable import ensure_writable_parent
+
+    # Before reading (and sampling) the data: the config must be writable where asked.
+    ensure_writable_parent(str(out), "the config's folder (--output)", "pass an --output in a folder you can write")
     fmt = format_format(args.data, args.format)
     read_uri = args.data if "://" in args.data else os.path.abspath(args.data)
     try:
         df = read_sample(resolve_repo_path(read_uri) if "://" not in read_uri else read_uri, fmt)
     except DataValidationError as exc:
-        print(f"\nCannot read {args.data} as {fmt}: {'; '.join(f.message for f in exc.failures)}", file=sys.stderr)
+        print(f"\nCannot read {args.data} as {fmt}: {exc.paragraph()}", file=sys.stderr)
         return 2
     except storage.StorageError as exc:
         print(f"\nCannot read {args.data}: {exc}", file=sys.stderr)
@@ -555,6 +612,10 @@ def main(args) -> int:
           f"({', '.join(f'{p.name}:{p.kind}' for p in plan.features)}) from {plan.rows} rows.")
     if plan.rename:
         print(f"  renamed: {', '.join(f'{s!r} -> {d}' for s, d in plan.rename.items())} (data.rename)")
+    imputed = [p for p in plan.features if p.imputed]
+    if imputed:
+        print(f"  imputed (missing: impute; rows kept, the model fills the value in): "
+              f"{', '.join(f'{p.name} ({p.missing_fraction:.1%} missing)' for p in imputed)}")
     if plan.slices:
         print(f"  slices: {', '.join(plan.slices)}")
     print(f"  fairness: {'on for ' + ', '.join(plan.sensitive) if plan.sensitive else 'off (no --sensitive)'}")

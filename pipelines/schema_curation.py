@@ -7,8 +7,9 @@ The inferred schema SchemaGen writes on every run has no value ranges, so a file
   (an integer label: its observed min..max);
 * numeric features (and a regression label): the observed min/max widened by ``margin`` times
   the observed range on each side (``--margin``, default 0.1), as a float or int domain;
-* presence: required (``min_fraction: 1``, fixed shape) when no row misses the column, else
-  optional.
+* presence: required (``min_fraction: 1``, fixed shape) when every row ingest writes has the
+  column (rows missing it are dropped, or none misses it), optional for a feature with
+  ``missing: impute`` (the model fills it in; see :func:`required_after_ingest`).
 
 The schema and the Great Expectations suite derived from it (:mod:`components.ge_validation.suite`)
 go into the config's schema folder, and the config's ``schema.path`` and
@@ -144,9 +145,30 @@ def _round_out(value: float, down: bool) -> float:
 
 
 def curate(observed: dict[str, Observed], cfg, margin: float = DEFAULT_MARGIN) -> dict[str, ColumnContract]:
-    """Contracts for every config column; the classification label's values are exact (no margin)."""
-    return {name: contract_from(obs, margin, exact=(name == cfg.label and cfg.task == "classification"))
-            for name, obs in observed.items()}
+    """Contracts for every config column; the classification label's values are exact (no margin).
+
+    Presence follows what ingest hands on (:func:`required_after_ingest`), so the schema, TFT's
+    raw feature spec, the model's serving inputs and the server agree on which values may be missing.
+    """
+    out = {}
+    for name, obs in observed.items():
+        c = contract_from(obs, margin, exact=(name == cfg.label and cfg.task == "classification"))
+        c.required = required_after_ingest(name, obs, cfg)
+        out[name] = c
+    return out
+
+
+def required_after_ingest(name: str, obs: Observed, cfg) -> bool:
+    """Whether every row ingest writes has the column.
+
+    A feature with ``missing: impute`` is optional even where this file misses none (the model
+    fills it in, and requests may leave it out); a row missing any other column is dropped at
+    ingest when ``data.drop_incomplete_rows`` (so that column is present in every example);
+    otherwise a column is required when no row misses it.
+    """
+    if name in cfg.imputed_features():
+        return False
+    return bool(cfg.data.drop_incomplete_rows) or obs.missing == 0
 
 
 def to_schema(contracts: dict[str, ColumnContract]):
@@ -208,8 +230,11 @@ def _fmt(v: float | None) -> str:
 
 
 def compare(curated: dict[str, ColumnContract], observed: dict[str, Observed], margin: float,
-            label: str = "", task: str = "classification") -> tuple[list[str], dict[str, ColumnContract]]:
+            label: str = "", task: str = "classification", cfg=None) -> tuple[list[str], dict[str, ColumnContract]]:
     """What the data does not fit in the curated schema, and the schema that would fit both.
+
+    With ``cfg``, presence is judged after ingest (:func:`required_after_ingest`); without, a
+    column some rows miss is optional.
 
     Returns:
         (one line per difference, empty when the data fits; the merged contracts: curated
@@ -234,8 +259,10 @@ def compare(curated: dict[str, ColumnContract], observed: dict[str, Observed], m
             continue
         c = ColumnContract(old.name, old.type, old.required, old.low, old.high,
                            None if old.values is None else list(old.values))
-        if old.required and obs.missing:
-            diffs.append(f"~ {name}: required in the schema, but {obs.missing} rows miss it")
+        present_in_all = required_after_ingest(name, obs, cfg) if cfg is not None else obs.missing == 0
+        if old.required and not present_in_all:
+            why = f"{obs.missing} rows miss it" if obs.missing else "the config imputes it (missing: impute)"
+            diffs.append(f"~ {name}: required in the schema, but {why}")
             c.required = False
         if obs.type == "BYTES" and old.values is not None:
             new_values = [v for v in obs.values if v not in set(old.values)]
@@ -323,7 +350,7 @@ def read_data(cfg, data_uri: str | None = None) -> tuple[pd.DataFrame, pd.DataFr
     uri = resolve_repo_path(uri) if "://" not in uri else uri
     raw = ingest.apply_rename(ingest.read_table(uri, cfg.data.format), cfg.data.rename)
     tidy, _ = ingest.tidy(raw, {f.name: f.type for f in cfg.features}, cfg.label, cfg.data.drop_incomplete_rows,
-                          cfg.data.max_dropped_fraction, dataset=cfg.name)
+                          cfg.data.max_dropped_fraction, dataset=cfg.name, imputed=cfg.imputed_features())
     return raw, tidy
 
 
@@ -355,14 +382,25 @@ def main(args) -> int:
         raw, tidy = read_data(cfg, args.data_uri)
         observed = observe(raw, tidy, cfg)
     except DataValidationError as exc:
-        print(f"\nCannot curate a schema from {args.data_uri or cfg.data.uri}: "
-              f"{'; '.join(f.message for f in exc.failures)}", file=sys.stderr)
+        # The data gate's own paragraph: what a run on this file would stop with.
+        print(f"\nCannot curate a schema from {args.data_uri or cfg.data.uri}: {exc.paragraph()}", file=sys.stderr)
         return EXIT_DIFFERS
     except (ValueError, storage.StorageError) as exc:
         print(f"\nCannot curate a schema from {args.data_uri or cfg.data.uri}: {exc}", file=sys.stderr)
         return EXIT_DIFFERS
     schema_rel, suite_rel = targets(cfg, args.config)
     schema_abs, suite_abs = resolve_repo_path(schema_rel), resolve_repo_path(suite_rel)
+    from components.common.writable import UnwritableLocation, ensure_writable_parent
+
+    # Written below: the schema and suite, and the config itself (it is pointed at them).
+    ensure_writable_parent(schema_abs, f"the schema folder ({'schema.path' if cfg.schema.path else 'pipelines/schemas/<name>'})",
+                           "set schema.path to a file in a folder you can write")
+    ensure_writable_parent(suite_abs, "the expectation suite's folder (validation.expectation_suite)",
+                           "set validation.expectation_suite to a file in a folder you can write")
+    if not os.access(args.config, os.W_OK):
+        raise UnwritableLocation(f"Cannot write the config {args.config} (permission denied): `mlops schema` points its "
+                                 "schema.path and validation.expectation_suite at what it writes. Make the file writable "
+                                 "or copy it somewhere you can write.")
     from tensorflow_metadata.proto.v0 import schema_pb2
 
     if os.path.exists(schema_abs):
@@ -370,7 +408,7 @@ def main(args) -> int:
 
         current = schema_pb2.Schema()
         text_format.Parse(Path(schema_abs).read_text(), current)
-        diffs, contracts = compare(from_schema(current), observed, args.margin, cfg.label, cfg.task)
+        diffs, contracts = compare(from_schema(current), observed, args.margin, cfg.label, cfg.task, cfg)
         if not diffs:
             print(f"{schema_rel}: the data fits the curated schema; nothing to change.")
             changed = point_config_at(args.config, schema_rel, suite_rel) if not os.path.exists(suite_abs) or \

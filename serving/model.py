@@ -118,10 +118,14 @@ def load_saved_model(
                              "no_signature")
     fn = loaded.signatures[DEFAULT_SIGNATURE]
     _, kwargs_spec = fn.structured_input_signature
+    contract = read_input_contract(path)
     inputs = {}
     try:
         for key, spec in sorted(kwargs_spec.items()):
-            inputs[key] = InputSpec(key, kind_of_dtype(spec.dtype.name), spec.dtype.name)
+            declared = contract.get(key, {})
+            # An optional integer feature is a float64 input (NaN = missing): still an integer to clients.
+            kind = "int" if declared.get("type") == "int" else kind_of_dtype(spec.dtype.name)
+            inputs[key] = InputSpec(key, kind, spec.dtype.name, optional=bool(declared.get("optional")))
     except ValueError as exc:
         raise ModelLoadError(f"{path}: {exc}", "unsupported_input") from exc
     dtypes = {key: spec.dtype for key, spec in kwargs_spec.items()}
@@ -138,6 +142,26 @@ def load_saved_model(
                              "warmup_failed") from exc
     model.loaded_at = time.time()
     return model
+
+
+def read_input_contract(path: str) -> dict[str, dict[str, Any]]:
+    """The Trainer's ``assets.extra/input_contract.json`` (which inputs may be missing); ``{}``
+    for a model without one (every input required, as before the file existed)."""
+    import json
+
+    import tensorflow as tf
+
+    from components.common.model_contract import INPUT_CONTRACT_FILE
+
+    contract = f"{path.rstrip('/')}/{INPUT_CONTRACT_FILE}"
+    try:
+        if not tf.io.gfile.exists(contract):
+            return {}
+        with tf.io.gfile.GFile(contract) as fh:
+            inputs = json.load(fh).get("inputs", {})
+    except (OSError, ValueError, tf.errors.OpError) as exc:
+        raise ModelLoadError(f"{path}: unreadable {INPUT_CONTRACT_FILE}: {exc}", "unsupported_input") from exc
+    return inputs if isinstance(inputs, dict) else {}
 
 
 def warmup_batch(inputs: Mapping[str, InputSpec]) -> dict[str, np.ndarray]:

@@ -25,7 +25,16 @@ _SMALL_FLOATS = ("float32", "half", "float16", "bfloat16")
 
 
 def value_schema(spec: InputSpec) -> dict[str, Any]:
-    """JSON Schema of one instance's value of this input."""
+    """JSON Schema of one instance's value of this input (an optional input may also be null)."""
+    schema = _value_schema(spec)
+    if spec.optional:
+        # OpenAPI 3.1 is JSON Schema: null is a type of its own (3.0's `nullable` is gone).
+        schema = {**schema, "type": [schema["type"], "null"],
+                  "description": schema["description"] + ", optional: null or left out = missing"}
+    return schema
+
+
+def _value_schema(spec: InputSpec) -> dict[str, Any]:
     if spec.kind == "string":
         return {"type": "string", "description": f"{spec.name} ({spec.dtype})"}
     if spec.kind == "int":
@@ -60,15 +69,15 @@ def build_openapi(
         instance = {
             "type": "object",
             "properties": {k: value_schema(s) for k, s in sorted(inputs.items())},
-            "required": sorted(inputs),
+            "required": sorted(k for k, s in inputs.items() if not s.optional),
             "additionalProperties": False,
-            "description": "One instance: every input of the signature, one scalar each.",
+            "description": "One instance: every input of the signature, one scalar each (optional ones may be left out).",
         }
         columns = {
             "type": "object",
             "properties": {k: {"type": "array", "items": value_schema(s), "minItems": 1, "maxItems": max_instances}
                            for k, s in sorted(inputs.items())},
-            "required": sorted(inputs),
+            "required": sorted(k for k, s in inputs.items() if not s.optional),
             "additionalProperties": False,
             "description": "One list per input; every list has the same length (one value per instance).",
         }

@@ -12,7 +12,9 @@ Accepted bodies (the TF Serving REST API):
 
 Each feature is a scalar per instance (the signature's tensors have shape ``[None]``): a JSON
 number for float/int features (booleans, strings, null, lists are refused), a JSON string for
-string features.
+string features. An **optional** feature (the model's input contract, written by the Trainer
+beside the SavedModel: the schema lets rows miss it and the model imputes it) may also be
+``null`` or left out; it reaches the model as NaN (numeric) or ``""`` (string), as in training.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from components.common.model_contract import MISSING_STRING
 
 DEFAULT_SIGNATURE = "serving_default"
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -53,6 +57,7 @@ class InputSpec:
     name: str
     kind: str
     dtype: str
+    optional: bool = False
 
     @property
     def numpy_dtype(self):
@@ -61,7 +66,13 @@ class InputSpec:
         return np.dtype(self.dtype)
 
     def describe(self) -> str:
-        return {"float": f"a number ({self.dtype})", "int": f"an integer ({self.dtype})", "string": "a string"}[self.kind]
+        what = {"float": f"a number ({self.dtype})", "int": f"an integer ({self.dtype})", "string": "a string"}[self.kind]
+        return f"{what} or null" if self.optional else what
+
+    @property
+    def missing_value(self) -> Any:
+        """What a missing value of an optional feature is in the tensor (the model imputes it)."""
+        return MISSING_STRING.encode() if self.kind == "string" else math.nan
 
 
 def kind_of_dtype(dtype_name: str) -> str:
@@ -137,6 +148,8 @@ def convert_value(spec: InputSpec, value: Any, where: str) -> Any:
             400, "wrong_type", f"{where}: feature {spec.name!r} expects {spec.describe()}, got {_describe_value(value)}{extra}"
         )
 
+    if value is None and spec.optional:
+        return spec.missing_value
     if spec.kind == "string":
         if not isinstance(value, str):
             raise wrong()
@@ -182,7 +195,7 @@ def _check_names(present: Sequence[str], specs: Mapping[str, InputSpec], where: 
             400, "unknown_feature",
             f"{where}: unknown feature {unknown[0]!r}; the model takes: {', '.join(sorted(specs))}",
         )
-    missing = [k for k in specs if k not in present]
+    missing = [k for k, spec in specs.items() if k not in present and not spec.optional]
     if missing:
         raise RequestError(
             400, "missing_feature",
@@ -232,7 +245,7 @@ def _parse_rows(instances: Any, specs: Mapping[str, InputSpec], max_instances: i
             )
         _check_names(list(inst), specs, where)
         for name, spec in specs.items():
-            values[name].append(convert_value(spec, inst[name], where))
+            values[name].append(convert_value(spec, inst.get(name), where))
         rows.append(inst)
     return ParsedRequest(_arrays(values, specs), rows, len(instances))
 
@@ -243,23 +256,27 @@ def _parse_columns(inputs: Any, specs: Mapping[str, InputSpec], max_instances: i
     _check_names(list(inputs), specs, "inputs")
     lengths = set()
     for name in specs:
+        if name not in inputs:
+            continue  # an optional feature left out: missing in every instance
         col = inputs[name]
         if not isinstance(col, list):
             raise RequestError(400, "wrong_type", f"inputs: feature {name!r} must be a list of values, got {_describe_value(col)}")
         lengths.add(len(col))
     if len(lengths) != 1:
-        sizes = ", ".join(f"{name}={len(inputs[name])}" for name in specs)
+        sizes = ", ".join(f"{name}={len(inputs[name])}" for name in specs if name in inputs)
         raise RequestError(400, "bad_request", f"inputs: every feature needs the same number of values ({sizes})")
+    if not lengths:
+        raise RequestError(400, "empty_instances", "inputs: no feature given: send at least one feature's values")
     n = lengths.pop()
     if n == 0:
         raise RequestError(400, "empty_instances", "inputs: the lists are empty: send at least one instance")
     if n > max_instances:
         raise RequestError(413, "too_many_instances", f"inputs: {n} instances; at most {max_instances} per request")
     values = {
-        name: [convert_value(spec, v, f"inputs[{name!r}][{i}]") for i, v in enumerate(inputs[name])]
+        name: [convert_value(spec, v, f"inputs[{name!r}][{i}]") for i, v in enumerate(inputs.get(name, [None] * n))]
         for name, spec in specs.items()
     }
-    rows = [{name: inputs[name][i] for name in specs} for i in range(n)]
+    rows = [{name: inputs[name][i] for name in specs if name in inputs} for i in range(n)]
     return ParsedRequest(_arrays(values, specs), rows, n, columnar=True)
 
 

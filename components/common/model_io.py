@@ -12,12 +12,13 @@ transform itself, so every prediction here goes through exactly what a client wo
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Collection, Sequence
 
 import numpy as np
 import pandas as pd
 
 from components.common import gfile_io
+from components.common.model_contract import INPUT_CONTRACT_FILE, MISSING_STRING
 
 SERVING_SIGNATURE = "serving_default"
 
@@ -29,8 +30,9 @@ def serving_dir(model_uri: str) -> str:
     return path if gfile_io.isdir(path) else model_uri
 
 
-def clean_frame(df: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, int]:
-    """Keeps ``columns``, drops rows where any of them is missing.
+def clean_frame(df: pd.DataFrame, columns: Sequence[str], optional: Collection[str] = ()) -> tuple[pd.DataFrame, int]:
+    """Keeps ``columns``, drops rows where any of them but the ``optional`` ones is missing
+    (the model imputes an optional feature: :attr:`ServingModel.optional`).
 
     Returns:
         The cleaned frame (index reset) and how many rows were dropped.
@@ -39,19 +41,33 @@ def clean_frame(df: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame,
     if missing:
         raise KeyError(f"columns {missing} are not in the data (have {sorted(df.columns)})")
     out = df[list(columns)].copy()
-    bad = out.isna().any(axis=1)
+    bad = out[[c for c in columns if c not in optional]].isna().any(axis=1)
     return out[~bad].reset_index(drop=True), int(bad.sum())
 
 
-def read_examples(examples_uri: str, split: str, columns: Sequence[str], limit: int | None = None) -> tuple[pd.DataFrame, int]:
-    """One split of an Examples artifact as a DataFrame of ``columns``, rows with gaps dropped."""
+def read_examples(
+    examples_uri: str, split: str, columns: Sequence[str], limit: int | None = None, optional: Collection[str] = ()
+) -> tuple[pd.DataFrame, int]:
+    """One split of an Examples artifact as a DataFrame of ``columns``, rows with gaps in a
+    non-``optional`` column dropped."""
     from components.common import examples_io
 
-    return clean_frame(examples_io.read_split(examples_uri, split, limit=limit), columns)
+    return clean_frame(examples_io.read_split(examples_uri, split, limit=limit), columns, optional)
 
 
 #: The regression model's output (``pipelines/modules/tabular.py`` PREDICTED_VALUE).
 REGRESSION_OUTPUT = "predicted_value"
+
+
+def optional_inputs(saved_model_dir: str) -> frozenset[str]:
+    """The inputs the model imputes when missing (its input contract); none without one."""
+    import json
+
+    path = gfile_io.join(saved_model_dir, INPUT_CONTRACT_FILE)
+    if not gfile_io.exists(path):
+        return frozenset()
+    inputs = json.loads(gfile_io.read_text(path)).get("inputs", {})
+    return frozenset(name for name, c in inputs.items() if c.get("optional"))
 
 
 class ServingModel:
@@ -59,6 +75,7 @@ class ServingModel:
 
     Attributes:
         path: The SavedModel directory.
+        optional: Inputs the model imputes when missing (NaN, or ``""`` for strings).
         input_dtypes: Signature input name -> numpy dtype (``object`` for strings).
         feature_names: Signature inputs, in a stable (sorted) order.
         class_names: Label classes in the order of the ``probabilities`` columns.
@@ -76,6 +93,7 @@ class ServingModel:
             name: (object if spec.dtype == tf.string else spec.dtype.as_numpy_dtype) for name, spec in specs.items()
         }
         self.feature_names = sorted(self.input_dtypes)
+        self.optional = optional_inputs(path)
         # A regression model (task: regression) answers one number per row, ``predicted_value``.
         self.regression = REGRESSION_OUTPUT in self._fn.structured_outputs
         self.class_names = [REGRESSION_OUTPUT] if self.regression else self._read_classes()
@@ -88,11 +106,14 @@ class ServingModel:
 
         out = {}
         for name, dtype in self.input_dtypes.items():
-            col = df[name].to_numpy()
+            col = df[name]
             if dtype is object:
-                out[name] = tf.constant([str(v) for v in col], dtype=tf.string)
+                # A missing categorical is "" to the model (what ingest never writes as a value).
+                out[name] = tf.constant([MISSING_STRING if pd.isna(v) else str(v) for v in col], dtype=tf.string)
+            elif name in self.optional:
+                out[name] = tf.constant(pd.to_numeric(col).astype("float64").to_numpy(dtype, na_value=np.nan))
             else:
-                out[name] = tf.constant(col.astype(dtype))
+                out[name] = tf.constant(col.to_numpy().astype(dtype))
         return out
 
     def call(self, df: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -92,9 +92,11 @@ def main(args) -> int:
     """Runs ``mlops drift``; returns 0 (no drift), 5 (drift), 2 (usage/input error) or 1."""
     from components.common import storage
     from components.drift.logic import DriftInputError
+    from components.common.writable import UnwritableLocation, ensure_writable_dir
     from pipelines.config import ConfigError, load_config
 
     try:
+        ensure_writable_dir(args.output_dir, "the report folder (--output-dir)", "pass an --output-dir you can write")
         cfg = load_config(args.config)
         report = run(
             cfg, args.current, args.output_dir, baseline_uri=args.baseline,
@@ -106,6 +108,8 @@ def main(args) -> int:
         return _fail(EXIT_USAGE, f"Config error: {exc}")
     except (DriftInputError, storage.StorageError) as exc:
         return _fail(EXIT_USAGE, f"mlops drift: {exc}")
+    except UnwritableLocation as exc:
+        return _fail(EXIT_USAGE, str(exc))
     print("\n".join(report.summary_lines()))
     out = args.output_dir
     print(f"\n  report: {storage.join(out, 'drift.html')}\n  json:   {storage.join(out, 'drift.json')}")

@@ -33,8 +33,12 @@ def DataIngest(
     data_fingerprint: Parameter[str] = "",
     report_dir: Parameter[str] = "",
     column_map_json: Parameter[str] = "",
+    impute_columns_json: Parameter[str] = "",
 ) -> OutputDict(rows_read=int, rows_dropped=int, fingerprint=str):
     """Reads ``data_uri``, drops incomplete rows, splits deterministically, writes Examples.
+
+    ``impute_columns_json`` lists the features with ``missing: impute``: a row missing only
+    those is kept (the model imputes them), so it never counts as incomplete.
 
     ``data_fingerprint`` is not read: it is part of the cache key, so changed data at the same
     URI re-runs the pipeline instead of hitting the cache. ``column_map_json`` is the config's
@@ -52,6 +56,7 @@ def DataIngest(
             bool(drop_incomplete_rows),
             max_dropped_fraction,
             json.loads(column_map_json) if column_map_json else None,
+            json.loads(impute_columns_json) if impute_columns_json else (),
         )
     except DataValidationError as exc:
         if report_dir:

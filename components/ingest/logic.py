@@ -11,7 +11,7 @@ import hashlib
 import io
 import tempfile
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Collection, Mapping
 
 import numpy as np
 import pandas as pd
@@ -134,8 +134,12 @@ def tidy(
     drop_incomplete_rows: bool,
     max_dropped_fraction: float,
     dataset: str = "",
+    imputed: Collection[str] = (),
 ) -> tuple[pd.DataFrame, int]:
     """Keeps the configured columns, coerces clean numeric columns and drops incomplete rows.
+
+    A row missing only ``imputed`` features (``missing: impute``) is complete: the model fills
+    them in, in training and at serving alike. The label is never imputed.
 
     A column absent from the data stays absent (validation reports it). A numeric column is
     converted only if every non-missing value parses, so text in it survives for validation.
@@ -170,10 +174,11 @@ def tidy(
     dropped = 0
     if drop_incomplete_rows:
         before = len(out)
-        out = out.dropna(how="any").reset_index(drop=True)
+        must_have = [c for c in wanted if c not in imputed]
+        out = out.dropna(how="any", subset=must_have).reset_index(drop=True)
         dropped = before - len(out)
         if before and dropped / before > max_dropped_fraction:
-            counts = df[wanted].isna().sum()
+            counts = df[must_have].isna().sum()
             worst = counts[counts > 0].sort_values(ascending=False)
             cols = ", ".join(f"{c} ({n} missing)" for c, n in worst.items())
             raise DataValidationError(
@@ -183,7 +188,9 @@ def tidy(
                         "max_dropped_fraction",
                         "ingest",
                         f"{dropped} of {before} rows ({dropped / before:.0%}) have missing values, above the "
-                        f"allowed {max_dropped_fraction:.0%}: {cols}",
+                        f"allowed {max_dropped_fraction:.0%}: {cols}. Let the model fill in the features "
+                        f"that may be missing: 'missing: impute' on each in the config's features "
+                        f"(`mlops init` writes it), or raise data.max_dropped_fraction",
                     )
                 ],
                 dataset,
@@ -315,14 +322,15 @@ def ingest(
     drop_incomplete_rows: bool,
     max_dropped_fraction: float,
     rename: Mapping[str, str] | None = None,
+    imputed: Collection[str] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame, IngestStats]:
-    """Reads, renames (``data.rename``), tidies and splits a table.
+    """Reads, renames (``data.rename``), tidies and splits a table (``imputed``: see :func:`tidy`).
 
     Returns:
         (train frame, eval frame, stats).
     """
     df = apply_rename(read_table(uri, fmt), rename)
-    tidy_df, dropped = tidy(df, feature_types, label, drop_incomplete_rows, max_dropped_fraction, uri)
+    tidy_df, dropped = tidy(df, feature_types, label, drop_incomplete_rows, max_dropped_fraction, uri, imputed)
     mask = split_mask(tidy_df, eval_fraction, seed)
     train, evaluation = tidy_df[~mask].reset_index(drop=True), tidy_df[mask].reset_index(drop=True)
     stats = IngestStats(len(df), dropped, len(train), len(evaluation), frame_fingerprint(tidy_df))

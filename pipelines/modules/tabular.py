@@ -16,6 +16,9 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 
+# What an optional serving input holds where a value is missing, and where the contract is written.
+from components.common.model_contract import INPUT_CONTRACT_FILE, MISSING_STRING
+
 LABEL_VOCAB = "label_vocab"
 #: The regression model's one output: the predicted label value (in the label's own units).
 PREDICTED_VALUE = "predicted_value"
@@ -37,6 +40,8 @@ def is_regression(custom_config: dict[str, Any]) -> bool:
     return custom_config.get("task", "classification") == "regression"
 
 
+
+
 def _dense(x: Any, default: Any) -> tf.Tensor:
     """Dense [batch] tensor from a dense [batch, 1] / [batch] or sparse input."""
     if isinstance(x, tf.sparse.SparseTensor):
@@ -49,8 +54,14 @@ def _dense(x: Any, default: Any) -> tf.Tensor:
 def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> dict[str, Any]:
     """TFT preprocessing: z-score numerics, vocabularies for categoricals, label to index.
 
+    A column the schema marks optional (some rows miss it) arrives as a ``SparseTensor``; its
+    missing values are imputed here, so training and serving fill them the same way: a numeric
+    one with the training mean (the z-score is computed over the present values and a missing
+    value becomes 0, the mean), a categorical one with its own category (the empty string, in
+    the vocabulary like any value).
+
     Args:
-        inputs: Raw features from TFT (dense [batch, 1] for required columns).
+        inputs: Raw features from TFT (dense [batch, 1] for required columns, sparse for optional).
         custom_config: ``{"label": str, "features": [{"name", "type"}], ...}``.
 
     Returns:
@@ -60,14 +71,18 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> d
     outputs = {}
     for feat in _features(custom_config):
         name, ftype = feat["name"], feat["type"]
+        raw = inputs[name]
         if ftype == "categorical":
-            value = _dense(inputs[name], b"")
+            value = _dense(raw, MISSING_STRING.encode())
             outputs[xf(name)] = tft.compute_and_apply_vocabulary(
                 value, num_oov_buckets=OOV_BUCKETS, vocab_filename=f"vocab_{name}"
             )
+        elif isinstance(raw, tf.sparse.SparseTensor):
+            # Mean and variance over the present values only; a missing value is 0 = the mean.
+            z = tft.scale_to_z_score(tf.sparse.map_values(tf.cast, raw, tf.float32))
+            outputs[xf(name)] = _dense(z, 0.0)
         else:
-            value = tf.cast(_dense(inputs[name], 0), tf.float32)
-            outputs[xf(name)] = tft.scale_to_z_score(value)
+            outputs[xf(name)] = tft.scale_to_z_score(tf.cast(_dense(raw, 0), tf.float32))
     label = custom_config["label"]
     raw_label = _dense(inputs[label], b"" if inputs[label].dtype == tf.string else 0)
     if is_regression(custom_config):
@@ -198,7 +213,10 @@ def make_serving_fns(model: tf.keras.Model, tf_transform_output: tft.TFTransform
     """Builds the exported signatures.
 
     ``serving_default`` takes **raw** features as named tensors of shape [batch] and applies
-    the transform graph, so clients never re-implement preprocessing. ``transform_features``
+    the transform graph, so clients never re-implement preprocessing. An optional feature (a
+    ``VarLenFeature`` in the raw spec: the schema lets rows miss it) is a float64 input with NaN
+    for a missing value (numeric) or a string input with ``""`` (categorical); the model imputes
+    it as ``preprocessing_fn`` does in training. ``transform_features``
     takes serialized tf.Examples and returns transformed features including the label index
     (TFMA uses it to find the label).
     """
@@ -209,16 +227,19 @@ def make_serving_fns(model: tf.keras.Model, tf_transform_output: tft.TFTransform
     classes = None if regression else tf.constant(
         [c.decode() if isinstance(c, bytes) else c for c in tf_transform_output.vocabulary_by_name(LABEL_VOCAB)]
     )
-    signature = {}
-    for feat in _features(custom_config):
-        dtype = tf.string if feat["type"] == "categorical" else raw_spec[feat["name"]].dtype
-        signature[feat["name"]] = tf.TensorSpec([None], dtype, name=feat["name"])
+    contract = input_contract(raw_spec, custom_config)
+    signature = {
+        name: tf.TensorSpec([None], tf.as_dtype(c["dtype"]), name=name) for name, c in contract.items()
+    }
 
     @tf.function(input_signature=[signature])
     def serve_raw(features):
         raw = {}
         for name, spec in raw_spec.items():
             if name == label or name not in features:
+                continue
+            if isinstance(spec, tf.io.VarLenFeature):
+                raw[name] = _present_values(features[name], spec.dtype)
                 continue
             value = tf.cast(features[name], spec.dtype)
             raw[name] = tf.expand_dims(value, 1) if len(getattr(spec, "shape", [])) == 1 else value
@@ -241,6 +262,43 @@ def make_serving_fns(model: tf.keras.Model, tf_transform_output: tft.TFTransform
     return {"serving_default": serve_raw, "transform_features": transform_features}
 
 
+def input_contract(raw_spec: dict[str, Any], custom_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each feature's serving input: ``{"dtype", "type", "optional"}``.
+
+    Optional (the raw spec's ``VarLenFeature``: the schema lets rows miss it) numeric features
+    take float64 with NaN for missing, optional categoricals a string with ``""`` for missing.
+    """
+    out = {}
+    for feat in _features(custom_config):
+        name, ftype = feat["name"], feat["type"]
+        optional = isinstance(raw_spec[name], tf.io.VarLenFeature)
+        if ftype == "categorical":
+            dtype = tf.string
+        else:
+            dtype = tf.float64 if optional else raw_spec[name].dtype
+        out[name] = {"dtype": dtype.name, "type": ftype, "optional": optional}
+    return out
+
+
+def _present_values(dense: tf.Tensor, dtype: tf.DType) -> tf.sparse.SparseTensor:
+    """A [batch] input as the [batch, 1] SparseTensor TFT parses a ``VarLenFeature`` into: the
+    missing values (NaN, ``""``) left out, as a tf.Example leaves out a missing feature."""
+    present = tf.not_equal(dense, MISSING_STRING) if dense.dtype == tf.string else tf.logical_not(tf.math.is_nan(dense))
+    rows = tf.where(present)  # [n, 1] row indices of present values
+    indices = tf.concat([rows, tf.zeros_like(rows)], axis=1)
+    values = tf.gather_nd(dense, rows)
+    values = values if dtype == tf.string else tf.cast(values, dtype)
+    return tf.sparse.SparseTensor(indices, values, tf.stack([tf.shape(dense, out_type=tf.int64)[0], 1]))
+
+
+def write_input_contract(serving_model_dir: str, contract: dict[str, dict[str, Any]]) -> None:
+    """``assets.extra/input_contract.json`` beside the SavedModel (the server's request rules)."""
+    path = os.path.join(serving_model_dir, INPUT_CONTRACT_FILE)
+    tf.io.gfile.makedirs(os.path.dirname(path))
+    with tf.io.gfile.GFile(path, "w") as f:
+        json.dump({"version": 1, "inputs": contract}, f, indent=2, sort_keys=True)
+
+
 def run_fn(fn_args) -> None:
     """TFX Trainer entry point: trains under a distribution strategy and exports the SavedModel."""
     custom_config = fn_args.custom_config
@@ -258,6 +316,7 @@ def run_fn(fn_args) -> None:
     history = model.fit(train_ds, validation_data=eval_ds, epochs=int(hp["epochs"]), verbose=0)
     signatures = make_serving_fns(model, tf_transform_output, custom_config)
     model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)
+    write_input_contract(fn_args.serving_model_dir, input_contract(tf_transform_output.raw_feature_spec(), custom_config))
     summary = {k: float(v[-1]) for k, v in history.history.items()}
     tf.io.gfile.makedirs(fn_args.model_run_dir)
     with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, "training_summary.json"), "w") as f:

@@ -80,11 +80,23 @@ def test_schema_round_trips_and_the_suite_states_the_ranges(tmp_path):
     assert label_classes(path, "kind") == ("0", "1", "2")
 
 
-def test_missing_values_make_a_column_optional(tmp_path):
+def test_presence_follows_what_ingest_writes(tmp_path):
+    """A dropped-when-missing column is in every example (required); an imputed one is optional
+    even where no row misses it, so the served model accepts a request without it."""
     df = _data()
     df.loc[3, "count"] = None
     cfg, obs = _observed(tmp_path, df)
-    assert not curate(obs, cfg, 0.1)["count"].required
+    assert curate(obs, cfg, 0.1)["count"].required  # row 3 is dropped at ingest
+    raw = _cfg(tmp_path, tmp_path / "d.csv")[1]
+    raw["features"][1]["missing"] = "impute"
+    raw["features"][2]["missing"] = "impute"
+    imputing = config_from_dict(raw)
+    contracts = curate(obs, imputing, 0.1)
+    assert not contracts["count"].required and not contracts["colour"].required
+    assert contracts["width_cm"].required
+    raw["features"][1]["missing"] = "drop"
+    keep_all = config_from_dict({**raw, "data": {**raw["data"], "drop_incomplete_rows": False}})
+    assert not curate(obs, keep_all, 0.1)["count"].required  # rows kept with a gap: optional as observed
 
 
 def test_compare_lists_what_new_data_does_not_fit_and_merges_on_accept(tmp_path):
