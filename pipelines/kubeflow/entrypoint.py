@@ -1,4 +1,4 @@
-"""The command of every task in the compiled spec: TFX's executor entrypoint, with input types restored.
+"""The command of every task in the compiled spec: TFX's executor entrypoint, with the backend's additions undone.
 
 TFX's ``kubeflow_v2_run_executor`` rebuilds each input artifact's Python class from the type the
 backend hands it in the executor input. Backends lose that type between tasks: open-source KFP's
@@ -8,6 +8,13 @@ arguments carry every input's declared type (``--json_serialized_inputs_spec_arg
 component's ``inputDefinitions``), so this entrypoint puts the declared type on each input whose
 runtime type is missing or generic, refuses one whose runtime type contradicts the declaration,
 and hands over to TFX's entrypoint unchanged.
+
+Backends also add outputs: open-source KFP 2.5+ with the API server's default ``PUBLISH_LOGS=true``
+gives every task an ``executor-logs`` output typed ``system.Artifact``
+(``backend/src/v2/driver/driver.go``, provisionOutputs), whose class TFX cannot import. TFX's
+compiler types every output a component declares with that component's artifact title, so an
+output with a missing or generic type is one the backend added: it is left out of what TFX sees
+(the launcher writes and uploads the logs itself, from its own copy of the executor input).
 
 Set as the tasks' command by ``KubeflowV2DagRunnerConfig(default_commands=COMMAND)``.
 """
@@ -79,6 +86,25 @@ def restore_input_types(executor_input: dict[str, Any], inputs_spec: dict[str, A
     return changed
 
 
+def drop_added_outputs(executor_input: dict[str, Any]) -> list[str]:
+    """Removes output artifacts the backend added (missing or generic type) from the executor input.
+
+    Args:
+        executor_input: The task's ``ExecutorInput`` as JSON (modified in place).
+
+    Returns:
+        ``"<output>: <runtime title or 'no type'>"`` for each output removed.
+    """
+    outputs = executor_input.get("outputs", {}).get("artifacts", {})
+    dropped = []
+    for key in sorted(outputs):
+        titles = {type_title(a.get("type")) for a in outputs[key].get("artifacts", [])}
+        if titles and titles <= _GENERIC_TITLES:
+            del outputs[key]
+            dropped.append(f"{key}: {' '.join(sorted(t or 'no type' for t in titles))}")
+    return dropped
+
+
 def local_output_parents(executor_input: dict[str, Any]) -> list[str]:
     """Parent folders of local output artifact URIs.
 
@@ -108,13 +134,14 @@ def _flag_value(argv: list[str], flag: str) -> tuple[int, str] | None:
 
 
 def patch_argv(argv: list[str]) -> tuple[list[str], list[str]]:
-    """argv with the invocation's input types restored; also returns what changed."""
+    """argv with the invocation's input types restored and added outputs dropped; also returns what changed."""
     invocation = _flag_value(argv, INVOCATION_FLAG)
-    spec = _flag_value(argv, INPUTS_SPEC_FLAG)
-    if invocation is None or spec is None:
+    if invocation is None:
         return list(argv), []
     executor_input = json.loads(invocation[1])
-    changed = restore_input_types(executor_input, json.loads(spec[1]))
+    spec = _flag_value(argv, INPUTS_SPEC_FLAG)
+    changed = restore_input_types(executor_input, json.loads(spec[1])) if spec is not None else []
+    changed += [f"output dropped (added by the backend, not declared): {line}" for line in drop_added_outputs(executor_input)]
     if not changed:
         return list(argv), []
     out = list(argv)
@@ -125,7 +152,7 @@ def patch_argv(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Restores input types, then runs TFX's ``kubeflow_v2_run_executor`` on the same arguments."""
+    """Restores input types, drops added outputs, then runs TFX's ``kubeflow_v2_run_executor``."""
     from absl import app, logging
     from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor as tfx_entrypoint
 
@@ -145,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
         for parent in local_output_parents(json.loads(invocation[1])):
             os.makedirs(parent, exist_ok=True)
     for line in changed:
-        logging.info("input type restored from the component's declaration: %s", line)
+        logging.info("executor input repaired: %s", line)
     # _parse_flags is TFX's own parser for this entrypoint; we keep its flags exactly.
     app.run(tfx_entrypoint.main, argv=patched, flags_parser=tfx_entrypoint._parse_flags)  # noqa: SLF001
 

@@ -1,0 +1,193 @@
+"""What a compile target needs: kfp.local (``local``), open-source KFP (``kfp``), Vertex AI (``vertex``).
+
+The three backends read the same PipelineSpec differently at run time (read from kubeflow/pipelines
+2.17 ``backend/src/v2`` and google-cloud-aiplatform; ../shared/notes/kubeflow.md, docs/kubeflow.md):
+
+* the image must be pullable by the cluster: a registry path, not a tag of this machine's daemon;
+* TFX opens artifact URIs with TF's gfile, which opens ``gs://`` (and local paths, which only
+  kfp.local shares between tasks): a remote target needs a ``gs://`` pipeline root;
+* the push destination and the data are read by task pods: a path on this machine is not there;
+* OSS KFP's driver uses ``resources.accelerator`` as the Kubernetes resource name
+  (``nvidia.com/gpu``); Vertex wants one of its ``AcceleratorType`` names; aiplatform reads the
+  file with ``yaml.safe_load``, so a Vertex spec is one YAML document (no platform spec);
+* with no CPU/memory requests a pod gets the namespace defaults, which can kill Transform.
+
+``remote_problems`` says what a config lacks for a remote target; ``apply_target`` writes the
+target's accelerator and resources into the compiled spec and returns the YAML documents.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pipelines.config import PipelineConfig, TaskResources
+
+TARGETS = ("local", "kfp", "vertex")
+REMOTE_TARGETS = ("kfp", "vertex")
+# Sizes for penguins and the 1M-row benchmark (docs/benchmarks.md: pandas holds ~1.2 GiB at 1M
+# rows in ingest; Beam's in-memory DirectRunner holds the dataset in Transform, StatisticsGen and
+# the Evaluator): every task, then the heavy ones. kubeflow.resources wins over both.
+BUILTIN_RESOURCES = TaskResources(cpu_request="1", cpu_limit="2", memory_request="2G", memory_limit="4G")
+BUILTIN_COMPONENT_RESOURCES = {
+    "DataIngest": TaskResources(memory_request="4G", memory_limit="8G"),
+    "StatisticsGen": TaskResources(memory_request="4G", memory_limit="8G"),
+    "Transform": TaskResources(cpu_request="2", cpu_limit="4", memory_request="8G", memory_limit="16G"),
+    "Trainer": TaskResources(cpu_request="2", cpu_limit="4", memory_request="4G", memory_limit="8G"),
+    "Evaluator": TaskResources(cpu_request="2", cpu_limit="4", memory_request="8G", memory_limit="16G"),
+}
+# A registry host as Docker reads an image name: the first path part has a dot or a port, or is localhost.
+_REGISTRY_HOST = re.compile(r"^(localhost(:\d+)?|[^/]*[.:][^/]*)$")
+
+
+class TargetError(ValueError):
+    """The config cannot be compiled for the target; ``problems`` each name a key and the fix."""
+
+    def __init__(self, target: str, problems: list[str]):
+        super().__init__(f"Not compiled for target '{target}': " + " ".join(problems))
+        self.target = target
+        self.problems = problems
+
+
+def _is_local(uri: str) -> bool:
+    return "://" not in uri
+
+
+def remote_problems(cfg: PipelineConfig, target: str, pipeline_root: str) -> list[str]:
+    """Why the config cannot run on ``target`` (empty: it can, or ``target`` is ``local``)."""
+    if target not in REMOTE_TARGETS:
+        return []
+    out = []
+    image = cfg.kubeflow.image
+    first = image.split("/", 1)[0]
+    if "/" not in image or not _REGISTRY_HOST.match(first):
+        out.append(
+            f"kubeflow.image {image!r} is not a registry path, so the cluster cannot pull it: push the "
+            "image and pass --image <registry>/mlops-pipelines:<tag> (e.g. "
+            "us-docker.pkg.dev/<project>/<repo>/mlops-pipelines:<tag>) or set kubeflow.image."
+        )
+    if not pipeline_root.startswith("gs://"):
+        scheme = "a local path" if _is_local(pipeline_root) else f"a {pipeline_root.split('://', 1)[0]}:// URI"
+        out.append(
+            f"The pipeline root {pipeline_root!r} is {scheme}: TFX opens artifacts with TF's gfile, which in "
+            "the image opens gs:// only (and local paths, which task pods do not share); pass "
+            "--pipeline-root gs://<bucket>/<root> or set kubeflow.pipeline_root"
+            + (" (or vertex.pipeline_root)." if target == "vertex" else ".")
+        )
+    if _is_local(cfg.push.destination):
+        out.append(
+            f"push.destination {cfg.push.destination!r} is a path on this machine; in a task pod it is an "
+            "ephemeral disk gone after the task: set push.destination to gs://<bucket>/models "
+            "(or s3://), e.g. --set push.destination=gs://<bucket>/models."
+        )
+    if _is_local(cfg.data.uri):
+        out.append(
+            f"data.uri {cfg.data.uri!r} is a path on this machine, which task pods cannot read: set "
+            "data.uri to gs://, s3:// or package:// (e.g. --set data.uri=gs://<bucket>/data.csv); the "
+            "runners pass the run's data_uri at submit time, this is the spec's default."
+        )
+    gpu = cfg.kubeflow.gpu
+    if target == "kfp" and cfg.model.gpus > 0 and "/" not in gpu.accelerator_type:
+        out.append(
+            f"kubeflow.gpu.accelerator_type {gpu.accelerator_type!r} is not a Kubernetes resource name, which "
+            "open-source KFP requests it as: set it to nvidia.com/gpu (a Vertex type such as "
+            "NVIDIA_TESLA_T4 goes in kubeflow.gpu.vertex_accelerator_type)."
+        )
+    return out
+
+
+def task_resources(cfg: PipelineConfig, task: str) -> TaskResources:
+    """The task's effective CPU/memory: built-in, built-in for the task, ``kubeflow.resources.default``,
+    ``kubeflow.resources.components.<task>``; each set field wins over the ones before."""
+    layers = (BUILTIN_RESOURCES, BUILTIN_COMPONENT_RESOURCES.get(task), cfg.kubeflow.resources.default,
+              cfg.kubeflow.resources.components.get(task))
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        if layer is not None:
+            merged.update({k: str(v) for k, v in vars(layer).items() if v is not None})
+    return TaskResources(**merged)
+
+
+def _resource_spec(res: TaskResources, accelerator: tuple[str, int] | None) -> dict[str, Any]:
+    """``PipelineContainerSpec.ResourceSpec`` as KFP 2.17's compiler writes it
+    (``kfp/compiler/pipeline_spec_builder.py``): the ``resource*`` strings the 2.17 driver reads
+    first (``driver.go``, getPodResource) and the deprecated numbers (cores, GB) older backends
+    and Vertex read."""
+    from google.protobuf import json_format
+    from kfp.compiler.compiler_utils import _cpu_to_float, _memory_to_float
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    spec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec()
+    for side in ("request", "limit"):
+        cpu, memory = getattr(res, f"cpu_{side}"), getattr(res, f"memory_{side}")
+        if cpu is not None:
+            setattr(spec, f"resource_cpu_{side}", cpu)
+            setattr(spec, f"cpu_{side}", _cpu_to_float(cpu))
+        if memory is not None:
+            setattr(spec, f"resource_memory_{side}", memory)
+            setattr(spec, f"memory_{side}", _memory_to_float(memory))
+    if accelerator is not None:
+        kind, count = accelerator
+        spec.accelerator.type, spec.accelerator.count = kind, count
+        spec.accelerator.resource_type, spec.accelerator.resource_count = kind, str(count)
+    return json_format.MessageToDict(spec)
+
+
+def _task_of_executor(pipeline_spec: dict[str, Any]) -> dict[str, str]:
+    """{executor label: task id} (TFX names each component and its task after the node id)."""
+    return {c["executorLabel"]: name for name, c in pipeline_spec.get("components", {}).items() if "executorLabel" in c}
+
+
+def apply_target(pipeline_spec: dict[str, Any], cfg: PipelineConfig, target: str) -> list[dict[str, Any]]:
+    """Writes the target's accelerator and resources into ``pipeline_spec``; returns the YAML documents.
+
+    ``local``: the spec as TFX wrote it (the configured accelerator type) plus, with a GPU, the
+    Kubernetes platform spec. ``kfp``: CPU/memory on every task, ``nvidia.com/gpu``-style
+    accelerator and the platform spec (node selector, tolerations). ``vertex``: CPU/memory, the
+    Vertex accelerator type, and no second document.
+
+    Raises:
+        TargetError: ``kubeflow.resources.components`` names a task the pipeline does not have.
+    """
+    executors = pipeline_spec.get("deploymentSpec", {}).get("executors", {})
+    tasks = _task_of_executor(pipeline_spec)
+    gpus = cfg.model.gpus
+    if target in REMOTE_TARGETS:
+        unknown = sorted(set(cfg.kubeflow.resources.components) - set(tasks.values()))
+        if unknown:
+            raise TargetError(target, [
+                f"kubeflow.resources.components names {', '.join(unknown)}, not a task of this pipeline; "
+                f"the tasks are {', '.join(sorted(tasks.values()))}."])
+        accel_type = cfg.kubeflow.gpu.vertex_accelerator_type if target == "vertex" else cfg.kubeflow.gpu.accelerator_type
+        for label, executor in executors.items():
+            container = executor.get("container")
+            if container is None:
+                continue
+            task = tasks.get(label, label)
+            has_gpu = "accelerator" in container.get("resources", {})
+            container["resources"] = _resource_spec(task_resources(cfg, task), (accel_type, gpus) if has_gpu else None)
+    docs = [pipeline_spec]
+    if gpus > 0 and target != "vertex":
+        docs.append(_gpu_platform_spec(cfg, pipeline_spec))
+    return docs
+
+
+def _gpu_platform_spec(cfg: PipelineConfig, pipeline_spec: dict[str, Any]) -> dict[str, Any]:
+    """kfp-kubernetes platform spec: node selector and tolerations for the Trainer executor."""
+    executors = pipeline_spec.get("deploymentSpec", {}).get("executors", {})
+    trainer_exec = next((k for k in executors if k.startswith("Trainer")), "Trainer_executor")
+    gpu = cfg.kubeflow.gpu
+    return {
+        "platforms": {
+            "kubernetes": {
+                "deploymentSpec": {
+                    "executors": {
+                        trainer_exec: {
+                            "nodeSelector": {"labels": dict(gpu.node_selector)},
+                            "tolerations": [dict(t) for t in gpu.tolerations],
+                        }
+                    }
+                }
+            }
+        }
+    }
