@@ -466,6 +466,38 @@ def project_image() -> str:
     return image
 
 
+# ------------------------------------------------------------------------------------------ object stores
+
+
+@pytest.fixture(scope="session")
+def object_store_servers() -> Iterator[dict[str, str]]:
+    """moto_server (S3) and gcp-storage-emulator (GCS) on 127.0.0.1, once per session: the image
+    side's emulators (tests/object_stores.py), installed in .venv-airflow for these tests."""
+    from tests import object_stores
+
+    # The emulators' commands are in this venv's bin/, which test-airflow.sh does not put on PATH.
+    path = os.environ["PATH"]
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{path}"
+    try:
+        with object_stores.servers() as env:
+            yield env
+    finally:
+        os.environ["PATH"] = path
+
+
+@pytest.fixture()
+def object_stores(object_store_servers: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The storage clients of this process (the DAG tasks of dag.test()) point at the emulators;
+    create buckets with ``tests.object_stores.bucket``."""
+    from components.common import storage
+
+    for key, value in object_store_servers.items():
+        monkeypatch.setenv(key, value)
+    storage.reset_clients()
+    yield object_store_servers
+    storage.reset_clients()
+
+
 # ------------------------------------------------------------------------------------------ remote clients
 
 

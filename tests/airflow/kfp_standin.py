@@ -27,10 +27,32 @@ kubeflow/pipelines at tag 2.17.0:
   ``constant``: "param runtime value spec of type ... not implemented"), and a component input
   parameter without ``parameterType`` ("type mismatch: expect PARAMETER_TYPE_ENUM_UNSPECIFIED").
 * ``POST /runs/{id}:terminate``: CANCELING, then CANCELED.
+* Request bodies (``POST /runs``, ``POST /experiments``) are decoded as the API server decodes
+  them: grpc-gateway with ``common.CustomMarshaler()`` (``apiserver/common/utils.go``,
+  ``protojson.UnmarshalOptions{DiscardUnknown: false}``, registered in ``apiserver/main.go``),
+  so an unknown field at any depth of the ``Run`` / ``RuntimeConfig`` /
+  ``PipelineVersionReference`` / ``Experiment`` messages (``backend/api/v2beta1/run.proto``,
+  ``runtime_config.proto``, ``experiment.proto``; proto or JSON names) is HTTP 400 with
+  protojson's ``unknown field "<name>"``. ``Struct``/``Value`` fields (``pipeline_spec``,
+  ``runtime_config.parameters``) take anything, as in protobuf; the output-only messages
+  (``error``, ``run_details``, ``state_history``, ``plugins_*``) are not checked field by field.
+* The pipeline root, as the v2 root DAG driver resolves it when the run starts
+  (``backend/src/v2/driver/root_dag.go``: ``RuntimeConfig.GcsOutputDirectory``, which
+  ``apiserver/template/template.go`` fills from the run's ``runtime_config.pipeline_root``;
+  else ``config.DefaultPipelineRoot()`` of ``backend/src/v2/config/env.go``: the ``kfp-launcher``
+  ConfigMap's ``defaultPipelineRoot``, by default ``minio://mlpipeline/v2/artifacts``). The
+  spec's ``defaultPipelineRoot`` is never read. A root that ``objectstore.ParseProviderFromPath``
+  (``backend/src/v2/objectstore/config.go``) refuses fails the run in the root driver; a
+  ``minio://`` or ``s3://`` root fails the first task, with the error TFX's first file access
+  raises in the project image (``tf.io.gfile`` has no such filesystem; TF 2.21, no
+  tensorflow-io) on the task's output URI (``driver.go``: ``<root>/<pipeline>/<run id>/<task>/<salt>/<output>``).
+  The resolved root is kept as the run's ``_pipeline_root`` (``run_spec`` gives the spec a run
+  executes, for its tasks' ``cachingOptions``).
 
 Test hooks: ``final_state``/``final_error``; ``hold_running`` (never finish); ``fail_next`` a
 list of ``(method, path regex, status)`` faults served once each (``faults_served`` lists
-them); ``calls`` records every request. Nothing is executed; state is in memory. 127.0.0.1 only.
+them); ``calls`` records every request; ``launcher_default_root`` (the ``kfp-launcher``
+ConfigMap's root). Nothing is executed; state is in memory. 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -38,6 +60,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import json
+import re
 import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -48,6 +71,33 @@ from standin_server import JsonHandler, RunStates, StandInServer, now
 
 PIPELINE_SPEC_FIELDS = {
     "pipelineInfo", "deploymentSpec", "sdkVersion", "schemaVersion", "components", "root", "defaultPipelineRoot",
+}  # fmt: skip
+# backend/src/v2/config/env.go: defaultPipelineRoot, when the kfp-launcher ConfigMap sets none.
+LAUNCHER_DEFAULT_ROOT = "minio://mlpipeline/v2/artifacts"
+# backend/src/v2/objectstore/config.go: bucketPattern and the providers ParseBucketPathToConfig accepts.
+BUCKET_PATTERN = re.compile(r"(^[a-z][a-z0-9]+:///?)([^/?]+)(/[^?]*)?(\?.+)?$")
+PROVIDERS = ("gs://", "s3://", "minio://", "mem://")
+# Pipeline roots TF's gfile in the project image opens (TensorFlow 2.21 has GCS, no S3/MinIO).
+GFILE_SCHEMES = ("gs://",)
+
+# The v2beta1 request messages' fields (proto names; protojson also takes the JSON names):
+# a nested message's name, ANY for Struct/Value/map<string, Value> and output-only messages,
+# None for scalars.
+ANY = "*"
+MESSAGES: dict[str, dict[str, str | None]] = {
+    "Run": {
+        "experiment_id": None, "run_id": None, "display_name": None, "storage_state": None, "description": None,
+        "pipeline_spec": ANY, "pipeline_version_reference": "PipelineVersionReference",
+        "runtime_config": "RuntimeConfig", "service_account": None, "created_at": None, "scheduled_at": None,
+        "finished_at": None, "state": None, "error": ANY, "run_details": ANY, "recurring_run_id": None,
+        "state_history": ANY, "plugins_input": ANY, "plugins_output": ANY,
+    },
+    "PipelineVersionReference": {"pipeline_id": None, "pipeline_version_id": None},
+    "RuntimeConfig": {"parameters": ANY, "pipeline_root": None},
+    "Experiment": {
+        "experiment_id": None, "display_name": None, "description": None, "created_at": None, "namespace": None,
+        "storage_state": None, "last_run_created_at": None,
+    },
 }  # fmt: skip
 PARAMETER_KINDS = {
     "STRING": (str,),
@@ -69,6 +119,8 @@ class ApiError(Exception):
 
 class KfpStandIn(StandInServer):
     final_state = "SUCCEEDED"
+    #: The kfp-launcher ConfigMap's defaultPipelineRoot (the backend's default when unset).
+    launcher_default_root = LAUNCHER_DEFAULT_ROOT
     states = RunStates(pending="PENDING", running="RUNNING", failed="FAILED", cancelling="CANCELING", cancelled="CANCELED")
 
     def __init__(self, token: str | None = None):
@@ -82,6 +134,13 @@ class KfpStandIn(StandInServer):
 
     def tracked_runs(self) -> dict[str, dict[str, Any]]:
         return self.runs
+
+    def run_spec(self, run_id: str) -> dict[str, Any]:
+        """The pipeline spec a run executes: its own ``pipeline_spec``, else its version's."""
+        run = self.runs[run_id]
+        if run.get("pipeline_spec"):
+            return run["pipeline_spec"]
+        return self.versions[run["pipeline_version_reference"]["pipeline_version_id"]]["_spec"]
 
 
 # ------------------------------------------------------------------------------ spec checks
@@ -193,6 +252,58 @@ def driver_failure(spec: dict[str, Any]) -> str | None:
                     f"*pipelinespec.{kind} not implemented"
                 )
     return None
+
+
+def _json_name(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+def proto_decode(obj: Any, message: str, raw: bytes) -> Any:
+    """protojson with ``DiscardUnknown: false``: the object with proto field names, or
+    ApiError(400) naming the first unknown field."""
+    if not isinstance(obj, dict):
+        return obj
+    fields = MESSAGES[message]
+    by_name = {**{_json_name(k): k for k in fields}, **{k: k for k in fields}}
+    out = {}
+    for key, value in obj.items():
+        if key not in by_name:
+            col = raw.find(json.dumps(key).encode()) + 1
+            raise ApiError(400, f'proto: (line 1:{col}): unknown field "{key}"')
+        name = by_name[key]
+        nested = fields[name]
+        out[name] = proto_decode(value, nested, raw) if nested not in (None, ANY) and value is not None else value
+    return out
+
+
+def first_tasks(spec: dict[str, Any]) -> list[str]:
+    """Root DAG tasks with no upstream task: what the backend starts first."""
+    tasks = ((spec.get("root") or {}).get("dag") or {}).get("tasks") or {}
+    return sorted(name for name, task in tasks.items() if not task.get("dependentTasks"))
+
+
+def root_driver_failure(root: str) -> str | None:
+    """``objectstore.ParseProviderFromPath`` in the root DAG driver: the run fails before any task."""
+    if not BUCKET_PATTERN.match(root):
+        return f'driver.RootDAG failed: parse bucket config failed: unrecognized pipeline root format: "{root}"'
+    if not root.startswith(PROVIDERS):
+        return f'driver.RootDAG failed: parse bucket config failed: unsupported Cloud bucket: "{root}"'
+    return None
+
+
+def first_task_failure(spec: dict[str, Any], root: str, run_id: str) -> str | None:
+    """A root TFX in the project image cannot open fails the first task's first file access."""
+    if root.startswith(GFILE_SCHEMES):
+        return None
+    task = (first_tasks(spec) or ["root"])[0]
+    pipeline = (spec.get("pipelineInfo") or {}).get("name") or "pipeline"
+    uri = f"{root.rstrip('/')}/{pipeline}/{run_id}/{task}/{uuid.uuid4()}/output"
+    scheme = root.split("://", 1)[0]
+    return (
+        f"{task}: tensorflow.python.framework.errors_impl.UnimplementedError: File system scheme "
+        f"'{scheme}' not implemented (file: '{uri}')"
+    )
 
 
 # ------------------------------------------------------------------------------ HTTP
@@ -313,7 +424,7 @@ class _Handler(JsonHandler):
                 raise ApiError(404, f"experiment {parts[1]} not found")
             return 200, s.experiments[parts[1]]
         if m == "POST" and parts == ["experiments"]:
-            req = json.loads(body or b"{}")
+            req = proto_decode(json.loads(body or b"{}"), "Experiment", body)
             if not req.get("display_name"):
                 raise ApiError(400, "Experiment name is empty. Please specify a valid experiment name")
             eid = str(uuid.uuid4())
@@ -331,7 +442,7 @@ class _Handler(JsonHandler):
             found.sort(key=lambda r: s.runs[r["run_id"]]["_seq"], reverse="desc" in (q.get("sort_by") or ""))
             return 200, ({"runs": found, "total_size": len(found)} if found else {})
         if m == "POST" and parts == ["runs"]:
-            return 200, self._create_run(json.loads(body or b"{}"))
+            return 200, self._create_run(proto_decode(json.loads(body or b"{}"), "Run", body))
         if len(parts) == 2 and parts[0] == "runs" and m == "GET":
             return 200, self._poll(parts[1])
         if len(parts) == 2 and parts[0] == "runs" and m == "POST" and parts[1].endswith(":terminate"):
@@ -358,9 +469,12 @@ class _Handler(JsonHandler):
         validate_run_inputs(spec, params)
         compile_check(spec)
         rid = str(uuid.uuid4())
+        root = (req.get("runtime_config") or {}).get("pipeline_root") or s.launcher_default_root
+        # The root driver runs first, then each task's driver, then the task itself.
+        failure = root_driver_failure(root) or driver_failure(spec) or first_task_failure(spec, root, rid)
         s.runs[rid] = {
             **req, "run_id": rid, "state": "PENDING", "created_at": now(), "storage_state": "AVAILABLE",
-            "_seq": len(s.runs), "_driver_failure": driver_failure(spec),
+            "_seq": len(s.runs), "_driver_failure": failure, "_pipeline_root": root,
         }  # fmt: skip
         return _public(s.runs[rid])
 

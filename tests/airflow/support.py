@@ -257,3 +257,27 @@ def remote_client_pids() -> list[int]:
         if ppid == me and b"mlops_airflow.runners.remote_client" in cmd:
             out.append(int(d.name))
     return out
+
+
+# ------------------------------------------------------------------------------ cache parameters
+
+
+def sha256_file(path) -> str:
+    import hashlib
+    from pathlib import Path
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def push_version(destination: str, model: str, version: int, complete: bool = True, **manifest: Any) -> None:
+    """Writes a pushed version's layout (``<destination>/<model>/<version>/``, pipelines/push_layout.py)
+    with a stand-in SavedModel file; ``complete=False`` leaves out the manifest (a crashed push)."""
+    import json
+
+    from components.common import storage
+
+    base = storage.join(destination, model, str(version))
+    storage.write_bytes(storage.join(base, "saved_model", "saved_model.pb"), f"model {version}".encode())
+    if complete:
+        body = {"model_name": model, "version": version, "blessed": True, **manifest}
+        storage.write_bytes(storage.join(base, "manifest.json"), json.dumps(body).encode())

@@ -3,10 +3,13 @@ local STAND-IN of the KFP 2.17 API server (kfp_standin.py), uploading the real c
 (tests/golden/penguins_pipeline.yaml).
 
 The stand-in is not Kubeflow: it serves the v2beta1 endpoints kfp.Client calls and checks what
-the OSS backend checks (schema 2.1.0 at upload; declared and typed run parameters at run create;
-no resolver executors when it compiles the run; the driver's refusal of ``constantValue`` and
-untyped component inputs as a failed run), then plays the run's states. Nothing runs on a
-cluster here (docs/airflow.md, "kubeflow").
+the OSS backend checks (schema 2.1.0 at upload; unknown request fields at any depth, declared and
+typed run parameters at run create; no resolver executors when it compiles the run; the
+driver's refusal of ``constantValue`` and untyped component inputs as a failed run; the pipeline
+root as the root DAG driver resolves it, so a run without one fails its first task on the
+``minio://`` default), then plays the run's states. Nothing runs on a cluster here
+(docs/airflow.md, "kubeflow"). Data and push destinations on ``gs://`` live in the GCS emulator
+(tests/object_stores.py).
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ import requests
 
 from kfp_standin import KfpStandIn
 from support import attempt_lost_while_running, config_with, golden_spec_path, load_spec, mutated_spec, remote_request
-from support import run_dag, run_killed_once_running, xcom
+from support import push_version, run_dag, run_killed_once_running, sha256_file, xcom
 
 RUN_GET = r"^/apis/v2beta1/runs/[^/:]+$"
+KFP_ROOT = "gs://mlops-root/kfp"
 
 
 @pytest.fixture()
@@ -48,7 +52,10 @@ def kfp(monkeypatch, clients_python, no_external_network):
 
 @pytest.fixture()
 def kfp_config(tmp_path: Path, pipeline_config: str) -> str:
-    return config_with(tmp_path, pipeline_config, str(golden_spec_path()))
+    return config_with(
+        tmp_path, pipeline_config, str(golden_spec_path()),
+        kubeflow={"pipeline_root": KFP_ROOT}, push={"destination": str(tmp_path / "models")},
+    )  # fmt: skip
 
 
 def _uploads(kfp: KfpStandIn) -> list:
@@ -67,7 +74,11 @@ def test_dag_uploads_the_compiled_spec_runs_it_on_the_validated_data_and_survive
     (version,) = [v for v in kfp.versions.values() if v["display_name"].startswith("penguins-")]
     assert version["_spec"] == load_spec(golden_spec_path())
     (run,) = kfp.runs.values()
-    assert run["runtime_config"]["parameters"] == {"data_uri": str(good_csv)}  # the validated URI
+    assert run["runtime_config"] == {
+        "pipeline_root": KFP_ROOT,
+        # the validated URI, and the cache parameters of a local file and an empty destination
+        "parameters": {"data_uri": str(good_csv), "data_fingerprint": f"sha256:{sha256_file(good_csv)}", "serving_version": 0},
+    }
     assert run["display_name"] == f"penguins {dr.run_id}"
     assert run["experiment_id"] in kfp.experiments
     assert [(m, status) for m, _, status in kfp.faults_served] == [("GET", 503)]
@@ -137,7 +148,7 @@ def _untyped_component_input(spec):
 def test_specs_the_oss_backend_refuses_fail_the_task_with_its_message(
     dagbag, kfp, tmp_path, pipeline_config, good_csv, webhook, change, expected, runs
 ):
-    config = config_with(tmp_path, pipeline_config, mutated_spec(tmp_path, change))
+    config = config_with(tmp_path, pipeline_config, mutated_spec(tmp_path, change), kubeflow={"pipeline_root": KFP_ROOT})
     dr, states = run_dag(dagbag.dags["training_pipeline"], {"config": config, "data_uri": str(good_csv), "runner": "kubeflow"})
     assert states["submit_pipeline"] == "failed"
     assert len(kfp.runs) == runs
@@ -211,7 +222,10 @@ def test_wrong_token_is_reported_with_the_http_status(dagbag, kfp, kfp_config, g
 
 
 def test_spec_without_a_data_uri_parameter_is_refused_before_any_call(dagbag, kfp, tmp_path, pipeline_config, good_csv, webhook):
-    config = config_with(tmp_path, pipeline_config, mutated_spec(tmp_path, lambda s: s["root"].pop("inputDefinitions")))
+    config = config_with(
+        tmp_path, pipeline_config, mutated_spec(tmp_path, lambda s: s["root"].pop("inputDefinitions")),
+        kubeflow={"pipeline_root": KFP_ROOT},
+    )  # fmt: skip
     dr, states = run_dag(dagbag.dags["training_pipeline"], {"config": config, "data_uri": str(good_csv), "runner": "kubeflow"})
     assert states["submit_pipeline"] == "failed"
     assert "declares no runtime parameter 'data_uri'" in webhook[0]["json"]["text"]
@@ -238,3 +252,149 @@ def test_object_store_root_tf_cannot_open_is_refused_before_any_call(
     text = webhook[0]["json"]["text"]
     assert root in text and "gs://" in text
     assert kfp.calls == []
+
+
+# ------------------------------------------------------------------------------ what a run is sent (issue 22)
+
+
+def _root_tasks(spec):
+    return spec["root"]["dag"]["tasks"]
+
+
+def test_every_run_is_sent_the_gs_root_the_caching_choice_and_cache_parameters_computed_at_submit(
+    dagbag, kfp, tmp_path, pipeline_config, penguins_csv, object_stores, webhook, monkeypatch
+):
+    """Data and push destination on gs:// (GCS emulator). The run gets the configured gs:// root
+    (resolved by the stand-in as root_dag.go does), the blob's generation + MD5 as
+    ``data_fingerprint`` and the serving version by the image side's rule (newest complete,
+    blessed version the fairness gate did not fail) as ``serving_version``. New data at the same
+    URI and a new push change both; caching off reaches every task of the run's spec."""
+    from components.common import storage
+    from tests.object_stores import bucket
+
+    data = "gs://mlops-data/penguins/penguins.csv"
+    models = "gs://mlops-models/push"
+    bucket(data), bucket(models)
+    storage.write_bytes(data, penguins_csv.read_bytes())
+    push_version(models, "penguins", 1)
+    push_version(models, "penguins", 2)
+    push_version(models, "penguins", 3, fairness={"passed": False})  # not serving
+    push_version(models, "penguins", 4, blessed=False)  # not serving
+    push_version(models, "penguins", 5, complete=False)  # a crashed push: invisible
+    config = config_with(
+        tmp_path, pipeline_config, str(golden_spec_path()), kubeflow={"pipeline_root": KFP_ROOT}, push={"destination": models}
+    )
+    conf = {"config": config, "data_uri": data, "runner": "kubeflow"}
+
+    dr, states = run_dag(dagbag.dags["training_pipeline"], conf)
+    assert set(states.values()) == {"success"}, states
+    (run,) = kfp.runs.values()
+    blob = storage._gcs().bucket("mlops-data").get_blob("penguins/penguins.csv")  # noqa: SLF001
+    first = f"gs-generation:{blob.generation} md5:{blob.md5_hash}"
+    assert blob.md5_hash and run["runtime_config"] == {
+        "pipeline_root": KFP_ROOT,
+        "parameters": {"data_uri": data, "data_fingerprint": first, "serving_version": 2},
+    }
+    assert run["_pipeline_root"] == KFP_ROOT  # what the backend's root DAG driver uses
+    assert all(t["cachingOptions"]["enableCache"] is True for t in _root_tasks(kfp.run_spec(run["run_id"])).values())
+
+    # New data at the same URI (one row fewer), a new serving version, and caching turned off.
+    lines = penguins_csv.read_bytes().splitlines(keepends=True)
+    storage.write_bytes(data, b"".join(lines[:-1]))
+    push_version(models, "penguins", 6)
+    monkeypatch.setenv("AIRFLOW_VAR_MLOPS_KUBEFLOW_ENABLE_CACHING", "false")
+    dr, states = run_dag(dagbag.dags["training_pipeline"], conf)
+    assert set(states.values()) == {"success"}, states
+    (second,) = [r for r in kfp.runs.values() if r["run_id"] != run["run_id"]]
+    params = second["runtime_config"]["parameters"]
+    assert params["serving_version"] == 6
+    assert params["data_fingerprint"].startswith("gs-generation:") and params["data_fingerprint"] != first
+    # The run's version carries the choice (the v2beta1 run has no caching field).
+    version = kfp.versions[second["pipeline_version_reference"]["pipeline_version_id"]]
+    assert version["display_name"].endswith("-cache-off")
+    assert all(t["cachingOptions"]["enableCache"] is False for t in _root_tasks(kfp.run_spec(second["run_id"])).values())
+    assert webhook == []
+
+
+def test_without_a_gs_pipeline_root_the_run_is_refused_before_anything_is_sent(
+    dagbag, kfp, tmp_path, pipeline_config, good_csv, webhook
+):
+    """The shipped config's kubeflow.pipeline_root is the local runs/kfp-root (for compiling)."""
+    config = config_with(tmp_path, pipeline_config, str(golden_spec_path()))
+    dr, states = run_dag(dagbag.dags["training_pipeline"], {"config": config, "data_uri": str(good_csv), "runner": "kubeflow"})
+    assert states["submit_pipeline"] == "failed"
+    text = webhook[0]["json"]["text"]
+    for words in (
+        "nothing was submitted",
+        "kubeflow.pipeline_root is 'runs/kfp-root', not a gs:// URI",
+        "never reads the compiled spec's defaultPipelineRoot",
+        "minio://mlpipeline/v2/artifacts",
+        f"Set kubeflow.pipeline_root in {config}",
+        "mlops_kubeflow_pipeline_root",
+    ):
+        assert words in text, (words, text)
+    assert kfp.calls == [] and kfp.runs == {}
+
+
+def test_a_spec_without_the_cache_parameters_is_refused_while_caching_is_on(
+    dagbag, kfp, tmp_path, pipeline_config, good_csv, webhook
+):
+    def drop_cache_parameters(spec):
+        for name in ("data_fingerprint", "serving_version"):
+            spec["root"]["inputDefinitions"]["parameters"].pop(name)
+
+    spec = mutated_spec(tmp_path, drop_cache_parameters)
+    config = config_with(tmp_path, pipeline_config, spec, kubeflow={"pipeline_root": KFP_ROOT})
+    dr, states = run_dag(dagbag.dags["training_pipeline"], {"config": config, "data_uri": str(good_csv), "runner": "kubeflow"})
+    assert states["submit_pipeline"] == "failed"
+    text = webhook[0]["json"]["text"]
+    assert "declares no runtime parameter 'data_fingerprint' or 'serving_version'" in text
+    assert "kubeflow.enable_caching: false" in text and kfp.calls == []
+
+
+def test_standin_resolves_the_pipeline_root_as_the_root_dag_driver_and_refuses_unknown_fields(kfp):
+    """The stand-in itself, through the raw v2beta1 API (kfp.Client always sends a root here)."""
+    auth = {"Authorization": "Bearer s3cret"}
+    with open(golden_spec_path(), "rb") as fh:
+        p = requests.post(f"{kfp.url}/apis/v2beta1/pipelines/upload", params={"name": "penguins"}, files={"uploadfile": fh}, headers=auth).json()
+    (vid,) = [v["pipeline_version_id"] for v in kfp.versions.values()]
+    ref = {"pipeline_id": p["pipeline_id"], "pipeline_version_id": vid}
+
+    def run(**runtime_config):
+        body = {"display_name": "x", "pipeline_version_reference": ref, "runtime_config": runtime_config}
+        r = requests.post(f"{kfp.url}/apis/v2beta1/runs", json=body, headers=auth)
+        assert r.status_code == 200, r.text
+        rid = r.json()["run_id"]
+        for _ in range(20):  # each GET advances the run's state
+            if requests.get(f"{kfp.url}/apis/v2beta1/runs/{rid}", headers=auth).json()["state"] in ("SUCCEEDED", "FAILED"):
+                return kfp.runs[rid]
+        raise AssertionError(f"run {rid} did not end: {kfp.runs[rid]['state']}")
+
+    # No root in the run: the kfp-launcher default, whatever the spec's defaultPipelineRoot says.
+    assert load_spec(golden_spec_path())["defaultPipelineRoot"] != "minio://mlpipeline/v2/artifacts"
+    failed = run(parameters={"data_uri": "gs://b/p.csv"})
+    assert failed["_pipeline_root"] == "minio://mlpipeline/v2/artifacts" and failed["state"] == "FAILED"
+    message = failed["error"]["message"]
+    assert message.startswith("DataIngest: tensorflow.python.framework.errors_impl.UnimplementedError: File system scheme 'minio' not implemented")
+    assert f"minio://mlpipeline/v2/artifacts/penguins/{failed['run_id']}/DataIngest/" in message
+    assert "not implemented" in run(pipeline_root="s3://b/root")["error"]["message"]
+    assert "unrecognized pipeline root format" in run(pipeline_root="runs/kfp-root")["error"]["message"]
+    assert run(pipeline_root="gs://b/root")["state"] == "SUCCEEDED"
+    kfp.launcher_default_root = "gs://cluster-bucket/v2/artifacts"  # a cluster whose ConfigMap sets a gs:// root
+    ok = run()
+    assert ok["state"] == "SUCCEEDED" and ok["_pipeline_root"] == "gs://cluster-bucket/v2/artifacts"
+
+    # protojson (DiscardUnknown: false): unknown fields are refused at any depth, JSON names accepted.
+    runs_before = len(kfp.runs)
+    for body, field in (
+        ({"display_name": "x", "pipeline_version_reference": ref, "enable_caching": False}, "enable_caching"),
+        ({"display_name": "x", "pipeline_version_reference": ref, "runtime_config": {"enable_caching": False}}, "enable_caching"),
+        ({"display_name": "x", "pipeline_version_reference": {**ref, "version": "1"}}, "version"),
+    ):
+        r = requests.post(f"{kfp.url}/apis/v2beta1/runs", json=body, headers=auth)
+        assert r.status_code == 400 and r.json()["code"] == 3, r.text
+        assert r.json()["message"].startswith("proto: (line 1:") and r.json()["message"].endswith(f'unknown field "{field}"')
+    assert len(kfp.runs) == runs_before
+    camel = {"displayName": "x", "pipelineVersionReference": {"pipelineId": ref["pipeline_id"], "pipelineVersionId": vid},
+             "runtimeConfig": {"pipelineRoot": "gs://b/root"}}  # fmt: skip
+    assert requests.post(f"{kfp.url}/apis/v2beta1/runs", json=camel, headers=auth).status_code == 200

@@ -4,30 +4,45 @@ Airflow side (:class:`KubeflowRunner`, in the task): settings from the connectio
 (API URL in host, bearer token in password; extras ``namespace``, ``ui_url``, ``verify``,
 ``experiment``, ``service_account``, ``poll_seconds``, ``timeout_seconds``,
 ``retry_initial_seconds``, ``retry_max_seconds``, ``retry_budget_seconds``) and the config's
-``kubeflow:`` section (``package_path``, ``pipeline_root``, ``parameters``, ``experiment``,
-``service_account``); it sends the client request to the clients' venv
-(:func:`mlops_airflow.runners.remote.run_remote`).
+``kubeflow:`` section (``package_path``, ``pipeline_root``, ``enable_caching``, ``parameters``,
+``experiment``, ``service_account``; the Variables ``mlops_kubeflow_pipeline_root`` and
+``mlops_kubeflow_enable_caching`` win over the first two); it sends the client request to the
+clients' venv (:func:`mlops_airflow.runners.remote.run_remote`).
+
+Every run is sent a ``gs://`` pipeline root: the OSS backend never reads the spec's
+``defaultPipelineRoot`` (``backend/src/v2/driver/root_dag.go``: the run's own root, else the
+``kfp-launcher`` ConfigMap's, by default ``minio://mlpipeline/v2/artifacts``), and TFX in the
+project image opens neither ``minio://`` nor ``s3://``. Without one the runner refuses before
+anything is sent (:func:`pipeline_root_or_refuse`).
 
 Client side (:class:`KubeflowBackend`, inside :mod:`mlops_airflow.runners.remote_client` in the
 clients' venv, never in the Airflow venv). Steps:
 
 1. find the pipeline (named after the config's ``name``) or upload it;
-2. reuse the pipeline version named ``<name>-<sha256 of the spec>[:12]`` or upload it;
+2. reuse the pipeline version named ``<name>-<sha256 of the spec>[:12]`` or upload it. A run
+   created from a version takes its tasks' caching options from that version's spec (the API's
+   run has no caching field; kfp 2.17.3 applies ``enable_caching`` only to an inline spec), so
+   when the caching choice differs from the compiled one, a copy with every root task's
+   ``cachingOptions.enableCache`` set as kfp's ``_override_caching_options`` does is uploaded as
+   ``<name>-<sha256>[:12]-cache-on|off`` (:func:`with_caching`);
 3. get or create the experiment, if one is configured;
 4. re-attach to the newest run whose display name is ``<name> <airflow run id>`` unless it ended
    FAILED/CANCELED (or is CANCELING), else create the run with the runtime parameters;
 5. (:func:`mlops_airflow.runners.remote_client.drive`) poll it; cancel = ``terminate_run``.
 
-Request section ``kubeflow``: ``host``, ``token``, ``namespace``, ``ui_url``, ``verify``.
+Request section ``kubeflow``: ``host``, ``token``, ``namespace``, ``ui_url``, ``verify``; the
+request's ``pipeline_root`` (always ``gs://``) and ``enable_caching`` go to ``run_pipeline``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
+from mlops_airflow.runners.cache import truthy
 from mlops_airflow.runners.interface import RunRequest
 from mlops_airflow.runners.outcome import RunnerError
 from mlops_airflow.runners.remote import RemoteRun, RemoteRunner, RunStatus
@@ -73,6 +88,28 @@ def _name_filter(name: str) -> str:
     return json.dumps({"predicates": [{"key": "display_name", "operation": "EQUALS", "string_value": name}]})
 
 
+def with_caching(package: Path, enable: bool, workdir: Path) -> tuple[Path, str]:
+    """The spec to upload for the caching choice ``enable``, and its version name suffix.
+
+    The compiled file itself (suffix ``""``) when every root task's
+    ``cachingOptions.enableCache`` already is ``enable``; else a copy under ``workdir`` with
+    them set (suffix ``-cache-on``/``-cache-off``). Other YAML documents (a platform spec) are
+    kept as they are.
+    """
+    import yaml
+
+    docs = [d for d in yaml.safe_load_all(package.read_text()) if d is not None]
+    spec = next((d for d in docs if isinstance(d, dict) and "root" in d), None)
+    tasks = (((spec or {}).get("root") or {}).get("dag") or {}).get("tasks") or {}
+    if all(bool((t.get("cachingOptions") or {}).get("enableCache")) == enable for t in tasks.values()):
+        return package, ""
+    for task in tasks.values():
+        task.setdefault("cachingOptions", {})["enableCache"] = enable
+    out = workdir / f"{package.stem}-cache-{'on' if enable else 'off'}.yaml"
+    out.write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    return out, f"-cache-{'on' if enable else 'off'}"
+
+
 class KubeflowBackend:
     """``kfp.Client`` calls for :func:`mlops_airflow.runners.remote_client.drive` (steps: module docstring)."""
 
@@ -92,6 +129,10 @@ class KubeflowBackend:
         self.pipeline_name = str(req["pipeline_name"])
         self.run_name = str(req["run_name"])
         self.parameters = dict(req.get("parameters") or {})
+        self.enable_caching = bool(req.get("enable_caching", True))
+        self.pipeline_root = str(req.get("pipeline_root") or "")
+        if not self.pipeline_root.startswith("gs://"):  # the task refuses first; a request by hand too
+            raise RunnerError(f"kubeflow runner: pipeline_root must be a gs:// URI, got {self.pipeline_root!r}")
         verify = k.get("verify", True)
         kwargs: dict[str, Any] = {
             "host": str(k["host"]),
@@ -144,15 +185,18 @@ class KubeflowBackend:
 
     # -- pipeline and version --
     def ensure_version(self) -> tuple[str, str]:
-        digest = spec_digest(self.package)[:12]
-        version_name = f"{self.pipeline_name}-{digest}"
+        with tempfile.TemporaryDirectory(prefix="mlops-kfp-") as workdir:
+            package, suffix = with_caching(self.package, self.enable_caching, Path(workdir))
+            return self._ensure_version(package, f"{self.pipeline_name}-{spec_digest(self.package)[:12]}{suffix}")
+
+    def _ensure_version(self, package: Path, version_name: str) -> tuple[str, str]:
 
         def find_or_upload_pipeline() -> str:
             found = self.client.list_pipelines(filter=_name_filter(self.pipeline_name), namespace=self.namespace)
             for p in found.pipelines or []:
                 if p.display_name == self.pipeline_name:
                     return p.pipeline_id
-            p = self.client.upload_pipeline(str(self.package), pipeline_name=self.pipeline_name, namespace=self.namespace)
+            p = self.client.upload_pipeline(str(package), pipeline_name=self.pipeline_name, namespace=self.namespace)
             log.info("uploaded pipeline %s (%s)", self.pipeline_name, p.pipeline_id)
             return p.pipeline_id
 
@@ -164,7 +208,7 @@ class KubeflowBackend:
                 if v.display_name == version_name:
                     log.info("reusing pipeline version %s (%s)", version_name, v.pipeline_version_id)
                     return v.pipeline_version_id
-            v = self.client.upload_pipeline_version(str(self.package), version_name, pipeline_id=pipeline_id)
+            v = self.client.upload_pipeline_version(str(package), version_name, pipeline_id=pipeline_id)
             log.info("uploaded pipeline version %s (%s)", version_name, v.pipeline_version_id)
             return v.pipeline_version_id
 
@@ -206,10 +250,16 @@ class KubeflowBackend:
                 params=self.parameters,
                 pipeline_id=pipeline_id,
                 version_id=version_id,
-                pipeline_root=self.req.get("pipeline_root") or None,
+                pipeline_root=self.pipeline_root,
+                # A no-op for a version (kfp 2.17.3 applies it to an inline spec only): the
+                # version's spec carries the choice (ensure_version). Sent for clients that apply it.
+                enable_caching=self.enable_caching,
                 service_account=self.req.get("service_account") or None,
             )
-            log.info("created run %s with parameters %s", run.run_id, self.parameters)
+            log.info(
+                "created run %s with parameters %s, pipeline root %s, caching %s",
+                run.run_id, self.parameters, self.pipeline_root, "on" if self.enable_caching else "off",
+            )
             return run, False
 
         run, attached = self._call(f"find/create run {self.run_name!r}", find_or_create, creating=True)
@@ -245,8 +295,39 @@ class KubeflowBackend:
 # --------------------------------------------------------------------------------------------
 
 KFP_CONN_ID = "kfp_default"
-# Pipeline roots TF's gfile in the project image cannot open (pipelines/kubeflow/conformance.py).
+# Pipeline roots TF's gfile in the project image cannot open (no S3 filesystem in TF 2.21).
 UNSUPPORTED_ROOTS = ("s3://", "minio://", "s3a://")
+# OSS KFP's root when a run names none (backend/src/v2/config/env.go, defaultPipelineRoot).
+LAUNCHER_DEFAULT_ROOT = "minio://mlpipeline/v2/artifacts"
+
+
+def pipeline_root_or_refuse(root: object, source: str, config: str) -> str:
+    """The ``gs://`` pipeline root to send with every run (``source`` says where it was set).
+
+    Raises:
+        RunnerError: ``root`` is not ``gs://`` (one paragraph: the key, why, the fix); nothing
+            has been sent.
+    """
+    root = str(root or "")
+    if root.startswith("gs://"):
+        return root
+    if root.startswith(UNSUPPORTED_ROOTS):
+        why = (
+            f"{source} is {root!r}: TFX and TensorFlow in the project image cannot open "
+            "s3:// or minio:// URIs (no S3 filesystem in TensorFlow), so the first task would fail."
+        )
+    else:
+        why = (
+            f"{source} is {root!r}, not a gs:// URI. Open-source KFP never reads the "
+            "compiled spec's defaultPipelineRoot: a run sent without a root writes its artifacts under "
+            f"the cluster's kfp-launcher default, {LAUNCHER_DEFAULT_ROOT}, which TFX in the project image "
+            "cannot open, so the first task would fail."
+        )
+    raise RunnerError(
+        f"kubeflow runner: nothing was submitted. {why} Set kubeflow.pipeline_root in {config} (or the "
+        "Airflow Variable mlops_kubeflow_pipeline_root) to a gs:// URI the run's service account can "
+        "write, e.g. gs://<bucket>/pipeline-root (docs/kubeflow.md)."
+    )
 
 
 class KubeflowRunner(RemoteRunner):
@@ -259,31 +340,32 @@ class KubeflowRunner(RemoteRunner):
         """The client process's request: connection, config and the spec's declared parameters.
 
         Raises:
-            RunnerError: no connection, no ``data_uri`` parameter in the spec, or a pipeline root
-                the project image cannot open; nothing was sent.
+            RunnerError: no connection, no ``gs://`` pipeline root, no ``data_uri`` parameter in
+                the spec (or, with caching on, no cache parameters); nothing was sent.
         """
-        from mlops_airflow.connections import get_connection_or_none, url_from_connection
+        from mlops_airflow.connections import get_connection_or_none, get_variable, url_from_connection
 
+        kf = request.pipeline.kubeflow
+
+        def setting(var: str, configured: Any) -> Any:
+            """Variable ``mlops_kubeflow_<var>`` (per deployment), else the config's value."""
+            value = get_variable(f"mlops_kubeflow_{var}")
+            return configured if value in (None, "") else value
+
+        root_var = get_variable("mlops_kubeflow_pipeline_root")
+        source = "the Variable mlops_kubeflow_pipeline_root" if root_var else "kubeflow.pipeline_root"
+        root = pipeline_root_or_refuse(root_var or kf.pipeline_root, source, request.config)
         conn = get_connection_or_none(KFP_CONN_ID)
         host = url_from_connection(conn) if conn is not None else None
         if not host:
             raise RunnerError(f"kubeflow runner: connection {KFP_CONN_ID!r} with the KFP API URL is not configured")
         extra = conn.extra_dejson or {}
-        kf = request.pipeline.kubeflow
-        common, spec = self.submission(request, kf.parameters)
-        root = kf.pipeline_root
-        for candidate in (root, spec.get("defaultPipelineRoot") or ""):
-            if isinstance(candidate, str) and candidate.startswith(UNSUPPORTED_ROOTS):
-                raise RunnerError(
-                    f"kubeflow runner: pipeline root {candidate!r}: TFX and TensorFlow in the project image cannot "
-                    "open s3:// or minio:// URIs (OSS KFP's default MinIO root included). Set kubeflow.pipeline_root "
-                    "to a gs:// bucket (or compile with --pipeline-root gs://...); see docs/kubeflow.md"
-                )
+        caching = truthy(setting("enable_caching", kf.enable_caching))
+        common, _spec = self.submission(request, kf.parameters, caching, "kubeflow.enable_caching")
         verify = extra.get("verify", True)
         return {
             **common,
-            # A local pipeline_root (used for compiling) means nothing to the cluster: keep the spec's.
-            "pipeline_root": root if isinstance(root, str) and "://" in root else None,
+            "pipeline_root": root,
             "experiment": extra.get("experiment") or kf.experiment,
             "service_account": extra.get("service_account") or kf.service_account,
             "poll_s": float(extra.get("poll_seconds", 15)),

@@ -6,8 +6,8 @@ The real clients (``kfp.Client``, ``aiplatform.PipelineJob``) run in their own v
 exception in the task makes the client cancel the remote run. Protocol:
 
 * stdin: one JSON request (``runner``: ``kubeflow`` or ``vertex``; ``package``,
-  ``parameters``, ``poll_s``, ``timeout_s``, ``retry``, and the runner's own section, built by
-  the runner's ``client_request``);
+  ``parameters``, ``enable_caching``, ``pipeline_root``, ``poll_s``, ``timeout_s``, ``retry``,
+  and the runner's own section, built by the runner's ``client_request``);
 * stdout: event lines ``@@mlops-event {json}`` (:data:`EVENT_PREFIX`): ``run`` (id, url,
   attached), ``outcome`` (a :class:`~mlops_airflow.runners.outcome.RunOutcome` dict),
   ``cancelled``, ``error`` (message). Anything the libraries print goes to stderr, which is the
@@ -36,7 +36,10 @@ from mlops_airflow import DAGS_DIR, REPO_ROOT
 from mlops_airflow.runners.interface import RunRequest
 from mlops_airflow.runners.interrupt import sigterm_raises
 from mlops_airflow.runners.outcome import RunnerError, RunOutcome, last_paragraph
-from mlops_airflow.runners.spec import compiled_spec, load_pipeline_spec, remote_parameters, warn_local_data
+from mlops_airflow.runners.cache import CACHE_PARAMETERS, cache_parameters, check_cache_parameters
+from mlops_airflow.runners.spec import (
+    compiled_spec, declared_parameters, load_pipeline_spec, remote_parameters, warn_local_data,
+)
 
 log = logging.getLogger(__name__)
 
@@ -114,18 +117,28 @@ class RemoteRunner:
         """The JSON request for the client process (settings checked here, before anything is sent)."""
         raise NotImplementedError
 
-    def submission(self, request: RunRequest, extra_parameters: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The request keys every backend reads (runner, compiled spec, names, runtime parameters), and the spec.
+    def submission(
+        self, request: RunRequest, extra_parameters: Mapping[str, Any], enable_caching: bool, caching_key: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The request keys every backend reads (runner, compiled spec, names, runtime parameters,
+        caching choice), and the spec.
 
-        The spec is compiled first when missing; the parameters are the validated ``data_uri``
-        plus those of ``extra_parameters`` the spec declares.
+        The spec is compiled first when missing; the parameters are the validated ``data_uri``,
+        the cache parameters computed now (:mod:`mlops_airflow.runners.cache`), and those of
+        ``extra_parameters`` the spec declares.
 
         Raises:
-            RunnerError: the spec declares no ``data_uri`` parameter.
+            RunnerError: the spec declares no ``data_uri`` parameter, or (with ``enable_caching``)
+                not both cache parameters; the data cannot be fingerprinted.
         """
         package = compiled_spec(request)
         spec = load_pipeline_spec(package)
         parameters = remote_parameters(spec, request.data_uri, dict(extra_parameters))
+        declared = declared_parameters(spec)
+        check_cache_parameters(declared, enable_caching, self.name, caching_key)
+        if declared & set(CACHE_PARAMETERS):
+            computed = cache_parameters(request.pipeline, request.data_uri)
+            parameters = {**parameters, **{k: v for k, v in computed.items() if k in declared}}
         warn_local_data(request.data_uri, self.name)
         name = request.pipeline.name
         common = {
@@ -134,6 +147,7 @@ class RemoteRunner:
             "pipeline_name": name,
             "run_name": f"{name} {request.run_id}",
             "parameters": parameters,
+            "enable_caching": bool(enable_caching),
         }
         return common, spec
 

@@ -3,15 +3,17 @@
 Airflow side (:class:`VertexRunner`, in the task): Variables ``mlops_vertex_project``,
 ``mlops_vertex_location``, ``mlops_vertex_pipeline_root`` (gs://), ``mlops_vertex_service_account``,
 ``mlops_vertex_api_endpoint``, ``mlops_vertex_poll_seconds``, ``mlops_vertex_anonymous_credentials``,
-falling back to the config's ``vertex:`` section (``project``, ``location``/``region``,
-``pipeline_root``, ``service_account``, ``api_endpoint``, ``poll_seconds``,
-``anonymous_credentials``, ``timeout_seconds``, ``retry_*_seconds``, ``parameters``); credentials
+``mlops_vertex_enable_caching``, falling back to the config's ``vertex:`` section (``project``,
+``location``/``region``, ``pipeline_root``, ``service_account``, ``api_endpoint``,
+``poll_seconds``, ``anonymous_credentials``, ``enable_caching``, ``timeout_seconds``,
+``retry_*_seconds``, ``parameters``); credentials
 are Application Default Credentials (``anonymous_credentials`` true only for a local stand-in).
 It sends the client request to the clients' venv (:func:`mlops_airflow.runners.remote.run_remote`).
 
 Client side (:class:`VertexBackend`, google-cloud-aiplatform 1.165.1, inside
 :mod:`mlops_airflow.runners.remote_client` in the clients' venv). The compiled spec is submitted
-as a PipelineJob with the runtime parameters, over the REST transport
+as a PipelineJob with the runtime parameters (the cache parameters included:
+:mod:`mlops_airflow.runners.cache`) and the caching choice, over the REST transport
 (``api_transport="rest"``, here and in tests alike). Job ids are deterministic:
 ``<name>-<airflow run id>`` slugged; a retry gets the job of that id and re-attaches unless it
 ended FAILED/CANCELLED (or is CANCELLING): then the next free id ``<id>-r2``, ``-r3``... is used.
@@ -28,6 +30,7 @@ import logging
 import re
 from typing import Any, Mapping
 
+from mlops_airflow.runners.cache import truthy
 from mlops_airflow.runners.interface import RunRequest
 from mlops_airflow.runners.outcome import RunnerError
 from mlops_airflow.runners.remote import RemoteRun, RemoteRunner, RunStatus
@@ -149,6 +152,8 @@ class VertexBackend:
                 job_id=job_id,
                 pipeline_root=str(self.req["pipeline_root"]),
                 parameter_values=dict(self.req.get("parameters") or {}),
+                # PipelineJob writes it into every task's cachingOptions of the spec it sends.
+                enable_caching=bool(self.req.get("enable_caching", True)),
                 labels=self.labels or None,
                 project=self.project,
                 location=self.location,
@@ -257,8 +262,9 @@ class VertexRunner(RemoteRunner):
             )
         if not str(root).startswith("gs://"):
             raise RunnerError(f"vertex runner: pipeline_root must be a gs:// URI, got {root!r}")
-        common, _spec = self.submission(request, vx.parameters)
-        anonymous = str(setting("anonymous_credentials", vx.anonymous_credentials)).lower() in ("1", "true", "yes")
+        caching = truthy(setting("enable_caching", vx.enable_caching))
+        common, _spec = self.submission(request, vx.parameters, caching, "vertex.enable_caching")
+        anonymous = truthy(setting("anonymous_credentials", vx.anonymous_credentials))
         sa = setting("service_account", vx.service_account)
         return {
             **common,
