@@ -14,8 +14,8 @@ from __future__ import annotations
 import pytest
 
 from support import attempt_lost_while_running, config_with, golden_spec_path, load_spec, mutated_spec, remote_request
-from support import run_dag, run_killed_once_running, xcom
-from vertex_standin import VertexStandIn
+from support import push_version, run_dag, run_killed_once_running, sha256_file, xcom
+from vertex_standin import ACCELERATOR_TYPES, VertexStandIn
 
 JOB_GET = r"/pipelineJobs/[^/:]+$"
 SA = "trainer@proj-1.iam.gserviceaccount.com"
@@ -43,9 +43,15 @@ def vertex(monkeypatch, clients_python, no_external_network):
 RETRY = {"retry_initial_seconds": 0.05, "retry_max_seconds": 0.2, "retry_budget_seconds": 20}
 
 
+GPU_SPEC_VERTEX = golden_spec_path().with_name("penguins_gpu_vertex.yaml")  # compiled for Vertex AI
+GPU_SPEC_KFP = golden_spec_path().with_name("penguins_gpu_pipeline.yaml")  # compiled for OSS KFP
+
+
 @pytest.fixture()
 def vertex_config(tmp_path, pipeline_config) -> str:
-    return config_with(tmp_path, pipeline_config, str(golden_spec_path()), vertex=RETRY)
+    return config_with(
+        tmp_path, pipeline_config, str(golden_spec_path()), vertex=RETRY, push={"destination": str(tmp_path / "models")}
+    )
 
 
 def test_dag_submits_the_compiled_spec_as_a_pipeline_job_on_the_validated_data_and_survives_a_503(
@@ -58,8 +64,12 @@ def test_dag_submits_the_compiled_spec_as_a_pipeline_job_on_the_validated_data_a
     (job_id,) = vertex.jobs
     job = vertex.jobs[job_id]
     assert job_id.startswith("penguins-manual-")
-    assert job["pipelineSpec"] == load_spec(golden_spec_path())  # the real compiled spec
-    assert job["runtimeConfig"] == {"gcsOutputDirectory": "gs://mlops-root/pipelines", "parameterValues": {"data_uri": str(good_csv)}}
+    assert job["pipelineSpec"] == load_spec(golden_spec_path())  # the real compiled spec (its caching: on)
+    assert job["runtimeConfig"] == {
+        "gcsOutputDirectory": "gs://mlops-root/pipelines",
+        # the validated URI, and the cache parameters of a local file and an empty destination
+        "parameterValues": {"data_uri": str(good_csv), "data_fingerprint": f"sha256:{sha256_file(good_csv)}", "serving_version": 0},
+    }
     assert job["serviceAccount"] == SA and job["labels"] == {"mlops-pipeline": "penguins"}
     assert job["displayName"] == f"penguins {dr.run_id}"
     assert [(m, status) for m, _, status in vertex.faults_served] == [("GET", 503)]
@@ -170,3 +180,56 @@ def test_job_ids_are_valid_and_deterministic():
     assert job_id == "penguins-manual-2026-01-01t00-00-00-00-00"
     assert vertex_job_id("penguins", "manual__2026-01-01T00:00:00+00:00") == job_id
     assert JOB_ID.match(vertex_job_id("9lives", "x" * 300))
+
+
+# ------------------------------------------------------------------------------ issue 22: GPU spec, caching
+
+
+def _accelerators(spec) -> set[str]:
+    return {
+        ((e.get("container") or {}).get("resources") or {}).get("accelerator", {}).get("type")
+        for e in spec["deploymentSpec"]["executors"].values()
+    } - {None}
+
+
+def test_the_gpu_spec_compiled_for_vertex_is_submitted_with_caching_off_and_the_cache_parameters(
+    dagbag, vertex, tmp_path, pipeline_config, good_csv, webhook, monkeypatch
+):
+    """One YAML document whose Trainer asks for a Vertex accelerator type (the stand-in refuses
+    any other); caching off (Variable) reaches every task, the cache parameters are still sent."""
+    models = tmp_path / "models"
+    push_version(str(models), "penguins", 1)
+    push_version(str(models), "penguins", 2, blessed=False)
+    config = config_with(tmp_path, pipeline_config, str(GPU_SPEC_VERTEX), vertex=RETRY, push={"destination": str(models)})
+    monkeypatch.setenv("AIRFLOW_VAR_MLOPS_VERTEX_ENABLE_CACHING", "false")
+    dr, states = run_dag(dagbag.dags["training_pipeline"], {"config": config, "data_uri": str(good_csv), "runner": "vertex"})
+    assert set(states.values()) == {"success"}, states
+    (job,) = vertex.jobs.values()
+    spec = job["pipelineSpec"]
+    assert _accelerators(spec) and _accelerators(spec) <= ACCELERATOR_TYPES
+    assert all(t["cachingOptions"] == {"enableCache": False} for t in spec["root"]["dag"]["tasks"].values())
+    params = job["runtimeConfig"]["parameterValues"]
+    assert params["serving_version"] == 1 and params["data_fingerprint"] == f"sha256:{sha256_file(good_csv)}"
+    assert webhook == []
+
+
+def test_the_gpu_spec_compiled_for_kfp_is_refused_before_anything_is_sent(dagbag, vertex, tmp_path, pipeline_config, good_csv, webhook):
+    """Two YAML documents (the Kubernetes platform spec): aiplatform's yaml.safe_load would fail."""
+    config = config_with(tmp_path, pipeline_config, str(GPU_SPEC_KFP), vertex=RETRY)
+    dr, states = run_dag(dagbag.dags["training_pipeline"], {"config": config, "data_uri": str(good_csv), "runner": "vertex"})
+    assert states["submit_pipeline"] == "failed"
+    text = webhook[0]["json"]["text"]
+    assert "holds 2 YAML documents" in text and "Compile it for Vertex" in text
+    assert vertex.calls == []
+
+
+def test_standin_refuses_an_accelerator_type_vertex_does_not_know():
+    from vertex_standin import VertexError, check_job
+
+    spec = load_spec(golden_spec_path())
+    spec["deploymentSpec"]["executors"]["Trainer_executor"]["container"]["resources"] = {
+        "accelerator": {"type": "nvidia.com/gpu", "count": "1"}
+    }
+    job = {"pipelineSpec": spec, "runtimeConfig": {"gcsOutputDirectory": "gs://b/r"}}
+    with pytest.raises(VertexError, match="'nvidia.com/gpu' is not a Vertex AI AcceleratorType"):
+        check_job("p", job)

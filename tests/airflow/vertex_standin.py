@@ -20,7 +20,9 @@ existing job id (409 ALREADY_EXISTS), a spec whose ``schemaVersion`` is not 2.0.
 lacks ``pipelineInfo.name``/``root``/``deploymentSpec``, a component whose executor is missing,
 a ``gcsOutputDirectory`` that is not ``gs://``, a parameter value the spec does not declare or of
 the wrong kind, a required parameter without a value, malformed labels, a service account that
-is not an e-mail. It does not run anything, check images, IAM or quotas. Jobs go PENDING,
+is not an e-mail, an executor whose accelerator type is not a Vertex ``AcceleratorType``
+(``google/cloud/aiplatform_v1/types/accelerator_type.py`` of google-cloud-aiplatform 1.165.1;
+a Kubernetes resource name such as ``nvidia.com/gpu`` is not one; the message is the stand-in's). It does not run anything, check images, IAM or quotas. Jobs go PENDING,
 RUNNING, then ``final_state`` (with ``final_error``); ``hold_running`` keeps them running;
 ``fail_next`` serves one injected error per entry ``(method, path regex, status)``.
 """
@@ -42,6 +44,13 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 KINDS = {
     "STRING": (str,), "NUMBER_INTEGER": (int,), "NUMBER_DOUBLE": (int, float), "BOOLEAN": (bool,),
     "LIST": (list,), "STRUCT": (dict,), "INT": (int,), "DOUBLE": (int, float),
+}  # fmt: skip
+# google/cloud/aiplatform_v1/types/accelerator_type.py (google-cloud-aiplatform 1.165.1), without UNSPECIFIED.
+ACCELERATOR_TYPES = {
+    "NVIDIA_TESLA_K80", "NVIDIA_TESLA_P100", "NVIDIA_TESLA_V100", "NVIDIA_TESLA_P4", "NVIDIA_TESLA_T4",
+    "NVIDIA_TESLA_A100", "NVIDIA_A100_80GB", "NVIDIA_L4", "NVIDIA_H100_80GB", "NVIDIA_H100_MEGA_80GB",
+    "NVIDIA_H200_141GB", "NVIDIA_B200", "NVIDIA_GB200", "NVIDIA_RTX_PRO_6000", "TPU_V2", "TPU_V3", "TPU_V4_POD",
+    "TPU_V5_LITEPOD",
 }  # fmt: skip
 STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 409: "ALREADY_EXISTS",
           429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}  # fmt: skip
@@ -72,6 +81,11 @@ def check_job(job_id: str, job: dict[str, Any]) -> None:
         label = comp.get("executorLabel")
         if label and label not in executors:
             raise VertexError(400, f"component {name}: executor {label!r} not found in deploymentSpec")
+    for label, executor in sorted(executors.items()):
+        resources = (executor.get("container") or {}).get("resources") or {}
+        for kind in ((resources.get("accelerator") or {}).get("type"), resources.get("resourceAcceleratorType")):
+            if kind and kind not in ACCELERATOR_TYPES:
+                raise VertexError(400, f"executor {label}: accelerator type {kind!r} is not a Vertex AI AcceleratorType")
     rc = job.get("runtimeConfig") or {}
     if not str(rc.get("gcsOutputDirectory") or "").startswith("gs://"):
         raise VertexError(400, f"runtimeConfig.gcsOutputDirectory must be a gs:// URI, got {rc.get('gcsOutputDirectory')!r}")
@@ -82,6 +96,8 @@ def check_job(job_id: str, job: dict[str, Any]) -> None:
             raise VertexError(400, f"The pipeline parameter {name} is not found in the pipeline job input definitions")
         ptype = declared[name].get("parameterType") or declared[name].get("type")
         kinds = KINDS.get(ptype or "")
+        if ptype in ("NUMBER_INTEGER", "INT") and isinstance(value, float) and value.is_integer():
+            value = int(value)  # a protobuf Value's number is a double on the wire: 0 arrives as 0.0
         if kinds is None or isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
             raise VertexError(400, f"parameter {name}: value {value!r} is not of type {ptype}")
     for name, p in declared.items():

@@ -39,7 +39,10 @@ def _object_token(uri: str) -> str:
     scheme, bucket, key = storage.split_uri(uri)
     if scheme == "gs":
         # storage's own client: it honours STORAGE_EMULATOR_HOST as every other gs:// read does.
-        blob = storage._gcs().bucket(bucket).get_blob(key)  # noqa: SLF001
+        try:
+            blob = storage._gcs().bucket(bucket).get_blob(key)  # noqa: SLF001
+        except Exception as exc:  # google.api_core errors: forbidden, no such bucket, outage
+            raise storage.StorageError(f"{uri}: cannot stat: {type(exc).__name__}: {exc}") from exc
         if blob is None:
             raise storage.StorageError(f"{uri}: no such object")
         checksum = f"md5:{blob.md5_hash}" if blob.md5_hash else f"crc32c:{blob.crc32c}"

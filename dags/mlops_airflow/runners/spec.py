@@ -58,6 +58,11 @@ def load_pipeline_spec(path: str | Path) -> dict[str, Any]:
     return docs[0]
 
 
+def yaml_documents(path: str | Path) -> int:
+    """How many non-empty YAML documents the file holds (KFP may append a platform spec)."""
+    return sum(1 for d in yaml.safe_load_all(Path(path).read_text()) if d)
+
+
 def spec_digest(path: str | Path) -> str:
     """The sha256 of the spec file, hex (KFP pipeline versions are named after it)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -35,6 +35,7 @@ from mlops_airflow.runners.interface import RunRequest
 from mlops_airflow.runners.outcome import RunnerError
 from mlops_airflow.runners.remote import RemoteRun, RemoteRunner, RunStatus
 from mlops_airflow.runners.retry import RetryPolicy, call_with_retry, retry_settings
+from mlops_airflow.runners.spec import compiled_spec, yaml_documents
 
 log = logging.getLogger("mlops.vertex")
 
@@ -262,6 +263,15 @@ class VertexRunner(RemoteRunner):
             )
         if not str(root).startswith("gs://"):
             raise RunnerError(f"vertex runner: pipeline_root must be a gs:// URI, got {root!r}")
+        package = compiled_spec(request)
+        documents = yaml_documents(package)
+        if documents != 1:
+            # aiplatform reads the template with yaml.safe_load (utils/yaml_utils.py): one document.
+            raise RunnerError(
+                f"vertex runner: {package} holds {documents} YAML documents (a spec compiled for "
+                "open-source KFP carries a Kubernetes platform spec); Vertex AI takes one pipeline spec. "
+                "Compile it for Vertex (docs/kubeflow.md) and point kubeflow.package_path at that file"
+            )
         caching = truthy(setting("enable_caching", vx.enable_caching))
         common, _spec = self.submission(request, vx.parameters, caching, "vertex.enable_caching")
         anonymous = truthy(setting("anonymous_credentials", vx.anonymous_credentials))
