@@ -56,3 +56,36 @@ def test_gpu_config_requests_accelerator_and_node_placement():
     (placement,) = executors.values()
     assert placement["nodeSelector"]["labels"] == {"cloud.google.com/gke-accelerator": "nvidia-tesla-t4"}
     assert placement["tolerations"][0]["key"] == "nvidia.com/gpu"
+
+
+@pytest.mark.parametrize("name", sorted(golden.CASES))
+def test_cache_values_are_runtime_parameters(name):
+    """The runners send data_fingerprint and serving_version with each run (docs/kubeflow.md, Caching)."""
+    spec = next(yaml.safe_load_all((golden.GOLDEN_DIR / name).read_text()))
+    declared = spec["root"]["inputDefinitions"]["parameters"]
+    assert declared["data_fingerprint"] == {"defaultValue": "", "isOptional": True, "parameterType": "STRING"}
+    assert declared["serving_version"] == {"defaultValue": 0, "isOptional": True, "parameterType": "NUMBER_INTEGER"}
+    tasks = spec["root"]["dag"]["tasks"]
+    assert tasks["DataIngest"]["inputs"]["parameters"]["data_fingerprint"] == {"componentInputParameter": "data_fingerprint"}
+    for task in ("ServingModelBaseline", "DriftCheck"):
+        assert tasks[task]["inputs"]["parameters"]["serving_version"] == {"componentInputParameter": "serving_version"}
+    # No compile-time training key: it could not name the data (see pipelines/pipeline.py).
+    assert tasks["VersionedPusher"]["inputs"]["parameters"]["training_key"] == {"runtimeValue": {"constant": ""}}
+
+
+def test_remote_goldens_fit_their_backend():
+    kfp_spec, platform = yaml.safe_load_all((golden.GOLDEN_DIR / "penguins_gpu_kfp.yaml").read_text())
+    (vertex_spec,) = yaml.safe_load_all((golden.GOLDEN_DIR / "penguins_gpu_vertex.yaml").read_text())
+    for spec, accel_type in ((kfp_spec, "nvidia.com/gpu"), (vertex_spec, "NVIDIA_TESLA_T4")):
+        assert spec["defaultPipelineRoot"] == golden.REMOTE_ROOT
+        executors = spec["deploymentSpec"]["executors"]
+        assert {e["container"]["image"] for e in executors.values()} == {golden.REMOTE_IMAGE}
+        trainer = executors["Trainer_executor"]["container"]["resources"]
+        assert trainer["accelerator"] == {"type": accel_type, "resourceType": accel_type, "count": "1", "resourceCount": "1"}
+        transform = executors["Transform_executor"]["container"]["resources"]
+        assert transform["resourceMemoryLimit"] == "16G" and transform["memoryLimit"] == 16.0
+        for name, executor in executors.items():
+            res = executor["container"]["resources"]
+            assert {"resourceCpuRequest", "resourceCpuLimit", "resourceMemoryRequest", "resourceMemoryLimit"} <= set(res), name
+    assert platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["Trainer_executor"]["nodeSelector"] == {
+        "labels": golden.GKE_T4}

@@ -90,3 +90,17 @@ def test_correct_runtime_type_is_left_alone():
     argv = ["prog", f"{entrypoint.INVOCATION_FLAG}={json.dumps(executor_input)}",
             entrypoint.INPUTS_SPEC_FLAG, json.dumps(inputs_spec)]
     assert entrypoint.patch_argv(argv) == (argv, [])
+
+
+def test_outputs_a_backend_adds_are_dropped_and_declared_ones_kept():
+    """OSS KFP's driver adds `executor-logs` (system.Artifact) with PUBLISH_LOGS=true (driver.go,
+    provisionOutputs); TFX's compiler types every declared output with its class's title."""
+    declared = _component("StatisticsGen")["outputDefinitions"]["artifacts"]["statistics"]["artifactType"]
+    executor_input = {"outputs": {"artifacts": {
+        "statistics": {"artifacts": [{"name": "statistics", "uri": "gs://b/r/StatisticsGen/u/statistics", "type": declared}]},
+        "executor-logs": {"artifacts": [{"name": "executor-logs", "uri": "gs://b/r/StatisticsGen/u/executor-logs",
+                                         "type": {"schemaTitle": "system.Artifact"}}]},
+        "untyped": {"artifacts": [{"name": "untyped", "uri": "gs://b/r/x"}]},
+    }, "outputFile": "/gcs/b/r/StatisticsGen/u/output_metadata.json"}}
+    assert entrypoint.drop_added_outputs(executor_input) == ["executor-logs: system.Artifact", "untyped: no type"]
+    assert list(executor_input["outputs"]["artifacts"]) == ["statistics"]
