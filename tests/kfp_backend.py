@@ -58,19 +58,19 @@ def container_tasks(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _producers(task: dict[str, Any]) -> set[str]:
+    """The tasks whose output artifacts ``task`` reads."""
+    return {a["taskOutputArtifact"]["producerTask"]
+            for a in task.get("inputs", {}).get("artifacts", {}).values() if "taskOutputArtifact" in a}
+
+
 def task_order(spec: dict[str, Any]) -> list[str]:
     """The root DAG's tasks, each after the tasks it depends on (``dependentTasks``, producers)."""
     tasks = spec["root"]["dag"]["tasks"]
-
-    def upstream(name: str) -> set[str]:
-        task = tasks[name]
-        producers = {a["taskOutputArtifact"]["producerTask"]
-                     for a in task.get("inputs", {}).get("artifacts", {}).values() if "taskOutputArtifact" in a}
-        return producers | set(task.get("dependentTasks", []))
-
     done: list[str] = []
     while len(done) < len(tasks):
-        ready = sorted(n for n in tasks if n not in done and upstream(n) <= set(done))
+        ready = sorted(n for n, t in tasks.items()
+                       if n not in done and _producers(t) | set(t.get("dependentTasks", [])) <= set(done))
         if not ready:
             raise ValueError("the DAG has a cycle")
         done.extend(ready)
@@ -219,9 +219,7 @@ def downstream(spec: dict[str, Any], start: str) -> set[str]:
     while changed:
         changed = False
         for name, task in tasks.items():
-            producers = {a["taskOutputArtifact"]["producerTask"]
-                         for a in task.get("inputs", {}).get("artifacts", {}).values() if "taskOutputArtifact" in a}
-            if name not in found and producers & found:
+            if name not in found and _producers(task) & found:
                 found.add(name)
                 changed = True
     return found

@@ -11,7 +11,7 @@ at HEAD; see ../shared/notes/kubeflow.md and docs/kubeflow.md):
   every declared parameter has a ``parameterType``;
 * every artifact type title imports in the image as TFX's entrypoint will import it;
 * every container runs the project entrypoint (``pipelines.kubeflow.entrypoint``), which restores
-  the input types the backends lose;
+  the input types the backends lose and drops the outputs they add;
 * the pipeline root is one TFX and TF can open in the image (``gs://`` or a local path).
 
 ``mlops compile`` refuses to write a spec that breaks a rule; ``tests/e2e/test_kubeflow_conformance.py``
