@@ -44,7 +44,7 @@ def _print_tracking(summary, stream, output_dir: str) -> None:
 
 
 def _fail(code: int, paragraph: str) -> int:
-    print("\n" + textwrap.fill(paragraph, width=100), file=sys.stderr)
+    print("\n" + textwrap.fill(paragraph, width=100, break_long_words=False, break_on_hyphens=False), file=sys.stderr)
     return code
 
 

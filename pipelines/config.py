@@ -596,6 +596,11 @@ class PipelineConfig:
         """Features with ``missing: impute`` (ingest keeps rows missing them; the model fills them in)."""
         return [f.name for f in self.features if f.missing == "impute"]
 
+    def may_miss_features(self) -> bool:
+        """Whether an example may lack a feature (the model then has optional inputs): a feature
+        with ``missing: impute``, or incomplete rows kept (``data.drop_incomplete_rows: false``)."""
+        return bool(self.imputed_features()) or not self.data.drop_incomplete_rows
+
     def module_config(self) -> dict[str, Any]:
         """The ``custom_config`` handed to the generic module file (Transform and Trainer)."""
         order = self.binary_label_order()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.common import report_names as rn
+from components.common.model_contract import EXAMPLES_SIGNATURE
 from pipelines.config import PipelineConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -138,7 +139,10 @@ def eval_config(cfg: PipelineConfig):
     return config_pb2.EvalConfig(
         model_specs=[
             config_pb2.ModelSpec(
-                signature_name=SERVING_SIGNATURE,
+                # A model with optional inputs is evaluated on the tf.Examples themselves: TFMA
+                # cannot feed a missing feature to serving_default's dense inputs. Other configs
+                # keep serving_default, which every model pushed before serve_examples has.
+                signature_name=EXAMPLES_SIGNATURE if cfg.may_miss_features() else SERVING_SIGNATURE,
                 label_key=xf(cfg.label),
                 prediction_key="predicted_value" if regression else "probabilities",
                 preprocessing_function_names=[EVAL_SIGNATURE],

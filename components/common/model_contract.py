@@ -12,3 +12,7 @@ for a missing category.
 INPUT_CONTRACT_FILE = "assets.extra/input_contract.json"
 #: A missing categorical value in a serving tensor (ingest never writes an empty string as a value).
 MISSING_STRING = ""
+#: The exported signature from ``serving_default``'s inputs to the inner Keras model's inputs.
+TRANSFORM_RAW_SIGNATURE = "transform_raw"
+#: The exported signature answering as ``serving_default`` from serialized tf.Examples.
+EXAMPLES_SIGNATURE = "serve_examples"

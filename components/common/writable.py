@@ -52,9 +52,11 @@ def ensure_writable_dir(path: str, what: str, fix: str) -> None:
         os.close(fd)
         os.remove(probe)
     except OSError as exc:
-        user = f"user {os.getuid()}" if hasattr(os, "getuid") else "this user"
+        why = describe_os_error(exc)
+        if exc.errno in (errno.EACCES, errno.EPERM) and hasattr(os, "getuid"):
+            why += f" for user {os.getuid()}"  # in a container, the image's user is often not the folder's owner
         raise UnwritableLocation(
-            f"Cannot write {what}: {path} ({describe_os_error(exc)} for {user}). "
+            f"Cannot write {what}: {path} ({why}). "
             f"Choose another folder or make this one writable: {fix}."
         ) from None
 

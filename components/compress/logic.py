@@ -65,6 +65,7 @@ import pandas as pd
 
 from components.common import gfile_io
 from components.common import html as report_html
+from components.common.model_contract import MISSING_STRING, TRANSFORM_RAW_SIGNATURE
 
 QUANTIZATIONS = ("dynamic_range", "float16", "full_integer")
 ALL_VARIANTS = ("float32", *QUANTIZATIONS, "pruned", "distilled")
@@ -93,10 +94,14 @@ def preprocess(df: pd.DataFrame, spec: dict[str, Any]) -> dict[str, np.ndarray]:
     for name, f in spec["features"].items():
         col = df[name]
         if f["type"] == "numeric":
-            out[f["input"]] = ((col.to_numpy(dtype=np.float64) - f["mean"]) / f["std"]).astype(np.float32)
+            z = (col.to_numpy(dtype=np.float64, na_value=np.nan) - f["mean"]) / f["std"]
+            # A missing number is the training mean (z = 0), as the SavedModel imputes it.
+            out[f["input"]] = np.nan_to_num(z, nan=0.0).astype(np.float32)
         else:
             index = {v: i for i, v in enumerate(f["vocabulary"])}
-            out[f["input"]] = np.array([index.get(str(v), f["oov_index"]) for v in col], dtype=np.int64)
+            # A missing category is "" (its own vocabulary term when training saw gaps), as in the SavedModel.
+            out[f["input"]] = np.array([index.get(MISSING_STRING if pd.isna(v) else str(v), f["oov_index"]) for v in col],
+                                       dtype=np.int64)
     return out
 
 
@@ -130,28 +135,42 @@ class ExportedModel:
         return name
 
     def transform(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
-        """Raw rows -> transformed model inputs, through the exported TFT layer."""
+        """Raw rows -> transformed model inputs, through the exported transform.
+
+        The model's ``transform_raw`` signature takes the serving inputs (an optional feature's
+        missing values as NaN / ``""``, as the model imputes them); a model exported before it
+        existed has only required features, fed to its TFT layer directly.
+        """
         import tensorflow as tf
 
-        raw = {}
-        for name, dtype in self.raw_dtypes.items():
-            values = [str(v) for v in df[name]] if dtype == tf.string else df[name].to_numpy()
-            raw[name] = tf.constant(values, dtype=dtype)
-        try:
-            out = self.tft_layer({k: tf.expand_dims(v, 1) for k, v in raw.items()})
-        except (ValueError, TypeError, tf.errors.InvalidArgumentError):
-            out = self.tft_layer(raw)
+        raw = self._serving_inputs(df)
+        if TRANSFORM_RAW_SIGNATURE in self._loaded.signatures:
+            out = self._loaded.signatures[TRANSFORM_RAW_SIGNATURE](**raw)
+        else:
+            try:
+                out = self.tft_layer({k: tf.expand_dims(v, 1) for k, v in raw.items()})
+            except (ValueError, TypeError, tf.errors.InvalidArgumentError):
+                out = self.tft_layer(raw)
         return {name: np.asarray(out[name]).reshape(-1) for name in self.input_names}
 
     def predict_raw(self, df: pd.DataFrame) -> np.ndarray:
         """``probabilities`` ([rows, classes]) or ``predicted_value`` ([rows]) from ``serving_default`` on raw rows."""
+        return self.serving(**self._serving_inputs(df))[self.output].numpy()
+
+    def _serving_inputs(self, df: pd.DataFrame) -> dict[str, Any]:
+        """Raw rows as ``serving_default``'s tensors; a missing value as NaN / ``""`` (the model imputes it)."""
         import tensorflow as tf
 
-        inputs = {}
+        out = {}
         for name, dtype in self.raw_dtypes.items():
-            values = [str(v) for v in df[name]] if dtype == tf.string else df[name].to_numpy()
-            inputs[name] = tf.constant(values, dtype=dtype)
-        return self.serving(**inputs)[self.output].numpy()
+            if dtype == tf.string:
+                values = [MISSING_STRING if pd.isna(v) else str(v) for v in df[name]]
+            elif dtype.is_floating:
+                values = df[name].to_numpy(dtype=dtype.as_numpy_dtype, na_value=np.nan)
+            else:
+                values = df[name].to_numpy()
+            out[name] = tf.constant(values, dtype=dtype)
+        return out
 
     def preprocessing_spec(self, sample: pd.DataFrame) -> dict[str, Any]:
         """``preprocessing.json``: mean/std per numeric feature and vocabulary per categorical one,
@@ -167,7 +186,10 @@ class ExportedModel:
             # probing at 0 and 1 would lose precision for a column in the thousands.
             lo, hi = float(sample[n].min()), float(sample[n].max())
             hi = hi if hi > lo else lo + 1.0
-            probe[n] = np.array([lo, hi, (lo + hi) / 2]).astype(self.raw_dtypes[n].as_numpy_dtype)
+            # A whole midpoint between whole ends: an optional integer feature's input is float64
+            # and the model casts it to int64, which would cut 53.5 to 53 and break the affine check.
+            mid = (lo + hi) // 2 if lo.is_integer() and hi.is_integer() else (lo + hi) / 2
+            probe[n] = np.array([lo, hi, mid]).astype(self.raw_dtypes[n].as_numpy_dtype)
             points[n] = tuple(float(v) for v in probe[n])
         t = self.transform(probe)
         features: dict[str, Any] = {}
@@ -196,8 +218,9 @@ class ExportedModel:
             "inputs": self.input_names,
             "output": self.output,
             "classes": self.class_names,
-            "note": "Run these steps before the TFLite model: numeric: (x - mean) / std as float32; "
-            f"categorical: index in vocabulary (else oov_index) as int64. {output_note}",
+            "note": "Run these steps before the TFLite model: numeric: (x - mean) / std as float32, 0 where x is "
+            "missing; categorical: index in vocabulary (a missing value is the empty string; else oov_index) as int64. "
+            f"{output_note}",
         }
         return spec
 

@@ -84,7 +84,7 @@ def run(
 
 
 def _fail(code: int, paragraph: str) -> int:
-    print("\n" + textwrap.fill(paragraph, width=100), file=sys.stderr)
+    print("\n" + textwrap.fill(paragraph, width=100, break_long_words=False, break_on_hyphens=False), file=sys.stderr)
     return code
 
 

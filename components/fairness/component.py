@@ -54,7 +54,8 @@ def FairnessGate(
     sensitive = list(json.loads(sensitive_columns_json))
     served = model_io.ServingModel(model_io.serving_dir(model.uri))
     columns = list(dict.fromkeys([*served.feature_names, *sensitive, label]))
-    evalset, dropped = model_io.read_examples(examples.uri, "eval", columns)
+    # Rows missing only what the model imputes are judged too: they are served the same way.
+    evalset, dropped = model_io.read_examples(examples.uri, "eval", columns, optional=served.optional)
     extra = {"dropped_rows": dropped} if dropped else None
     if task == "regression":
         report = regression.evaluate(

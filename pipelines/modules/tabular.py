@@ -17,7 +17,12 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 # What an optional serving input holds where a value is missing, and where the contract is written.
-from components.common.model_contract import INPUT_CONTRACT_FILE, MISSING_STRING
+from components.common.model_contract import (
+    EXAMPLES_SIGNATURE,
+    INPUT_CONTRACT_FILE,
+    MISSING_STRING,
+    TRANSFORM_RAW_SIGNATURE,
+)
 
 LABEL_VOCAB = "label_vocab"
 #: The regression model's one output: the predicted label value (in the label's own units).
@@ -218,7 +223,11 @@ def make_serving_fns(model: tf.keras.Model, tf_transform_output: tft.TFTransform
     for a missing value (numeric) or a string input with ``""`` (categorical); the model imputes
     it as ``preprocessing_fn`` does in training. ``transform_features``
     takes serialized tf.Examples and returns transformed features including the label index
-    (TFMA uses it to find the label).
+    (TFMA uses it to find the label). ``transform_raw`` takes ``serving_default``'s inputs and
+    returns the model's inputs (the TFT layer's output), for tools that feed the inner Keras
+    model (compression) without re-implementing how a missing value enters the transform.
+    ``serve_examples`` answers as ``serving_default`` from serialized tf.Examples (the
+    Evaluator's signature when a feature may be missing).
     """
     model.tft_layer = tf_transform_output.transform_features_layer()
     label = custom_config["label"]
@@ -232,8 +241,8 @@ def make_serving_fns(model: tf.keras.Model, tf_transform_output: tft.TFTransform
         name: tf.TensorSpec([None], tf.as_dtype(c["dtype"]), name=name) for name, c in contract.items()
     }
 
-    @tf.function(input_signature=[signature])
-    def serve_raw(features):
+    def as_parsed(features):
+        """Serving tensors ([batch] each) as TFT's raw feature spec parses a tf.Example."""
         raw = {}
         for name, spec in raw_spec.items():
             if name == label or name not in features:
@@ -243,7 +252,15 @@ def make_serving_fns(model: tf.keras.Model, tf_transform_output: tft.TFTransform
                 continue
             value = tf.cast(features[name], spec.dtype)
             raw[name] = tf.expand_dims(value, 1) if len(getattr(spec, "shape", [])) == 1 else value
-        transformed = model.tft_layer(raw)
+        return raw
+
+    @tf.function(input_signature=[signature])
+    def transform_raw(features):
+        return model.tft_layer(as_parsed(features))
+
+    def answer(parsed):
+        """The served outputs from raw features as TFT parses them (dense, or sparse when optional)."""
+        transformed = model.tft_layer(parsed)
         probs = model({xf(f["name"]): transformed[xf(f["name"])] for f in _features(custom_config)})
         if regression:
             return {PREDICTED_VALUE: tf.squeeze(probs, axis=1)}  # one value per row, [batch]
@@ -254,12 +271,25 @@ def make_serving_fns(model: tf.keras.Model, tf_transform_output: tft.TFTransform
             "classes": tf.broadcast_to(classes, tf.shape(probs)),
         }
 
+    @tf.function(input_signature=[signature])
+    def serve_raw(features):
+        return answer(as_parsed(features))
+
+    features_spec = {k: v for k, v in raw_spec.items() if k != label}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def serve_examples(serialized):
+        # What TFMA calls when a feature may be missing: it cannot turn a tf.Example without the
+        # feature into serving_default's dense input, while parsing here leaves it out as ingest did.
+        return answer(tf.io.parse_example(serialized, features_spec))
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def transform_features(serialized):
         parsed = tf.io.parse_example(serialized, raw_spec)
         return model.tft_layer(parsed)
 
-    return {"serving_default": serve_raw, "transform_features": transform_features}
+    return {"serving_default": serve_raw, "transform_features": transform_features,
+            TRANSFORM_RAW_SIGNATURE: transform_raw, EXAMPLES_SIGNATURE: serve_examples}
 
 
 def input_contract(raw_spec: dict[str, Any], custom_config: dict[str, Any]) -> dict[str, dict[str, Any]]:

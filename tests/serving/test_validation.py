@@ -88,3 +88,34 @@ def test_huge_numbers_and_surrogates_from_real_json():
         with pytest.raises(RequestError) as info:
             parse_request(parse_json(raw), SPECS)
         assert (info.value.status, info.value.kind) == (400, "wrong_type") and field in info.value.message
+
+
+# An optional feature (the model's input contract: the schema lets rows miss it, the model imputes
+# it): float64 with NaN for a number, an integer feature included, "" for a string.
+OPTIONAL = {
+    "bill_length_mm": InputSpec("bill_length_mm", "float", "float32"),
+    "count": InputSpec("count", "int", "float64", optional=True),
+    "island": InputSpec("island", "string", "string", optional=True),
+}
+
+
+def test_an_optional_feature_may_be_null_or_left_out():
+    rows = [GOOD, {**GOOD, "count": None, "island": None}, {"bill_length_mm": 40.0}]
+    parsed = parse_request({"instances": rows}, OPTIONAL)
+    count = parsed.columns["count"]
+    assert count.dtype == np.float64 and count[0] == 3 and np.isnan(count[1:]).all()
+    assert parsed.columns["island"].tolist() == [b"Biscoe", b"", b""]
+    columnar = parse_request({"inputs": {"bill_length_mm": [1.0, 2.0], "count": [None, 5]}}, OPTIONAL)
+    assert columnar.n == 2 and np.isnan(columnar.columns["count"][0]) and columnar.columns["island"].tolist() == [b"", b""]
+
+
+@pytest.mark.parametrize("body, words", [
+    ({"instances": [{"count": 3}]}, ["missing feature 'bill_length_mm'"]),  # a required one stays required
+    ({"instances": [{**GOOD, "bill_length_mm": None}]}, ["'bill_length_mm'", "null"]),
+    ({"instances": [{**GOOD, "count": 1.5}]}, ["'count'", "whole number"]),  # still an integer to clients
+    ({"instances": [{**GOOD, "count": "x"}]}, ["'count'", "an integer (float64) or null"]),
+])
+def test_optional_features_keep_their_type_and_required_ones_stay_required(body, words):
+    with pytest.raises(RequestError) as err:
+        parse_request(body, OPTIONAL)
+    assert err.value.status == 400 and all(w in err.value.message for w in words), err.value.message

@@ -331,3 +331,42 @@ def test_rename_maps_headers_and_bad_names_suggest_it(tmp_path, raw_config):
     raw["features"][0]["name"] = "Culmen Length (mm)"
     with pytest.raises(ConfigError, match="map it in data.rename: {'Culmen Length \\(mm\\)': culmen_length_mm}"):
         load_config(write_config(tmp_path, raw))
+
+
+@pytest.mark.parametrize("threshold, message", [
+    ({"metric": "auc", "lower_bound": 1.01}, "lower_bound: 1.01 is outside the range of 'auc', [0, 1]; no model can ever pass it"),
+    ({"metric": "accuracy", "lower_bound": 1.5}, "lower_bound: 1.5 is outside the range of 'accuracy', [0, 1]"),
+    ({"metric": "accuracy", "upper_bound": -0.1}, "upper_bound: -0.1 is outside the range of 'accuracy'"),
+    ({"metric": "precision", "lower_bound": -0.2}, "it bounds nothing"),
+])
+def test_a_threshold_outside_the_metrics_range_is_refused_at_load(tmp_path, raw_config, threshold, message):
+    raw = copy.deepcopy(raw_config)
+    raw["evaluation"]["thresholds"] = [threshold]
+    with pytest.raises(ConfigError) as err:
+        load_config(write_config(tmp_path, raw))
+    assert "evaluation.thresholds[0]." in str(err.value) and message in str(err.value)
+
+
+@pytest.mark.parametrize("threshold, message", [
+    ({"metric": "mse", "upper_bound": -5.0}, "upper_bound: -5 is outside the range of 'mse', [0, ∞]; no model can ever pass"),
+    ({"metric": "r2", "lower_bound": 1.2}, "lower_bound: 1.2 is outside the range of 'r2', [-∞, 1]"),
+    ({"metric": "mae", "lower_bound": -1.0}, "it bounds nothing"),
+])
+def test_regression_bounds_outside_the_range_are_refused(tmp_path, raw_config, threshold, message):
+    raw = _regression_raw(raw_config, evaluation={"thresholds": [threshold]})
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(write_config(tmp_path, raw))
+    assert load_config(write_config(tmp_path, _regression_raw(
+        raw_config, evaluation={"thresholds": [{"metric": "r2", "lower_bound": -3.0}]}))).task == "regression"
+
+
+def test_mlops_run_refuses_an_impossible_threshold_before_training(tmp_path, raw_config):
+    from tests.cli import mlops
+
+    raw = copy.deepcopy(raw_config)
+    raw["evaluation"]["thresholds"] = [{"metric": "accuracy", "lower_bound": 1.01}]
+    proc = mlops("run", "--config", str(write_config(tmp_path, raw)), "--output-dir", str(tmp_path / "run"))
+    assert proc.returncode == 2, proc.stderr
+    tail = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr and "'accuracy'" in proc.stderr and "1.01" in proc.stderr
+    assert not (tmp_path / "run" / "run.json").exists() and tail

@@ -171,3 +171,54 @@ def test_cli_refuses_a_trap_with_exit_2_and_otherwise_writes_a_config(tmp_path):
     assert cfg.name == "my-data" and cfg.data.format == "parquet"
     again = mlops("init", "--data", str(data), "--label", "target", "--output", str(out))
     assert again.returncode == 2 and "--force" in again.stderr
+
+
+def _export_with_gaps(n: int = 400, seed: int = 3) -> pd.DataFrame:
+    """Sites exported one after another, a visit number restarting per site, gaps in three columns."""
+    rng = np.random.default_rng(seed)
+    sizes = [150, 130, 120]
+    df = pd.DataFrame({
+        "site": np.repeat(["a", "b", "c"], sizes),
+        "visit": np.concatenate([np.arange(1, s + 1) for s in sizes]),
+        "weight": rng.normal(70, 10, n).round(1),
+        "age": rng.integers(18, 90, n).astype("float64"),
+        "colour": rng.choice(["red", "blue", "green"], n),
+        "target": rng.choice(["yes", "no"], n),
+    })
+    for col, frac in (("weight", 0.05), ("age", 0.04), ("colour", 0.04)):
+        df.loc[rng.choice(n, int(frac * n), replace=False), col] = None
+    return df
+
+
+def test_a_row_number_restarting_per_group_is_left_out_as_an_identifier():
+    df = _export_with_gaps()
+    prof = profile_column(df["visit"], "visit")
+    assert prof.kind == "excluded" and "row number within groups" in prof.reason and "2 times" in prof.reason
+    # Not fooled by counts, measurements or a plain integer feature.
+    rng = np.random.default_rng(0)
+    for values in (rng.integers(0, 50, 400), rng.poisson(3, 400), np.sort(rng.integers(0, 400, 400))):
+        assert profile_column(pd.Series(values), "x").kind == "int"
+
+
+def test_columns_with_a_few_gaps_are_imputed_so_the_config_passes_the_gate(tmp_path):
+    """Dropping every incomplete row would lose ~13 % (> data.max_dropped_fraction): init imputes instead."""
+    df = _export_with_gaps()
+    assert df[["weight", "age", "colour"]].isna().any(axis=1).mean() > 0.1
+    plan = _plan(df, label="target")
+    assert {p.name for p in plan.features if p.imputed} == {"weight", "age", "colour"}
+    assert not any(p.imputed for p in plan.features if p.name == "site")
+    cfg = config_from_dict(yaml.safe_load(render_config(plan)), check_files=False)  # AUC classes: `mlops schema`
+    assert sorted(cfg.imputed_features()) == ["age", "colour", "weight"]
+    from components.ingest.logic import tidy
+
+    tidied, dropped = tidy(df, {f.name: f.type for f in cfg.features}, "target", True, 0.1, imputed=cfg.imputed_features())
+    assert dropped == 0 and len(tidied) == len(df)
+
+
+def test_init_says_what_it_imputes_and_leaves_out(tmp_path):
+    data = tmp_path / "export.csv"
+    _export_with_gaps().to_csv(data, index=False)
+    proc = mlops("init", "--data", str(data), "--label", "target", "--output", str(tmp_path / "c.yaml"))
+    assert proc.returncode == 0, proc.stderr
+    assert "imputed" in proc.stdout and "weight (5.0% missing)" in proc.stdout
+    assert "excluded 'visit': ID-like: a row number within groups" in proc.stdout

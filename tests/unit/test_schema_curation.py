@@ -163,3 +163,18 @@ def test_boolean_label_is_classes_through_init_and_curation(tmp_path):
     from pipelines.metrics import label_classes
 
     assert label_classes(load_config(config).schema.path, "flag") == ("0", "1")
+
+
+def test_schema_on_a_file_ingest_refuses_gives_the_gates_paragraph(tmp_path):
+    """More incomplete rows than data.max_dropped_fraction: exit 3 and ingest's own words, no traceback
+    (it was `AttributeError: 'CheckFailure' object has no attribute 'message'`)."""
+    df = _data(40)
+    df.loc[:11, "count"] = None  # 30 % of the rows
+    data = tmp_path / "d.csv"
+    df.to_csv(data, index=False)
+    path, _ = _cfg(tmp_path, data)
+    proc = mlops("schema", "--config", str(path))
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr and "AttributeError" not in proc.stderr
+    assert "12 of 40 rows (30%) have missing values" in proc.stderr and "count (12 missing)" in proc.stderr
+    assert "missing: impute" in proc.stderr  # and what to do about it
