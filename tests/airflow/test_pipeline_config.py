@@ -5,8 +5,9 @@
 * An unknown or mistyped key fails the DAG at its first task, without a retry, with the
   ``ConfigError`` of ``pipelines.config.load_config`` word for word (the message ``mlops run
   --config <the same path>`` prints; tests/unit/test_config.py checks the image side).
-* The layout docs/airflow.md tells MWAA / Cloud Composer users to ship (``pipelines/config.py``
-  inside the DAGs folder, no repository root on ``sys.path``) parses and loads the config.
+
+The layout docs/airflow.md tells MWAA / Cloud Composer users to ship is tested as shipped in
+test_managed_bundle.py.
 """
 
 from __future__ import annotations
@@ -15,20 +16,17 @@ import copy
 import json
 import os
 import shutil
-import subprocess
-import sys
-import textwrap
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import DAGS_DIR, REPO_ROOT
+from conftest import REPO_ROOT
 from support import golden_spec_path, run_dag, xcom
 
 # The same mistake as in tests/unit/test_config.py::test_dag_side_key_typos_are_rejected.
-TYPO = "unknown key vertex.'projet'; allowed keys here: anonymous_credentials, api_endpoint, location,"
+TYPO = "unknown key vertex.'projet'; allowed keys here: anonymous_credentials, api_endpoint, enable_caching, location,"
 
 DAG_SIDE_KEYS = {
     "runner": "dry-run",
@@ -36,6 +34,8 @@ DAG_SIDE_KEYS = {
         "experiment": "mlops-from-config",
         "service_account": "pipeline-runner",
         "parameters": {"epochs": 3},
+        "pipeline_root": "gs://cfg-root/kfp",
+        "enable_caching": False,
     },
     "vertex": {
         "project": "proj-cfg",
@@ -50,6 +50,7 @@ DAG_SIDE_KEYS = {
         "retry_max_seconds": 2,
         "retry_budget_seconds": 10,
         "parameters": {"epochs": 3},
+        "enable_caching": False,
     },
     "monitoring": {"snapshots_uri": "runs/snapshots/penguins/", "lookback_days": 3, "realert_after_hours": 6},
 }
@@ -131,7 +132,9 @@ def test_vertex_and_kubeflow_requests_take_the_configs_typed_values(airflow_db, 
     assert vx["retry"] == {"initial_s": 0.5, "max_s": 2.0, "budget_s": 10.0}
     assert vx["vertex"]["project"] == "proj-cfg" and vx["vertex"]["location"] == "europe-west1"
     assert vx["vertex"]["api_endpoint"] == "http://127.0.0.1:9" and vx["vertex"]["anonymous_credentials"] is True
-    assert vx["parameters"] == {"data_uri": str(good_csv)}  # the golden spec declares no `epochs`
+    # The golden spec declares no `epochs`; the cache parameters are computed for the data.
+    assert set(vx["parameters"]) == {"data_uri", "data_fingerprint", "serving_version"}
+    assert vx["parameters"]["data_uri"] == str(good_csv) and vx["enable_caching"] is False
 
     # Variables (per deployment) still win over the config.
     monkeypatch.setenv("AIRFLOW_VAR_MLOPS_VERTEX_LOCATION", "us-central1")
@@ -143,7 +146,7 @@ def test_vertex_and_kubeflow_requests_take_the_configs_typed_values(airflow_db, 
     kf = kubeflow.client_request(request)
     assert kf["package"] == str(golden_spec_path())
     assert kf["experiment"] == "mlops-from-config" and kf["service_account"] == "pipeline-runner"
-    assert kf["pipeline_root"] is None  # runs/kfp-root is a local path: the spec's root applies
+    assert kf["pipeline_root"] == "gs://cfg-root/kfp" and kf["enable_caching"] is False
 
 
 @pytest.mark.parametrize("dag_id, first_task", [("training_pipeline", "resolve_run"), ("model_monitoring", "compute_drift")])
@@ -169,62 +172,3 @@ def test_a_mistyped_key_fails_the_dag_at_once_with_the_loaders_message(
     (alert,) = webhook  # one alert: no retry
     assert f"{first_task}: InvalidPipelineConfig: {expected}" in alert["json"]["text"]
     assert fake_docker() == []
-
-
-# ------------------------------------------------------------------------------ managed Airflow
-
-PARSE_BUNDLE = textwrap.dedent(
-    """
-    import json, sys
-    from pathlib import Path
-
-    from airflow.dag_processing.dagbag import BundleDagBag
-
-    dags_dir = Path(sys.argv[1])
-    bag = BundleDagBag(dag_folder=str(dags_dir), bundle_path=dags_dir)  # puts the DAGs folder on sys.path
-    import pipelines.config
-    from mlops_airflow.pipeline_config import load_pipeline_config
-
-    cfg = load_pipeline_config(dags_dir / "pipelines" / "configs" / "penguins.yaml")
-    print("RESULT " + json.dumps({
-        "dags": sorted(bag.dags),
-        "import_errors": bag.import_errors,
-        "files": sorted(s.file for s in bag.dagbag_stats),
-        "config_module": pipelines.config.__file__,
-        "config_name": cfg.name,
-    }))
-    """
-)
-
-
-def test_the_documented_managed_airflow_bundle_parses_and_loads_the_config(tmp_path):
-    """docs/airflow.md, "Managed Airflow": the DAGs folder holds the DAG files, mlops_airflow/, the pure
-    ``components`` packages, ``spark_jobs`` and ``pipelines/__init__.py`` + ``pipelines/config.py`` (+ configs,
-    schemas); nothing else of the repository is there or on ``sys.path``."""
-    bundle = tmp_path / "mwaa" / "dags"
-    shutil.copytree(DAGS_DIR, bundle, ignore=shutil.ignore_patterns("__pycache__"))
-    (bundle / "components").mkdir()
-    shutil.copy(REPO_ROOT / "components" / "__init__.py", bundle / "components")
-    for pkg in ("alerting", "common", "drift", "ge_validation", "ingest"):
-        shutil.copytree(REPO_ROOT / "components" / pkg, bundle / "components" / pkg, ignore=shutil.ignore_patterns("__pycache__", "test_*"))
-    (bundle / "pipelines").mkdir()
-    for f in ("__init__.py", "config.py"):
-        shutil.copy(REPO_ROOT / "pipelines" / f, bundle / "pipelines")
-    for d in ("configs", "schemas"):
-        shutil.copytree(REPO_ROOT / "pipelines" / d, bundle / "pipelines" / d)
-    shutil.copytree(REPO_ROOT / "spark_jobs", bundle / "spark_jobs", ignore=shutil.ignore_patterns("__pycache__"))
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_")) and k != "PYTHONPATH"}
-    env["AIRFLOW__CORE__DAGS_FOLDER"] = str(bundle)
-    res = subprocess.run(
-        [sys.executable, "-c", PARSE_BUNDLE, str(bundle)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=180
-    )
-    lines = [ln for ln in res.stdout.splitlines() if ln.startswith("RESULT ")]
-    assert res.returncode == 0 and lines, res.stdout[-3000:] + res.stderr[-3000:]
-    result = json.loads(lines[-1][len("RESULT "):])
-    assert result["import_errors"] == {}, result["import_errors"]
-    assert set(result["dags"]) == {"training_pipeline", "model_monitoring", "feature_engineering"}
-    assert Path(result["config_module"]).resolve() == (bundle / "pipelines" / "config.py").resolve()
-    assert result["config_name"] == "penguins"
-    # .airflowignore keeps the processor out of the shipped modules too.
-    assert not any(f.startswith(("mlops_airflow", "components", "pipelines", "spark_jobs")) for f in result["files"]), result["files"]

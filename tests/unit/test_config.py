@@ -135,7 +135,7 @@ DAG_SIDE_KEYS = {
 }
 
 # The same mistake as in tests/airflow/test_pipeline_config.py (the DAGs get this message too).
-TYPO = "unknown key vertex.'projet'; allowed keys here: anonymous_credentials, api_endpoint, location,"
+TYPO = "unknown key vertex.'projet'; allowed keys here: anonymous_credentials, api_endpoint, enable_caching, location,"
 
 
 def _with(raw: dict, changes: dict) -> dict:
