@@ -44,7 +44,7 @@ RETRY = {"retry_initial_seconds": 0.05, "retry_max_seconds": 0.2, "retry_budget_
 
 
 GPU_SPEC_VERTEX = golden_spec_path().with_name("penguins_gpu_vertex.yaml")  # compiled for Vertex AI
-GPU_SPEC_KFP = golden_spec_path().with_name("penguins_gpu_pipeline.yaml")  # compiled for OSS KFP
+GPU_SPEC_KFP = golden_spec_path().with_name("penguins_gpu_kfp.yaml")  # compiled for OSS KFP
 
 
 @pytest.fixture()
