@@ -183,7 +183,7 @@ def test_the_dag_side_keys_have_defaults():
     "changes, message",
     [
         ({"vertex": {"projet": "proj-1"}}, TYPO),
-        ({"kubeflow": {"experimnt": "mlops"}}, "unknown key kubeflow.'experimnt'; allowed keys here: experiment, gpu,"),
+        ({"kubeflow": {"experimnt": "mlops"}}, "unknown key kubeflow.'experimnt'; allowed keys here: enable_caching, experiment, gpu,"),
         ({"monitoring": {"lookback": 3}}, "unknown key monitoring.'lookback'"),
         ({"runner": "airflow"}, "runner: expected 'local' | 'kubeflow' | 'vertex' | 'dry-run' or null, got str 'airflow'"),
         ({"kubeflow": {"package_path": 3}}, "kubeflow.package_path: expected str or null, got int 3"),
