@@ -108,6 +108,24 @@ def task_resources(cfg: PipelineConfig, task: str) -> TaskResources:
     return TaskResources(**merged)
 
 
+def request_over_limit(cfg: PipelineConfig, tasks: list[str]) -> list[str]:
+    """Tasks whose effective request exceeds their limit, which Kubernetes refuses to schedule
+    (e.g. ``default.memory_limit`` set below a built-in request)."""
+    from kfp.compiler.compiler_utils import _cpu_to_float, _memory_to_float
+
+    out = []
+    for task in tasks:
+        res = task_resources(cfg, task)
+        for kind, to_float in (("cpu", _cpu_to_float), ("memory", _memory_to_float)):
+            request, limit = getattr(res, f"{kind}_request"), getattr(res, f"{kind}_limit")
+            if request and limit and to_float(request) > to_float(limit):
+                out.append(
+                    f"{task}'s {kind} request {request} is above its limit {limit}, which Kubernetes refuses: set "
+                    f"kubeflow.resources.components.{task}.{kind}_request (or raise its {kind}_limit)."
+                )
+    return out
+
+
 def _resource_spec(res: TaskResources, accelerator: tuple[str, int] | None) -> dict[str, Any]:
     """``PipelineContainerSpec.ResourceSpec`` as KFP 2.17's compiler writes it
     (``kfp/compiler/pipeline_spec_builder.py``): the ``resource*`` strings the 2.17 driver reads
@@ -147,17 +165,19 @@ def apply_target(pipeline_spec: dict[str, Any], cfg: PipelineConfig, target: str
     Vertex accelerator type, and no second document.
 
     Raises:
-        TargetError: ``kubeflow.resources.components`` names a task the pipeline does not have.
+        TargetError: ``kubeflow.resources.components`` names a task the pipeline does not have,
+            or a task's request would exceed its limit.
     """
     executors = pipeline_spec.get("deploymentSpec", {}).get("executors", {})
     tasks = _task_of_executor(pipeline_spec)
     gpus = cfg.model.gpus
     if target in REMOTE_TARGETS:
         unknown = sorted(set(cfg.kubeflow.resources.components) - set(tasks.values()))
-        if unknown:
-            raise TargetError(target, [
-                f"kubeflow.resources.components names {', '.join(unknown)}, not a task of this pipeline; "
-                f"the tasks are {', '.join(sorted(tasks.values()))}."])
+        problems = [f"kubeflow.resources.components names {', '.join(unknown)}, not a task of this pipeline; "
+                    f"the tasks are {', '.join(sorted(tasks.values()))}."] if unknown else []
+        problems += request_over_limit(cfg, sorted(tasks.values()))
+        if problems:
+            raise TargetError(target, problems)
         accel_type = cfg.kubeflow.gpu.vertex_accelerator_type if target == "vertex" else cfg.kubeflow.gpu.accelerator_type
         for label, executor in executors.items():
             container = executor.get("container")

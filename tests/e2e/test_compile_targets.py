@@ -102,3 +102,17 @@ def test_vertex_gpu_names_are_vertex_ai_accelerator_types():
     from google.cloud.aiplatform_v1.types import AcceleratorType
 
     assert set(VERTEX_GPU_TYPES) <= set(AcceleratorType.__members__)
+
+
+def test_task_resources_layer_built_in_default_and_per_task_and_refuse_request_over_limit():
+    from pipelines.config import TaskResources, load_config
+    from pipelines.kubeflow import targets
+
+    cfg = load_config(CONFIG, {"kubeflow.resources": {"default": {"memory_limit": "6G"},
+                                                      "components": {"Trainer": {"cpu_limit": 8}}}})
+    assert targets.task_resources(cfg, "DataGate") == TaskResources("1", "2", "2G", "6G")
+    assert targets.task_resources(cfg, "Trainer") == TaskResources("2", "8", "4G", "6G")
+    # The default limit (6G) is below Transform's built-in request (8G): refused, with the key to set.
+    (problem,) = targets.request_over_limit(cfg, ["DataGate", "Trainer", "Transform"])
+    assert problem.startswith("Transform's memory request 8G is above its limit 6G")
+    assert "kubeflow.resources.components.Transform.memory_request" in problem
