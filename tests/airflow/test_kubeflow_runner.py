@@ -157,13 +157,22 @@ def test_specs_the_oss_backend_refuses_fail_the_task_with_its_message(
     assert len([c for c in kfp.calls if c == ("POST", "/apis/v2beta1/runs")]) <= 1
 
 
+AUTH = {"Authorization": "Bearer s3cret"}
+
+
+def _upload_golden(kfp: KfpStandIn) -> dict:
+    """Uploads the golden spec through the raw API; its version reference."""
+    with open(golden_spec_path(), "rb") as fh:
+        p = requests.post(f"{kfp.url}/apis/v2beta1/pipelines/upload", params={"name": "penguins"}, files={"uploadfile": fh}, headers=AUTH).json()
+    (vid,) = [v["pipeline_version_id"] for v in kfp.versions.values()]
+    return {"pipeline_id": p["pipeline_id"], "pipeline_version_id": vid}
+
+
 def test_standin_refuses_undeclared_and_untyped_run_parameters_like_the_backend(kfp):
     """The stand-in itself (the runner never sends these: it picks declared parameters only)."""
-    auth = {"Authorization": "Bearer s3cret"}
-    with open(golden_spec_path(), "rb") as fh:
-        p = requests.post(f"{kfp.url}/apis/v2beta1/pipelines/upload", params={"name": "penguins"}, files={"uploadfile": fh}, headers=auth).json()
-    (vid,) = [v["pipeline_version_id"] for v in kfp.versions.values()]
-    ref = {"pipeline_id": p["pipeline_id"], "pipeline_version_id": vid}
+    auth = AUTH
+    ref = _upload_golden(kfp)
+    vid = ref["pipeline_version_id"]
 
     def create(params):
         return requests.post(
@@ -354,11 +363,9 @@ def test_a_spec_without_the_cache_parameters_is_refused_while_caching_is_on(
 
 def test_standin_resolves_the_pipeline_root_as_the_root_dag_driver_and_refuses_unknown_fields(kfp):
     """The stand-in itself, through the raw v2beta1 API (kfp.Client always sends a root here)."""
-    auth = {"Authorization": "Bearer s3cret"}
-    with open(golden_spec_path(), "rb") as fh:
-        p = requests.post(f"{kfp.url}/apis/v2beta1/pipelines/upload", params={"name": "penguins"}, files={"uploadfile": fh}, headers=auth).json()
-    (vid,) = [v["pipeline_version_id"] for v in kfp.versions.values()]
-    ref = {"pipeline_id": p["pipeline_id"], "pipeline_version_id": vid}
+    auth = AUTH
+    ref = _upload_golden(kfp)
+    vid = ref["pipeline_version_id"]
 
     def run(**runtime_config):
         body = {"display_name": "x", "pipeline_version_reference": ref, "runtime_config": runtime_config}

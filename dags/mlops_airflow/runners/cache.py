@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any, Mapping
+from typing import Any
 
 from mlops_airflow.runners.outcome import RunnerError
 
@@ -124,12 +124,3 @@ def truthy(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
-def merged(parameters: Mapping[str, Any], computed: Mapping[str, Any]) -> dict[str, Any]:
-    """The configured extra parameters with the computed cache parameters over them
-    (a configured value for either would be stale by the next run)."""
-    for name in computed:
-        if name in parameters:
-            log.warning("%s from the config is ignored: it is computed for every run", name)
-    return {**dict(parameters), **dict(computed)}

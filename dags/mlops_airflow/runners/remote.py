@@ -137,8 +137,10 @@ class RemoteRunner:
         declared = declared_parameters(spec)
         check_cache_parameters(declared, enable_caching, self.name, caching_key)
         if declared & set(CACHE_PARAMETERS):
-            computed = cache_parameters(request.pipeline, request.data_uri)
-            parameters = {**parameters, **{k: v for k, v in computed.items() if k in declared}}
+            computed = {k: v for k, v in cache_parameters(request.pipeline, request.data_uri).items() if k in declared}
+            for name in sorted(set(computed) & set(extra_parameters)):
+                log.warning("%s runner: the configured %s is not sent: it is computed for every run", self.name, name)
+            parameters = {**parameters, **computed}
         warn_local_data(request.data_uri, self.name)
         name = request.pipeline.name
         common = {
