@@ -10,7 +10,7 @@ to them; :func:`submit` is what ``training_pipeline.submit_pipeline`` calls.
 * ``dry-run``: nothing is submitted (validation only; used by the browser test).
 
 Shared pieces, one module each: the outcome and its alert (:mod:`.outcome`), the compiled spec
-(:mod:`.spec`), the retry policy (:mod:`.retry`), SIGTERM while waiting (:mod:`.interrupt`), and
+(:mod:`.spec`), the cache parameters of a remote run (:mod:`.cache`), the retry policy (:mod:`.retry`), SIGTERM while waiting (:mod:`.interrupt`), and
 the KFP / Vertex AI client process (:mod:`.remote`, the task's side; :mod:`.remote_client`, the
 process itself). Kubeflow and Vertex both submit the compiled spec at ``kubeflow.package_path``
 (default ``build/<config stem>_pipeline.yaml``, what ``make compile`` writes; compiled with
