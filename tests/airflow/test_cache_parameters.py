@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from support import push_version, sha256_file
+from support import golden_spec_path, load_spec, push_version, sha256_file
 
 
 def test_data_fingerprint_of_gs_s3_local_and_folder_data_follows_the_content(tmp_path, object_stores):
@@ -76,3 +76,16 @@ def test_serving_version_is_the_image_sides_rule_on_every_destination(tmp_path, 
     assert serving_version(dest, "m") == 1 == push_layout.serving_version(dest, "m")
     push_version(dest, "m", 4)
     assert serving_version(dest, "m") == 4
+
+
+def test_serving_version_is_read_where_the_specs_tasks_read_it():
+    """A compile may override push.destination: the spec's URI wins; a local compile's container
+    path (/src/runs/models) does not exist on a worker, so the config's destination is used."""
+    from types import SimpleNamespace
+
+    from mlops_airflow.runners.cache import push_target
+
+    cfg = SimpleNamespace(push=SimpleNamespace(destination="runs/models", model_name="penguins"))
+    assert push_target(load_spec(golden_spec_path()), cfg) == ("runs/models", "penguins")
+    vertex = load_spec(golden_spec_path().with_name("penguins_gpu_vertex.yaml"))
+    assert push_target(vertex, cfg) == ("gs://example-bucket/models", "penguins")

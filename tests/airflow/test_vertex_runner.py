@@ -193,14 +193,23 @@ def _accelerators(spec) -> set[str]:
 
 
 def test_the_gpu_spec_compiled_for_vertex_is_submitted_with_caching_off_and_the_cache_parameters(
-    dagbag, vertex, tmp_path, pipeline_config, good_csv, webhook, monkeypatch
+    dagbag, object_stores, vertex, tmp_path, pipeline_config, good_csv, webhook, monkeypatch
 ):
     """One YAML document whose Trainer asks for a Vertex accelerator type (the stand-in refuses
-    any other); caching off (Variable) reaches every task, the cache parameters are still sent."""
-    models = tmp_path / "models"
-    push_version(str(models), "penguins", 1)
-    push_version(str(models), "penguins", 2, blessed=False)
-    config = config_with(tmp_path, pipeline_config, str(GPU_SPEC_VERTEX), vertex=RETRY, push={"destination": str(models)})
+    any other); caching off (Variable) reaches every task, the cache parameters are still sent.
+    ``serving_version`` is read where the spec's tasks read it: the golden's push destination
+    (gs://example-bucket/models), moved here to the S3 emulator (gs:// is the Vertex stand-in's)."""
+    from tests.object_stores import bucket
+
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", vertex.url)  # aiplatform's bucket check
+    models = bucket("s3://vertex-models/push")
+    spec = tmp_path / GPU_SPEC_VERTEX.name
+    text = GPU_SPEC_VERTEX.read_text()
+    assert "gs://example-bucket/models" in text
+    spec.write_text(text.replace("gs://example-bucket/models", models))
+    push_version(models, "penguins", 1)
+    push_version(models, "penguins", 2, blessed=False)
+    config = config_with(tmp_path, pipeline_config, str(spec), vertex=RETRY)  # the config's own push: runs/models
     monkeypatch.setenv("AIRFLOW_VAR_MLOPS_VERTEX_ENABLE_CACHING", "false")
     dr, states = run_dag(dagbag.dags["training_pipeline"], {"config": config, "data_uri": str(good_csv), "runner": "vertex"})
     assert set(states.values()) == {"success"}, states

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any
+from typing import Any, Mapping
 
 from mlops_airflow.runners.outcome import RunnerError
 
@@ -92,12 +92,35 @@ def serving_version(destination: str, model_name: str) -> int:
     return rule(where, model_name)
 
 
-def cache_parameters(pipeline: Any, data_uri: str) -> dict[str, Any]:
-    """``{"data_fingerprint": ..., "serving_version": ...}`` for a run of ``pipeline`` (a loaded
-    config) on ``data_uri``, computed now: just before the run is submitted."""
+def push_target(spec: Mapping[str, Any], pipeline: Any) -> tuple[str, str]:
+    """``(destination, model_name)`` whose serving version the run's tasks key their cache on.
+
+    The spec's own: the constants beside the root task input wired to the ``serving_version``
+    parameter (``destination`` or ``serving_models``, and ``model_name``), since a compile may
+    override the config's ``push.destination``. The config's when the spec names no URI there
+    (a local compile's container path, e.g. ``/src/runs/models``, means nothing on a worker).
+    """
+    for task in (((spec.get("root") or {}).get("dag") or {}).get("tasks") or {}).values():
+        params = (task.get("inputs") or {}).get("parameters") or {}
+        if (params.get("serving_version") or {}).get("componentInputParameter") != "serving_version":
+            continue
+
+        def constant(name: str) -> Any:
+            return ((params.get(name) or {}).get("runtimeValue") or {}).get("constant")
+
+        destination = constant("destination") or constant("serving_models")
+        model = constant("model_name")
+        if isinstance(destination, str) and "://" in destination and isinstance(model, str) and model:
+            return destination, model
+    return pipeline.push.destination, pipeline.push.model_name
+
+
+def cache_parameters(pipeline: Any, data_uri: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"data_fingerprint": ..., "serving_version": ...}`` for a run of ``spec`` (compiled from
+    ``pipeline``, a loaded config) on ``data_uri``, computed now: just before it is submitted."""
     params = {
         "data_fingerprint": data_fingerprint(data_uri),
-        "serving_version": serving_version(pipeline.push.destination, pipeline.push.model_name),
+        "serving_version": serving_version(*push_target(spec, pipeline)),
     }
     log.info("cache parameters: %s", params)
     return params

@@ -137,7 +137,7 @@ class RemoteRunner:
         declared = declared_parameters(spec)
         check_cache_parameters(declared, enable_caching, self.name, caching_key)
         if declared & set(CACHE_PARAMETERS):
-            computed = {k: v for k, v in cache_parameters(request.pipeline, request.data_uri).items() if k in declared}
+            computed = {k: v for k, v in cache_parameters(request.pipeline, request.data_uri, spec).items() if k in declared}
             for name in sorted(set(computed) & set(extra_parameters)):
                 log.warning("%s runner: the configured %s is not sent: it is computed for every run", self.name, name)
             parameters = {**parameters, **computed}
