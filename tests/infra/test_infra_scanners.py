@@ -47,7 +47,7 @@ def test_checkov_reports_zero_failed_checks(checkov_report):
 def test_checkov_scanned_every_module_and_environment(checkov_report):
     scanned = {c.get("file_path") for kind in ("passed_checks", "skipped_checks") for c in checkov_report["results"][kind]}
     scanned |= {c.get("caller_file_path") for kind in ("passed_checks",) for c in checkov_report["results"][kind]}
-    for part in ("/modules/aws_gpu_training/", "/modules/gcp_gpu_training/"):
+    for part in ("/modules/aws_gpu_training/", "/modules/azure_gpu_training/", "/modules/gcp_gpu_training/"):
         assert any(p and part in p for p in scanned), f"checkov did not scan {part}"
 
 

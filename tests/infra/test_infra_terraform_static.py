@@ -46,6 +46,9 @@ TARGET_IDS = [target_id(r, e) for r, e in TARGETS]
 
 REQUIRED_AWS_TAGS = ("Project", "Environment", "ManagedBy", "Owner", "CostCenter")
 REQUIRED_GCP_LABELS = ("project", "environment", "managed-by", "owner", "cost-center")
+# Azure tags are free-form like AWS's: the same keys, set by the module on every resource
+# (azurerm has no provider-wide default tags).
+REQUIRED_AZURE_TAGS = REQUIRED_AWS_TAGS
 
 # Every resource type the code uses must be classified, so a new one forces a decision.
 AWS_TAGGABLE = {
@@ -71,6 +74,15 @@ GCP_LABELABLE = {
     "google_kms_crypto_key": ("labels",),
     "google_storage_bucket": ("labels",),
 }
+AZURE_TAGGABLE = {
+    "azurerm_container_registry",
+    "azurerm_kubernetes_cluster",
+    "azurerm_kubernetes_cluster_node_pool",
+    "azurerm_log_analytics_workspace",
+    "azurerm_resource_group",
+    "azurerm_storage_account",
+    "azurerm_user_assigned_identity",
+}
 NOT_TAGGABLE = {
     "aws_autoscaling_group_tag",
     "aws_ecr_lifecycle_policy",
@@ -84,6 +96,11 @@ NOT_TAGGABLE = {
     "aws_s3_bucket_public_access_block",
     "aws_s3_bucket_server_side_encryption_configuration",
     "aws_s3_bucket_versioning",
+    "azurerm_federated_identity_credential",
+    "azurerm_monitor_diagnostic_setting",
+    "azurerm_role_assignment",
+    "azurerm_storage_container",
+    "azurerm_storage_management_policy",
     "google_artifact_registry_repository_iam_member",
     "google_kms_crypto_key_iam_member",
     "google_project_iam_member",
@@ -99,7 +116,7 @@ _VAR_RE = re.compile(r"(?<![\w.])var\.([A-Za-z_][\w-]*)")
 _LOCAL_RE = re.compile(r"(?<![\w.])local\.([A-Za-z_][\w-]*)")
 _MODULE_RE = re.compile(r"(?<![\w.])module\.([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)")
 _DATA_RE = re.compile(r"(?<![\w.])data\.([a-z][a-z0-9_]*)\.([A-Za-z_][\w-]*)")
-_RESOURCE_RE = re.compile(r"(?<![\w.\"/-])((?:aws|google|helm|tls|kubernetes)_[a-z0-9_]+)\.([A-Za-z_][\w-]*)")
+_RESOURCE_RE = re.compile(r"(?<![\w.\"/-])((?:aws|azurerm|google|helm|tls|kubernetes)_[a-z0-9_]+)\.([A-Za-z_][\w-]*)")
 
 
 def _expressions(directory: Path) -> list[tuple[Path, str]]:
@@ -119,8 +136,8 @@ def _expressions(directory: Path) -> list[tuple[Path, str]]:
 
 def test_layout_has_modules_and_one_root_per_cloud():
     mods = {d.name for d in module_dirs()}
-    assert {"aws_gpu_training", "gcp_gpu_training"} <= mods
-    assert ROOT_IDS == ["terraform/aws", "terraform/gcp"], "one root configuration per cloud, environments as env/*.tfvars"
+    assert {"aws_gpu_training", "azure_gpu_training", "gcp_gpu_training"} <= mods
+    assert ROOT_IDS == ["terraform/aws", "terraform/azure", "terraform/gcp"], "one root configuration per cloud, environments as env/*.tfvars"
     assert not (TERRAFORM_DIR / "envs").exists(), "environments are env/<env>.tfvars of a root, not folders"
     for d in ALL_DIRS:
         names = {f.name for f in tf_files(d)}
@@ -341,6 +358,12 @@ def test_environment_has_remote_state_with_locking(directory, env):
         assert "dynamodb_table" not in block, "use_lockfile replaces the deprecated DynamoDB lock table"
         assert set(env_cfg) == {"key"}, f"{rel(env_file)} sets only the state key, not {sorted(env_cfg)}"
         assert f"/{env}/" in env_cfg["key"], f"{where}: state key should name the environment"
+    elif kind == "azurerm":
+        assert directory.name == "azure", f"{rel(directory)}: only Azure keeps state in a storage account"
+        # The azurerm backend locks with a blob lease (always on); no account key in the state config.
+        assert block.get("use_azuread_auth") is True, f"{rel(directory)}: azurerm backend needs use_azuread_auth = true"
+        assert set(env_cfg) == {"key"}, f"{rel(env_file)} sets only the state key, not {sorted(env_cfg)}"
+        assert f"/{env}/" in env_cfg["key"], f"{where}: state key should name the environment"
     else:
         assert (kind, directory.name) == ("gcs", "gcp"), f"{rel(directory)}: GCP keeps state in GCS"
         assert set(env_cfg) == {"prefix"}, f"{rel(env_file)} sets only the state prefix, not {sorted(env_cfg)}"
@@ -349,7 +372,10 @@ def test_environment_has_remote_state_with_locking(directory, env):
     assert "bucket" not in block, f"{rel(directory)}: keep the account-specific bucket out of git (backend.hcl)"
     example = directory / "backend.hcl.example"
     assert example.is_file(), f"{rel(directory)}: missing backend.hcl.example"
-    assert "bucket" in parse_hcl(example)
+    assert ("storage_account_name" if kind == "azurerm" else "bucket") in parse_hcl(example)
+    assert not {"storage_account_name", "access_key", "sas_token"} & set(block), (
+        f"{rel(directory)}: keep the state account and any key out of git (backend.hcl)"
+    )
 
 
 @pytest.mark.parametrize("root", ROOTS, ids=ROOT_IDS)
@@ -377,11 +403,11 @@ def _get_path(body: dict, path: tuple[str, ...]):
 @pytest.mark.parametrize("directory", ALL_DIRS, ids=DIR_IDS)
 def test_every_resource_type_is_classified_for_tags(directory):
     unknown = sorted(
-        {t for _, t, _, _ in resources(directory)} - AWS_TAGGABLE - set(GCP_LABELABLE) - NOT_TAGGABLE
+        {t for _, t, _, _ in resources(directory)} - AWS_TAGGABLE - AZURE_TAGGABLE - set(GCP_LABELABLE) - NOT_TAGGABLE
     )
     assert not unknown, (
         f"{rel(directory)}: resource types {unknown} are not classified; add them to AWS_TAGGABLE, "
-        "GCP_LABELABLE or NOT_TAGGABLE in this test (and tag them if they support tags)"
+        "AZURE_TAGGABLE, GCP_LABELABLE or NOT_TAGGABLE in this test (and tag them if they support tags)"
     )
 
 
@@ -398,9 +424,12 @@ def test_module_tags_or_labels_every_taggable_resource(directory):
     problems = []
     for f, rtype, rname, body in resources(directory):
         where = f"{rel(f)}: {rtype}.{rname}"
-        if rtype in AWS_TAGGABLE:
+        if rtype in AWS_TAGGABLE or rtype in AZURE_TAGGABLE:
             if not carries(body.get("tags")):
                 problems.append(f"{where} has no tags = var.tags")
+            for pool in body.get("default_node_pool", []):
+                if not carries(pool.get("tags")):
+                    problems.append(f"{where} default_node_pool lacks tags = local.tags")
             for spec in body.get("tag_specifications", []):
                 if not carries(spec.get("tags")):
                     problems.append(f"{where} tag_specifications[{spec.get('resource_type')}] lack var.tags")
@@ -426,6 +455,13 @@ def test_environment_applies_required_tags_or_labels(directory, env):
         local_name, required, provider, attr = "tags", REQUIRED_AWS_TAGS, "aws", "default_tags"
         default_tags = providers["aws"].get("default_tags", [{}])[0].get("tags")
         assert default_tags == "${local.tags}", f"{rel(directory)}: provider aws needs default_tags {{ tags = local.tags }}"
+        assert module_args.get("tags") == "${local.tags}", f"{rel(directory)}: the module call needs tags = local.tags"
+        extra = "extra_tags"
+    elif cloud == "azure":
+        # No default tags in azurerm: the module call hands local.tags to every resource
+        # (test_module_tags_or_labels_every_taggable_resource checks the module side).
+        local_name, required = "tags", REQUIRED_AZURE_TAGS
+        assert "default_tags" not in providers["azurerm"], "azurerm has no default_tags; tag through the module"
         assert module_args.get("tags") == "${local.tags}", f"{rel(directory)}: the module call needs tags = local.tags"
         extra = "extra_tags"
     else:

@@ -43,8 +43,11 @@ JUDGE = judge_name()
 
 AWS_MOD = "terraform/modules/aws_gpu_training"
 GCP_MOD = "terraform/modules/gcp_gpu_training"
+AZURE_MOD = "terraform/modules/azure_gpu_training"
 AWS_ROOT = "terraform/aws"
 GCP_ROOT = "terraform/gcp"
+AZURE_ROOT = "terraform/azure"
+SUBNET = "/subscriptions/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/aks"
 
 # Values for the variables without defaults, so every condition can be evaluated.
 MODULE_SAMPLES: dict[str, dict[str, Any]] = {
@@ -55,6 +58,7 @@ MODULE_SAMPLES: dict[str, dict[str, Any]] = {
         "subnet_ids": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
     },
     GCP_MOD: {"project_id": "example-mlops-dev", "region": "us-central1", "name": "mlops-dev"},
+    AZURE_MOD: {"name": "mlops-dev", "location": "westeurope", "vnet_subnet_id": SUBNET},
 }
 
 OK, BAD = True, False
@@ -174,6 +178,65 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     (GCP_MOD, "image_retention_count", {"image_retention_count": 20000}, BAD),
     (GCP_MOD, "pipeline_namespace", {"pipeline_namespace": "kube_flow"}, BAD),
     (GCP_MOD, "pipeline_service_account", {"pipeline_service_account": "Runner"}, BAD),
+    # ---- Azure module ----------------------------------------------------------------
+    (AZURE_MOD, "name", {"name": "mlops-production-environment"}, BAD),
+    (AZURE_MOD, "name", {"name": "Mlops"}, BAD),
+    (AZURE_MOD, "name", {"name": "mlops-prod"}, OK),
+    (AZURE_MOD, "location", {"location": "West Europe"}, BAD),
+    (AZURE_MOD, "location", {"location": "eastus2"}, OK),
+    (AZURE_MOD, "resource_group_name", {"resource_group_name": "rg."}, BAD),
+    (AZURE_MOD, "resource_group_name", {"resource_group_name": "ml-platform_rg(dev)"}, OK),
+    (AZURE_MOD, "kubernetes_version", {"kubernetes_version": "1.34.2"}, BAD),
+    (AZURE_MOD, "kubernetes_version", {"kubernetes_version": "1.33"}, OK),
+    (AZURE_MOD, "sku_tier", {"sku_tier": "Paid"}, BAD),
+    (AZURE_MOD, "sku_tier", {"sku_tier": "Free"}, OK),
+    (AZURE_MOD, "vnet_subnet_id", {"vnet_subnet_id": "aks-nodes"}, BAD),
+    (AZURE_MOD, "vnet_subnet_id", {"vnet_subnet_id": SUBNET.replace("/subnets/aks", "")}, BAD),
+    (AZURE_MOD, "pod_cidr", {"pod_cidr": "10.244.0.0"}, BAD),
+    (AZURE_MOD, "pod_cidr", {"pod_cidr": "192.168.0.0/16"}, OK),
+    (AZURE_MOD, "service_cidr", {"service_cidr": "10.0.0.0/30"}, BAD),
+    (AZURE_MOD, "service_cidr", {"service_cidr": "172.20.0.0/16"}, OK),
+    (AZURE_MOD, "api_server_authorized_ip_ranges", {"private_cluster_enabled": False, "api_server_authorized_ip_ranges": ["0.0.0.0/0"]}, BAD),
+    (AZURE_MOD, "api_server_authorized_ip_ranges", {"private_cluster_enabled": False, "api_server_authorized_ip_ranges": []}, BAD),
+    (AZURE_MOD, "api_server_authorized_ip_ranges", {"private_cluster_enabled": False, "api_server_authorized_ip_ranges": ["203.0.113.0/24"]}, OK),
+    (AZURE_MOD, "api_server_authorized_ip_ranges", {"private_cluster_enabled": True, "api_server_authorized_ip_ranges": []}, OK),
+    (AZURE_MOD, "admin_group_object_ids", {"admin_group_object_ids": ["ml-admins"]}, BAD),
+    (AZURE_MOD, "admin_group_object_ids", {"admin_group_object_ids": ["ffffffff-eeee-dddd-cccc-bbbbbbbbbbbb"]}, OK),
+    (AZURE_MOD, "system_vm_size", {"system_vm_size": "Standard_D4s_v5"}, BAD),
+    (AZURE_MOD, "system_vm_size", {"system_vm_size": "Standard_E8ds_v5"}, OK),
+    (AZURE_MOD, "log_retention_days", {"log_retention_days": 7}, BAD),
+    (AZURE_MOD, "log_retention_days", {"log_retention_days": 365}, OK),
+    (AZURE_MOD, "gpu_vm_size", {"gpu_vm_size": "Standard_D4ds_v5"}, BAD),
+    (AZURE_MOD, "gpu_vm_size", {"gpu_vm_size": "Standard_NV6ads_A10_v5"}, BAD),
+    (AZURE_MOD, "gpu_vm_size", {"gpu_vm_size": "Standard_NC24ads_A100_v4"}, OK),
+    (AZURE_MOD, "gpu_vm_size", {"gpu_vm_size": "Standard_NV36ads_A10_v5"}, OK),
+    (AZURE_MOD, "gpu_min_count", {"gpu_min_count": -1}, BAD),
+    (AZURE_MOD, "gpu_min_count", {"gpu_min_count": 0.5}, BAD),
+    (AZURE_MOD, "gpu_max_count", {"gpu_min_count": 3, "gpu_max_count": 2}, BAD),
+    (AZURE_MOD, "gpu_max_count", {"gpu_min_count": 0, "gpu_max_count": 0}, BAD),
+    (AZURE_MOD, "gpu_max_count", {"gpu_min_count": 0, "gpu_max_count": 100}, OK),
+    (AZURE_MOD, "gpu_zones", {"gpu_zones": ["westeurope-1"]}, BAD),
+    (AZURE_MOD, "gpu_zones", {"gpu_zones": ["1", "3"]}, OK),
+    (AZURE_MOD, "gpu_os_disk_size_gb", {"gpu_os_disk_size_gb": 30}, BAD),
+    (AZURE_MOD, "nvidia_device_plugin_chart_version", {"nvidia_device_plugin_chart_version": "0.x"}, BAD),
+    (AZURE_MOD, "storage_replication_type", {"storage_replication_type": "zrs"}, BAD),
+    (AZURE_MOD, "storage_replication_type", {"storage_replication_type": "RAGZRS"}, OK),
+    (AZURE_MOD, "storage_allowed_ip_ranges", {"storage_allowed_ip_ranges": ["203.0.113.10/32"]}, BAD),
+    (AZURE_MOD, "storage_allowed_ip_ranges", {"storage_allowed_ip_ranges": ["203.0.113.10", "198.51.100.0/24"]}, OK),
+    (AZURE_MOD, "soft_delete_retention_days", {"soft_delete_retention_days": 1}, BAD),
+    (AZURE_MOD, "noncurrent_version_retention_days", {"noncurrent_version_retention_days": 0}, BAD),
+    (AZURE_MOD, "pipeline_root_retention_days", {"pipeline_root_retention_days": -1}, BAD),
+    (AZURE_MOD, "pipeline_root_retention_days", {"pipeline_root_retention_days": 0}, OK),
+    (AZURE_MOD, "prediction_log_retention_days", {"prediction_log_retention_days": 5000}, BAD),
+    (AZURE_MOD, "registry_sku", {"registry_sku": "premium"}, BAD),
+    (AZURE_MOD, "registry_sku", {"registry_sku": "Basic"}, OK),
+    (AZURE_MOD, "image_name", {"image_name": "MLOps"}, BAD),
+    (AZURE_MOD, "untagged_image_retention_days", {"untagged_image_retention_days": 0}, BAD),
+    (AZURE_MOD, "pipeline_namespace", {"pipeline_namespace": "Kubeflow"}, BAD),
+    (AZURE_MOD, "pipeline_service_account", {"pipeline_service_account": "-runner"}, BAD),
+    (AZURE_MOD, "serving_namespace", {"serving_namespace": "ml_serving"}, BAD),
+    (AZURE_MOD, "serving_service_account", {"serving_service_account": "Serve"}, BAD),
+    (AZURE_MOD, "serving_service_account", {"serving_service_account": "model-server"}, OK),
     # ---- AWS root, per environment ---------------------------------------------------
     (AWS_ROOT, "region", {"region": "eu-west"}, BAD),
     (AWS_ROOT, "region", {"region": "ap-southeast-2"}, OK),
@@ -211,6 +274,22 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     (GCP_ROOT, "subnetwork", {"subnetwork": "sub net"}, BAD),
     (GCP_ROOT, "access_log_bucket_name", {"access_log_bucket_name": "Logs"}, BAD),
     (GCP_ROOT, "access_log_bucket_name", {"access_log_bucket_name": "example-mlops-logs"}, OK),
+    # ---- Azure root, per environment -------------------------------------------------
+    (AZURE_ROOT, "subscription_id", {"subscription_id": "my-subscription"}, BAD),
+    (AZURE_ROOT, "subscription_id", {"subscription_id": "AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE"}, OK),
+    (AZURE_ROOT, "location", {"location": "West Europe"}, BAD),
+    (AZURE_ROOT, "location", {"location": "swedencentral"}, OK),
+    (AZURE_ROOT, "name_prefix", {"name_prefix": "mlops-platform-x"}, BAD),
+    (AZURE_ROOT, "environment", {"environment": "Prod"}, BAD),
+    (AZURE_ROOT, "environment", {"environment": "qa"}, OK),
+    (AZURE_ROOT, "owner", {"owner": " "}, BAD),
+    (AZURE_ROOT, "owner", {"owner": "ml/platform"}, BAD),
+    (AZURE_ROOT, "owner", {"owner": "Data Platform"}, OK),
+    (AZURE_ROOT, "cost_center", {"cost_center": "CC<42>"}, BAD),
+    (AZURE_ROOT, "cost_center", {"cost_center": "CC 42"}, OK),
+    (AZURE_ROOT, "extra_tags", {"extra_tags": {"Microsoft.Team": "x"}}, BAD),
+    (AZURE_ROOT, "extra_tags", {"extra_tags": {"team?": "x"}}, BAD),
+    (AZURE_ROOT, "extra_tags", {"extra_tags": {"Team": "Data Platform"}}, OK),
 ]
 
 
