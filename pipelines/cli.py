@@ -107,7 +107,8 @@ def cmd_run(args) -> int:
     if dropped:
         read = summary.data.get("rows_read")
         print(f"warning: {dropped}{f' of {read}' if read else ''} rows had missing values and were dropped "
-              "(data.drop_incomplete_rows); the count is in run.json `data`", file=sys.stderr)
+              "(data.drop_incomplete_rows); the count is in run.json `data`. To keep such rows, mark the features "
+              "that may be missing `missing: impute` (the model fills them in)", file=sys.stderr)
     if summary.status == "succeeded":
         print("\nPipeline succeeded.")
         if summary.pushed:
