@@ -287,6 +287,25 @@ class ResourcesConfig:
 
 
 @dataclass(frozen=True)
+class VolumeConfig:
+    """A PersistentVolumeClaim every task of a ``kfp`` spec mounts, holding the pipeline's artifacts.
+
+    For clusters whose object store TF cannot open, e.g. an Azure Blob container mounted through
+    the Blob CSI driver (``terraform/azure`` output ``pipeline_volume``; docs/kubeflow.md, Azure).
+    The pipeline root stays a URI KFP's driver accepts (``minio://<bucket>/...``); ``mount_path``
+    is where KFP's launcher keeps that bucket's files (``/minio/<bucket>``), so each task reads and
+    writes its artifacts on the volume (``pipelines/kubeflow/volume.py``).
+
+    Attributes:
+        claim_name: The PVC in the pipeline's namespace.
+        mount_path: Where every task mounts it; push destinations and data under it are on the volume.
+    """
+
+    claim_name: str
+    mount_path: str
+
+
+@dataclass(frozen=True)
 class KubeflowConfig:
     """Settings for the compiled KFP v2 / Vertex spec, and for submitting it to Kubeflow.
 
@@ -313,6 +332,8 @@ class KubeflowConfig:
         enable_caching: Whether the DAG's KFP runs reuse cached task results (the Variable
             ``mlops_kubeflow_enable_caching`` wins). The cache key then holds the
             ``data_fingerprint`` and ``serving_version`` the runner computes for each run.
+        pipeline_volume: A PVC every task of a ``kfp`` spec mounts, holding the artifacts (Azure);
+            None: artifacts live at the pipeline root's object store.
     """
 
     image: str = "mlops-pipelines:latest"
@@ -325,6 +346,7 @@ class KubeflowConfig:
     service_account: str | None = None
     parameters: Mapping[str, ParameterValue] = field(default_factory=dict)
     enable_caching: bool = True
+    pipeline_volume: VolumeConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -384,9 +406,47 @@ class VertexConfig:
 class CloudConfig:
     """Where the cloud resources live (filled from `terraform output`, see docs/infrastructure.md)."""
 
-    provider: Literal["local", "aws", "gcp"] = "local"
+    provider: Literal["local", "aws", "gcp", "azure"] = "local"
     region: str = ""
     service_account: str = ""
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """Streaming monitoring over Kafka (``mlops serve --kafka``, ``mlops monitor --stream``,
+    the ``model_quality_events`` DAG); ``docs/monitoring.md``.
+
+    Attributes:
+        bootstrap_servers: ``host:port[,host:port]`` of the Kafka cluster; the environment's
+            ``MLOPS_KAFKA_BOOTSTRAP_SERVERS`` wins, and security settings (SASL/SSL) come only
+            from the environment (``monitoring/kafka_settings.py``).
+        publish_predictions: ``mlops serve --config`` sends predictions to Kafka (as ``--kafka``).
+        predictions_topic / ground_truth_topic / results_topic / dead_letter_topic: Topic names.
+        group_id: The monitor's consumer group (empty: ``mlops-monitor-<name>``).
+        window: ``count`` (``window_records`` predictions per window, in offset order per
+            partition of the predictions topic) or ``time`` (``window_seconds`` of prediction time).
+        window_records / window_seconds: Size of a window.
+        lateness_seconds: A label joins its prediction when its timestamp is at most this much
+            later; a window closes once each of its predictions is joined or past it.
+        min_labeled: Quality thresholds are judged only on windows with at least this many
+            labelled predictions.
+        report_dir: Where each window's report goes (relative paths from the working directory;
+            empty: ``runs/monitoring/<name>``).
+    """
+
+    bootstrap_servers: str | None = None
+    publish_predictions: bool = False
+    predictions_topic: str = "mlops.predictions"
+    ground_truth_topic: str = "mlops.ground-truth"
+    results_topic: str = "mlops.monitoring-results"
+    dead_letter_topic: str = "mlops.monitoring-dead-letter"
+    group_id: str | None = None
+    window: Literal["count", "time"] = "count"
+    window_records: int = 1000
+    window_seconds: float = 3600.0
+    lateness_seconds: float = 3600.0
+    min_labeled: int = 30
+    report_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -410,6 +470,11 @@ class MonitoringConfig:
             read (0 = today only).
         realert_after_hours: The same drifted features are not alerted (nor retrained on) again
             within this many hours (0 = on every new drifted window).
+        min_accuracy / min_precision / min_recall: Served-quality thresholds of the streaming
+            monitor (classification; precision and recall of ``evaluation.positive_class`` for
+            two classes, else macro averages): a window below one breaks it. None: not judged.
+        max_mae / max_rmse: The same for regression, in the label's units (above breaks it).
+        stream: Kafka topics, windows and lateness of the streaming monitor.
     """
 
     drift_threshold: float = 0.2
@@ -420,6 +485,12 @@ class MonitoringConfig:
     snapshots_uri: str | None = None
     lookback_days: int = 7
     realert_after_hours: float = 24.0
+    min_accuracy: float | None = None
+    min_precision: float | None = None
+    min_recall: float | None = None
+    max_mae: float | None = None
+    max_rmse: float | None = None
+    stream: StreamConfig = StreamConfig()
 
 
 @dataclass(frozen=True)
@@ -455,6 +526,28 @@ class ExplainConfig:
     enabled: bool = False
     sample_size: int = 50
     background_size: int = 25
+
+
+@dataclass(frozen=True)
+class ModelCardConfig:
+    """What the model card of every pushed version says that the run cannot know
+    (``components/model_card``; Model Card Toolkit's ``owners`` and ``considerations``).
+
+    Attributes:
+        owner: The team or person accountable for the model.
+        contact: How to reach them (an address, a channel).
+        intended_use: What the model is for and who uses it.
+        out_of_scope_use: Uses it was not built or checked for.
+        limitations: Known limitations, beyond the fairness reasons the card adds itself.
+        users: Who is expected to act on its predictions.
+    """
+
+    owner: str = ""
+    contact: str = ""
+    intended_use: str = ""
+    out_of_scope_use: str = ""
+    limitations: str = ""
+    users: str = ""
 
 
 @dataclass(frozen=True)
@@ -573,6 +666,7 @@ class PipelineConfig:
     compress: CompressConfig = CompressConfig()
     drift_check: DriftCheckConfig = DriftCheckConfig()
     tracking: TrackingConfig = TrackingConfig()
+    model_card: ModelCardConfig = ModelCardConfig()
     schedule: str | None = None
     runner: Runner | None = None
     source_path: str = field(default="", compare=False)
@@ -956,6 +1050,17 @@ def _check_semantics(cfg: PipelineConfig, source: str, check_files: bool = True)
         fail("monitoring.lookback_days must be >= 0 (0 = today only)")
     if cfg.monitoring.realert_after_hours < 0:
         fail("monitoring.realert_after_hours must be >= 0 (0 = alert on every new drifted window)")
+    stream = cfg.monitoring.stream
+    for key in ("min_accuracy", "min_precision", "min_recall"):
+        value = getattr(cfg.monitoring, key)
+        if value is not None and not 0 <= value <= 1:
+            fail(f"monitoring.{key}: {value} must be a fraction in [0, 1]")
+    for key in ("max_mae", "max_rmse"):
+        value = getattr(cfg.monitoring, key)
+        if value is not None and value < 0:
+            fail(f"monitoring.{key}: {value} must be >= 0")
+    if stream.window_records < 1 or stream.window_seconds <= 0 or stream.lateness_seconds < 0 or stream.min_labeled < 0:
+        fail("monitoring.stream: window_records must be >= 1, window_seconds > 0, lateness_seconds and min_labeled >= 0")
     if cfg.monitoring.window_size < 0:
         fail(f"monitoring.window_size: {cfg.monitoring.window_size} must be >= 0 (0 = every row)")
     if not 0.0 <= cfg.compress.accuracy_budget < 1.0:
@@ -1117,6 +1222,7 @@ def _check_tracking(cfg: PipelineConfig, fail: typing.Callable[[str], None]) -> 
         fail(f"tracking.timeout_seconds: {tr.timeout_seconds:g} must be > 0")
 
 
+_K8S_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _CPU_RE = re.compile(r"^([0-9]*[.])?[0-9]+m?$")
 _MEMORY_RE = re.compile(r"^[0-9]+(E|Ei|P|Pi|T|Ti|G|Gi|M|Mi|K|Ki)?$")
 
@@ -1128,6 +1234,15 @@ def _check_compile_settings(cfg: PipelineConfig, fail: typing.Callable[[str], No
     if gpu.vertex_accelerator_type not in VERTEX_GPU_TYPES:
         fail(f"kubeflow.gpu.vertex_accelerator_type: {gpu.vertex_accelerator_type!r} is not a Vertex AI GPU "
              f"type; use one of {', '.join(VERTEX_GPU_TYPES)}")
+    vol = cfg.kubeflow.pipeline_volume
+    if vol is not None:
+        if not _K8S_NAME_RE.match(vol.claim_name):
+            fail(f"kubeflow.pipeline_volume.claim_name: {vol.claim_name!r} is not a Kubernetes object name "
+                 "(lowercase letters, digits, '-' and '.'), e.g. mlops-artifacts")
+        if not vol.mount_path.startswith("/") or vol.mount_path.rstrip("/") in ("", "/minio", "/s3", "/gcs") \
+                or os.path.normpath(vol.mount_path) != vol.mount_path:
+            fail(f"kubeflow.pipeline_volume.mount_path: {vol.mount_path!r} must be a normalized absolute path "
+                 "below the launcher's folder of the root's bucket, e.g. /minio/mlpipeline for minio://mlpipeline/...")
     res = cfg.kubeflow.resources
     for where, spec in (("default", res.default), *((f"components.{k}", v) for k, v in res.components.items())):
         for key in ("cpu_request", "cpu_limit", "memory_request", "memory_limit"):

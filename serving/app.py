@@ -128,6 +128,7 @@ def create_app(
     drift_monitor=None,
     metrics: ServingMetrics | None = None,
     load_retry_max_seconds: float = DEFAULT_LOAD_RETRY_MAX_SECONDS,
+    prediction_sink=None,
 ) -> FastAPI:
     """Builds the server app for one model (nothing starts until the app's lifespan does).
 
@@ -141,6 +142,8 @@ def create_app(
         metrics: Prometheus metrics (a fresh registry by default).
         load_retry_max_seconds: A version that fails to load is retried after ``poll_seconds``,
             then twice as long each time, up to this.
+        prediction_sink: Optional ``serving.kafka_sink.KafkaPredictionSink``; predictions go
+            there instead of ``prediction_logger``, which then takes only what it spills.
     """
     name = model_source.name
     metrics = metrics or ServingMetrics(name)
@@ -171,6 +174,11 @@ def create_app(
             lambda n: metrics.log_records.labels(name, "written").inc(n),
             lambda n: metrics.log_records.labels(name, "dropped").inc(n),
         )
+    if prediction_sink is not None:
+        prediction_sink.on_count = lambda result, n: metrics.kafka_records.labels(name, result).inc(n)
+        for result in ("delivered", "spilled", "dropped"):
+            metrics.kafka_records.labels(name, result)
+        metrics.kafka_queue.labels(name).set(0)
     if drift_monitor is not None:
         metrics.drift_threshold.labels(name).set(drift_monitor.settings.threshold)
 
@@ -190,6 +198,8 @@ def create_app(
     async def lifespan(app: FastAPI):
         if prediction_logger is not None:
             prediction_logger.start()
+        if prediction_sink is not None:
+            prediction_sink.start()
         if drift_monitor is not None:
             drift_monitor.start()
         manager.start()
@@ -199,6 +209,8 @@ def create_app(
             manager.stop()
             if drift_monitor is not None:
                 drift_monitor.stop()
+            if prediction_sink is not None:  # before the log: what it cannot deliver spills there
+                await run_in_threadpool(prediction_sink.close)
             if prediction_logger is not None:
                 await run_in_threadpool(prediction_logger.close)
 
@@ -213,6 +225,7 @@ def create_app(
     app.state.manager = manager
     app.state.metrics = metrics
     app.state.prediction_logger = prediction_logger
+    app.state.prediction_sink = prediction_sink
     app.state.drift_monitor = drift_monitor
     app.state.model_name = name
 
@@ -270,6 +283,8 @@ def create_app(
     async def prom_metrics():
         if prediction_logger is not None:
             metrics.log_queue.labels(name).set(prediction_logger.queued())
+        if prediction_sink is not None:
+            metrics.kafka_queue.labels(name).set(prediction_sink.queued())
         metrics.newest_version.labels(name).set(manager.newest_version or 0)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -324,6 +339,7 @@ def create_app(
         return b"".join(chunks)
 
     async def predict(request: Request, model_name: str, version: str | None) -> Response:
+        started = time.perf_counter()
         request_id = request.headers.get("x-request-id", "")
         if not _REQUEST_ID_RE.match(request_id):
             request_id = uuid.uuid4().hex
@@ -356,7 +372,10 @@ def create_app(
             cls = row.get("predicted_class")
             if isinstance(cls, str):
                 metrics.predictions.labels(name, cls).inc()
-        if prediction_logger is not None:
+        if prediction_sink is not None:
+            prediction_sink.publish(name, model.version, parsed.rows, rows, request_id,
+                                    (time.perf_counter() - started) * 1000.0)
+        elif prediction_logger is not None:
             prediction_logger.log(make_records(name, model.version, parsed.rows, rows, request_id))
         if drift_monitor is not None:
             drift_monitor.observe(parsed.rows, rows)

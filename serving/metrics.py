@@ -23,6 +23,9 @@ Names (the alert rules in ``infra/monitoring/`` use them; a test checks they exi
 * ``mlops_serving_model_load_timestamp_seconds{model}``
 * ``mlops_serving_prediction_log_records_total{model, result}``: ``written`` / ``dropped``
 * ``mlops_serving_prediction_log_queue{model}``: records waiting to be written
+* ``mlops_serving_kafka_records_total{model, result}``: prediction events sent to Kafka
+  (``mlops serve --kafka``): ``delivered``, ``spilled`` (to the file log), ``dropped``
+* ``mlops_serving_kafka_queue{model}``: prediction events waiting for the broker
 * ``mlops_serving_drift_score{model, feature, metric}`` and ``mlops_serving_drift_threshold{model}``
   (only with a drift baseline), ``mlops_serving_drift_window_rows{model}``,
   ``mlops_serving_drift_windows_total{model, result}``: every window computed, ``drift`` /
@@ -74,6 +77,11 @@ class ServingMetrics:
             "mlops_serving_prediction_log_records", "Prediction log records", ["model", "result"], registry=r
         )
         self.log_queue = Gauge("mlops_serving_prediction_log_queue", "Prediction log records queued", ["model"], registry=r)
+        self.kafka_records = Counter(
+            "mlops_serving_kafka_records", "Prediction events to Kafka: delivered, spilled (to the file log), dropped",
+            ["model", "result"], registry=r,
+        )
+        self.kafka_queue = Gauge("mlops_serving_kafka_queue", "Prediction events waiting for the broker", ["model"], registry=r)
         self.drift_score = Gauge(
             "mlops_serving_drift_score", "Drift of the recent serving window vs the training baseline",
             ["model", "feature", "metric"], registry=r,

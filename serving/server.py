@@ -5,6 +5,7 @@
                 [--poll-seconds 2] [--load-retry-max-seconds 300] [--max-body-bytes 1048576]
                 [--config pipelines/configs/penguins.yaml]   # defaults for the above + drift
                 [--baseline <training data uri>]
+                [--kafka [--bootstrap-servers H:P] [--kafka-topic T]]   # predictions to Kafka (docs/monitoring.md)
 
 ``--config`` supplies ``push.destination`` / ``push.model_name`` as defaults for ``--models`` /
 ``--model`` and turns on the online drift monitor with ``monitoring.*`` and ``data.uri`` as
@@ -49,6 +50,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-flush-seconds", type=float, default=5.0, help="flush the log at least this often (default 5)")
     parser.add_argument("--log-max-queue", type=int, default=20_000,
                         help="records queued at most; more are dropped and counted (default 20000)")
+    parser.add_argument("--kafka", action="store_true",
+                        help="send each prediction to Kafka (monitoring.stream.predictions_topic) instead of the file log; "
+                             "with --log-dir, what cannot be delivered spills there (docs/monitoring.md). "
+                             "Default: monitoring.stream.publish_predictions of --config")
+    parser.add_argument("--bootstrap-servers", metavar="HOST:PORT",
+                        help="Kafka bootstrap servers (MLOPS_KAFKA_BOOTSTRAP_SERVERS wins; "
+                             "default: monitoring.stream.bootstrap_servers of --config)")
+    parser.add_argument("--kafka-topic", help="predictions topic (default: monitoring.stream.predictions_topic, mlops.predictions)")
+    parser.add_argument("--kafka-max-queue", type=int, default=20_000,
+                        help="prediction events waiting for the broker at most; more spill to --log-dir (default 20000)")
+    parser.add_argument("--kafka-delivery-timeout-seconds", type=float, default=120.0,
+                        help="how long an event is retried while the broker is away before it spills (default 120)")
     parser.add_argument("--poll-seconds", type=float, default=2.0, help="how often to look for a new version (default 2)")
     parser.add_argument("--load-retry-max-seconds", type=float, default=300.0,
                         help="a version that fails to load is retried after --poll-seconds, then twice as long each time, "
@@ -99,6 +112,7 @@ def build_app(args):
     if args.log_dir:
         logger = PredictionLogger(args.log_dir, name, batch_size=args.log_batch_size,
                                   flush_seconds=args.log_flush_seconds, max_queue=args.log_max_queue)
+    sink = _kafka_sink(args, cfg, logger)
     monitor = None
     baseline_uri = args.baseline or (cfg.data.uri if cfg else None)
     if baseline_uri and not args.no_drift:
@@ -120,8 +134,31 @@ def build_app(args):
                  baseline_uri, len(baseline), settings.window_size, settings.threshold)
     app = create_app(source, poll_seconds=args.poll_seconds, max_body_bytes=args.max_body_bytes,
                      max_instances=args.max_instances, prediction_logger=logger, drift_monitor=monitor,
-                     load_retry_max_seconds=args.load_retry_max_seconds)
+                     load_retry_max_seconds=args.load_retry_max_seconds, prediction_sink=sink)
     return app, source
+
+
+def _kafka_sink(args, cfg, spill):
+    """The Kafka prediction sink when ``--kafka`` or ``monitoring.stream.publish_predictions`` asks for one."""
+    stream = cfg.monitoring.stream if cfg else None
+    if not (getattr(args, "kafka", False) or (stream and stream.publish_predictions)):
+        return None
+    from monitoring.kafka_settings import KafkaSettingsError, client_config, redacted
+    from serving.kafka_sink import KafkaPredictionSink
+
+    try:
+        conf = client_config(getattr(args, "bootstrap_servers", None) or (stream.bootstrap_servers if stream else None))
+    except KafkaSettingsError as exc:
+        raise ValueError(str(exc)) from None
+    max_queue = getattr(args, "kafka_max_queue", 20_000)
+    delivery_timeout = getattr(args, "kafka_delivery_timeout_seconds", 120.0)
+    if max_queue < 1 or delivery_timeout <= 0:
+        raise ValueError("--kafka-max-queue must be >= 1 and --kafka-delivery-timeout-seconds > 0")
+    topic = getattr(args, "kafka_topic", None) or (stream.predictions_topic if stream else "mlops.predictions")
+    log.info("predictions to Kafka topic %s at %s (%s)", topic, conf["bootstrap.servers"],
+             "undeliverable ones spill to the file log" if spill else "no --log-dir: undeliverable ones are dropped, counted")
+    log.debug("kafka settings: %s", redacted(conf))
+    return KafkaPredictionSink(conf, topic, spill=spill, max_queue=max_queue, delivery_timeout_s=delivery_timeout)
 
 
 def _registry_source(registry: tuple[str, str], cfg):
