@@ -1,7 +1,7 @@
 """Turn ``terraform output -json`` of an environment into the pipeline's cloud settings.
 
-The roots ``terraform/aws`` and ``terraform/gcp`` (each applied per environment with
-``-var-file=env/<env>.tfvars``) expose the same output names, so one conversion serves both::
+The roots ``terraform/aws``, ``terraform/gcp`` and ``terraform/azure`` (each applied per environment
+with ``-var-file=env/<env>.tfvars``) expose the same output names, so one conversion serves all::
 
     terraform -chdir=terraform/aws output -json > out.json
     python -m pipelines.cloud_settings --tf-output out.json --image-tag 1.4.0 > cloud.yaml
@@ -18,9 +18,13 @@ prints a YAML fragment for the pipeline config::
         tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
         accelerator_type: nvidia.com/gpu          # or nvidia-tesla-t4 etc. on GCP
     cloud:
-      provider: aws                                # or gcp
+      provider: aws                                # or gcp, azure
       region: ...
-      service_account: <IAM role ARN or Google service account email>
+      service_account: <IAM role ARN, Google service account email or managed identity client ID>
+
+On Azure the pipeline root is KFP's ``minio://mlpipeline/pipeline-root`` and the push destination a
+path under the mounted artifact container, and ``kubeflow.pipeline_volume`` names the PVC every
+task mounts there (docs/kubeflow.md, Azure).
 
 Pure Python: the standard library plus PyYAML (only for ``--format yaml``). It never
 imports TensorFlow, so it runs on an operator's machine next to ``terraform``.
@@ -46,8 +50,9 @@ except ModuleNotFoundError:  # run as a file (`python pipelines/cloud_settings.p
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = ExitCode.OK, ExitCode.OTHER, ExitCode.USAGE
 
-PROVIDERS = ("aws", "gcp")
-SCHEMES = {"aws": "s3://", "gcp": "gs://"}
+PROVIDERS = ("aws", "gcp", "azure")
+# Azure: the root is KFP's own minio:// bucket, whose launcher folder is the mounted container.
+SCHEMES = {"aws": "s3://", "gcp": "gs://", "azure": "minio://"}
 
 # Outputs every environment must have, and the one naming the pipeline pods' identity.
 COMMON_OUTPUTS = (
@@ -59,7 +64,9 @@ COMMON_OUTPUTS = (
     "gpu_node_selector",
     "gpu_accelerator_type",
 )
-IDENTITY_OUTPUT = {"aws": "pipeline_role_arn", "gcp": "pipeline_service_account_email"}
+IDENTITY_OUTPUT = {"aws": "pipeline_role_arn", "gcp": "pipeline_service_account_email", "azure": "pipeline_identity_client_id"}
+# Outputs only one provider has: Azure's artifacts are on a PVC every task mounts.
+PROVIDER_OUTPUTS = {"azure": ("pipeline_volume",)}
 
 DEFAULT_TOLERATIONS = ({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},)
 
@@ -68,6 +75,11 @@ _ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")
 _GSA_EMAIL_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$")
 _AWS_REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")
 _GCP_REGION_RE = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
+_AZURE_REGION_RE = re.compile(r"^[a-z]+[a-z0-9]*$")
+_CLIENT_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_REGION_RES = {"aws": _AWS_REGION_RE, "gcp": _GCP_REGION_RE, "azure": _AZURE_REGION_RE}
+_IDENTITY_RES = {"aws": (_ROLE_ARN_RE, "an IAM role ARN"), "gcp": (_GSA_EMAIL_RE, "a Google service account email"),
+                 "azure": (_CLIENT_ID_RE, "a managed identity client ID (GUID)")}
 _TOLERATION_OPERATORS = ("Exists", "Equal")
 _TOLERATION_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
@@ -145,13 +157,13 @@ def build_cloud_settings(
     if "cloud_provider" not in outputs:
         raise TerraformOutputError(
             f"{source}: missing output 'cloud_provider'; is this `terraform output -json` of an "
-            "environment of terraform/aws or terraform/gcp?"
+            "environment of terraform/aws, terraform/gcp or terraform/azure?"
         )
     provider = outputs["cloud_provider"]
     if provider not in PROVIDERS:
         raise TerraformOutputError(f"{source}: output 'cloud_provider' is {provider!r}; expected one of {', '.join(PROVIDERS)}")
 
-    required = (*COMMON_OUTPUTS, IDENTITY_OUTPUT[provider])
+    required = (*COMMON_OUTPUTS, IDENTITY_OUTPUT[provider], *PROVIDER_OUTPUTS.get(provider, ()))
     missing = [name for name in required if name not in outputs]
     if missing:
         raise TerraformOutputError(
@@ -168,13 +180,23 @@ def build_cloud_settings(
     scheme = SCHEMES[provider]
     destination = string("push_destination").rstrip("/")
     pipeline_root = string("pipeline_root").rstrip("/")
+    volume = _pipeline_volume(outputs["pipeline_volume"], source) if provider == "azure" else None
     for name, uri in (("push_destination", destination), ("pipeline_root", pipeline_root)):
-        if not uri.startswith(scheme) or len(uri) <= len(scheme):
+        if volume is not None and name == "push_destination":
+            if not _under(uri, volume["mount_path"]):
+                raise TerraformOutputError(
+                    f"{source}: output 'push_destination' is {uri!r}; on azure it must be a path under the "
+                    f"pipeline volume's mount_path {volume['mount_path']}")
+        elif not uri.startswith(scheme) or len(uri) <= len(scheme):
             raise TerraformOutputError(f"{source}: output {name!r} is {uri!r}; on {provider} it must start with {scheme}<bucket>")
+    # KFP's launcher keeps a minio://<bucket>/... root's files at /minio/<bucket>/...: that must be the volume.
+    if volume is not None and not _under("/minio/" + pipeline_root[len(scheme):], volume["mount_path"]):
+        raise TerraformOutputError(
+            f"{source}: output 'pipeline_root' is {pipeline_root!r}, whose launcher path is not under the pipeline "
+            f"volume's mount_path {volume['mount_path']}")
 
     region = string("region")
-    region_re = _AWS_REGION_RE if provider == "aws" else _GCP_REGION_RE
-    if not region_re.match(region):
+    if not _REGION_RES[provider].match(region):
         raise TerraformOutputError(f"{source}: output 'region' is {region!r}, which is not an {provider} region")
 
     repo = string("image_repository_url").rstrip("/")
@@ -203,9 +225,8 @@ def build_cloud_settings(
 
     identity_name = IDENTITY_OUTPUT[provider]
     identity = string(identity_name)
-    identity_re = _ROLE_ARN_RE if provider == "aws" else _GSA_EMAIL_RE
+    identity_re, what = _IDENTITY_RES[provider]
     if not identity_re.match(identity):
-        what = "an IAM role ARN" if provider == "aws" else "a Google service account email"
         raise TerraformOutputError(f"{source}: output {identity_name!r} is {identity!r}, which is not {what}")
 
     settings: dict[str, Any] = {
@@ -220,9 +241,25 @@ def build_cloud_settings(
             },
         },
     }
+    if volume is not None:
+        settings["kubeflow"]["pipeline_volume"] = volume
     if include_cloud:
         settings["cloud"] = {"provider": provider, "region": region, "service_account": identity}
     return settings
+
+
+def _pipeline_volume(value: Any, source: str) -> dict[str, str]:
+    """``{claim_name, mount_path}`` from the Azure output ``pipeline_volume``."""
+    if (not isinstance(value, dict) or not isinstance(value.get("claim_name"), str) or not value["claim_name"]
+            or not isinstance(value.get("mount_path"), str) or not value["mount_path"].startswith("/")):
+        raise TerraformOutputError(
+            f"{source}: output 'pipeline_volume' must be a map with a non-empty 'claim_name' and an absolute "
+            f"'mount_path', got {value!r}")
+    return {"claim_name": value["claim_name"], "mount_path": value["mount_path"].rstrip("/")}
+
+
+def _under(path: str, mount: str) -> bool:
+    return path == mount or path.startswith(mount + "/")
 
 
 def _as_list(value: Any, name: str, source: str) -> list[Any]:
@@ -291,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     if args.image_tag == "latest":
         print(
-            "note: image tag 'latest': the ECR/Artifact Registry repositories have immutable tags, "
+            "note: image tag 'latest': the ECR/Artifact Registry repositories have immutable tags (ACR: tag each build), "
             "so push each build under its own tag and pass it with --image-tag",
             file=sys.stderr,
         )

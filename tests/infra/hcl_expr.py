@@ -11,7 +11,7 @@ subset the conditions use:
 - ``[for x in xs : expr if cond]`` and ``[for k, v in map : expr]``
 - functions: can, try, regex, contains, length, alltrue, anytrue, startswith, endswith,
   floor, ceil, max, min, lower, upper, trimspace, keys, values, tostring, tonumber, merge,
-  coalesce
+  coalesce, concat
 
 Semantics follow Terraform where it matters for validations: arithmetic/comparison on null is
 an error, and ``regex`` fails when nothing matches. ``&&`` and ``||`` do not short-circuit by
@@ -338,6 +338,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "tonumber": _tonumber,
     "merge": lambda *ms: {k: v for m in ms for k, v in _need(m, "collection", "merge").items()},
     "coalesce": lambda *vs: next((v for v in vs if v is not None and v != ""), None),
+    "concat": lambda *ls: [x for xs in ls for x in _need(xs, "collection", "concat")],
 }
 
 

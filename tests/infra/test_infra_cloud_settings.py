@@ -5,7 +5,7 @@ The recorded outputs under tests/infra/data/ are hand-written in the exact shape
 outputs.tf and that the conversion gives the expected YAML (golden files).
 
 Regenerate the golden files after an intended change with:
-    for c in aws gcp; do .venv-infra/bin/python -m pipelines.cloud_settings \
+    for c in aws gcp azure; do .venv-infra/bin/python -m pipelines.cloud_settings \
       --tf-output tests/infra/data/$c-dev.tf-output.json --image-tag 0.1.0 \
       > tests/infra/data/$c-dev.cloud-settings.yaml; done
 """
@@ -28,7 +28,7 @@ _spec = importlib.util.spec_from_file_location("mlops_cloud_settings", REPO_ROOT
 cs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(cs)
 
-CLOUDS = ("aws", "gcp")
+CLOUDS = ("aws", "gcp", "azure")
 
 
 def recorded(cloud: str) -> dict:
@@ -63,13 +63,14 @@ def test_root_outputs_match_the_recording_and_the_converter(cloud):
         f"terraform/{cloud}/outputs.tf and tests/infra/data/{cloud}-dev.tf-output.json disagree: "
         f"only in outputs.tf {sorted(outputs - set(recorded(cloud)))}, only in the recording {sorted(set(recorded(cloud)) - outputs)}"
     )
-    needed = set(cs.COMMON_OUTPUTS) | {cs.IDENTITY_OUTPUT[cloud], "gpu_tolerations"}
+    needed = set(cs.COMMON_OUTPUTS) | {cs.IDENTITY_OUTPUT[cloud], "gpu_tolerations", *cs.PROVIDER_OUTPUTS.get(cloud, ())}
     assert needed <= outputs, f"cloud_settings needs outputs {sorted(needed - outputs)} from terraform/{cloud}"
 
 
-@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("cloud", ("aws", "gcp"))
 def test_module_constants_match_the_recording(cloud):
-    """Values fixed in the module (provider, GPU label/taint) are what the recording shows."""
+    """Values fixed in the module (provider, GPU label/taint) are what the recording shows (Azure's
+    taint and label: test_infra_gpu_placement.py)."""
     values = cs.outputs_from_json(recorded(cloud))
     assert values["cloud_provider"] == cloud
     module = TERRAFORM_DIR / "modules" / f"{cloud}_gpu_training"
@@ -98,12 +99,22 @@ def test_cli_output_matches_golden_yaml(cloud):
 def test_settings_content(cloud):
     settings = cs.build_cloud_settings(cs.outputs_from_json(recorded(cloud)), image_tag="abc123")
     assert list(settings) == ["push", "kubeflow", "cloud"]
-    scheme = "s3://" if cloud == "aws" else "gs://"
-    assert settings["push"]["destination"].startswith(scheme) and settings["push"]["destination"].endswith("/models")
+    scheme = cs.SCHEMES[cloud]
     kf = settings["kubeflow"]
     assert kf["pipeline_root"].startswith(scheme) and kf["pipeline_root"].endswith("/pipeline-root")
     assert kf["image"].endswith("/mlops-pipelines:abc123")
-    assert kf["gpu"]["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    nvidia = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    if cloud == "azure":
+        # Pushed models are a path on the artifact container every task mounts at KFP's launcher
+        # folder of the minio:// root; dev's Spot pool adds AKS's Spot taint to tolerate.
+        assert settings["push"]["destination"] == "/minio/mlpipeline/models"
+        assert kf["pipeline_volume"] == {"claim_name": "mlops-artifacts", "mount_path": "/minio/mlpipeline"}
+        assert kf["gpu"]["tolerations"] == [nvidia, {"key": "kubernetes.azure.com/scalesetpriority", "operator": "Exists", "effect": "NoSchedule"}]
+        assert kf["gpu"]["accelerator_type"] == "nvidia.com/gpu" and kf["image"].startswith("mlopsdev5e3c9a1f.azurecr.io/")
+        assert settings["cloud"] == {"provider": "azure", "region": "westeurope", "service_account": "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"}
+        return
+    assert settings["push"]["destination"].startswith(scheme) and settings["push"]["destination"].endswith("/models")
+    assert kf["gpu"]["tolerations"] == [nvidia]
     if cloud == "aws":
         assert kf["image"].startswith("111122223333.dkr.ecr.eu-west-1.amazonaws.com/")
         assert kf["gpu"]["accelerator_type"] == "nvidia.com/gpu"
@@ -167,6 +178,8 @@ def test_fragment_is_accepted_by_the_pipeline_config_loader():
         assert cfg.push.destination == fragment["push"]["destination"]
         assert cfg.kubeflow.image == fragment["kubeflow"]["image"]
         assert dict(cfg.kubeflow.gpu.node_selector) == fragment["kubeflow"]["gpu"]["node_selector"]
+        if cloud == "azure":
+            assert cfg.kubeflow.pipeline_volume.mount_path == "/minio/mlpipeline"
 
 
 def _deep_merge(into: dict, values: dict) -> None:
@@ -196,6 +209,7 @@ def _without(cloud: str, *names: str) -> dict:
         ("aws", ("pipeline_role_arn",), "missing output 'pipeline_role_arn' (needed for aws)"),
         ("gcp", ("pipeline_service_account_email",), "missing output 'pipeline_service_account_email' (needed for gcp)"),
         ("gcp", ("image_repository_url", "region"), "missing outputs 'region', 'image_repository_url'"),
+        ("azure", ("pipeline_volume",), "missing output 'pipeline_volume' (needed for azure)"),
         ("aws", ("cloud_provider",), "missing output 'cloud_provider'"),
     ],
 )
@@ -214,7 +228,13 @@ def test_missing_output_is_named(cloud, drop, expected, tmp_path):
     [
         ("aws", "push_destination", "gs://bucket/models", "must start with s3://"),
         ("gcp", "pipeline_root", "s3://bucket/root", "must start with gs://"),
-        ("aws", "cloud_provider", "azure", "expected one of aws, gcp"),
+        ("aws", "cloud_provider", "oracle", "expected one of aws, gcp, azure"),
+        ("azure", "pipeline_identity_client_id", "mlops-dev-pipeline", "not a managed identity client ID"),
+        ("azure", "push_destination", "/data/models", "path under the pipeline volume's mount_path /minio/mlpipeline"),
+        ("azure", "pipeline_root", "minio://other/pipeline-root", "launcher path is not under"),
+        ("azure", "pipeline_root", "gs://bucket/root", "must start with minio://"),
+        ("azure", "pipeline_volume", {"claim_name": "x", "mount_path": "minio"}, "absolute 'mount_path'"),
+        ("azure", "region", "West Europe", "not an azure region"),
         ("aws", "region", "us-central1", "not an aws region"),
         ("aws", "pipeline_role_arn", "mlops-dev-pipeline", "not an IAM role ARN"),
         ("gcp", "pipeline_service_account_email", "someone@example.com", "not a Google service account email"),
