@@ -101,36 +101,23 @@ resource "azurerm_storage_management_policy" "this" {
     }
   }
 
-  # Intermediate artifacts only; pushed models under artifacts/models/ never expire.
+  # Intermediate artifacts and prediction logs expire (0 keeps them); pushed models under
+  # artifacts/models/ never do.
   dynamic "rule" {
-    for_each = var.pipeline_root_retention_days > 0 ? [var.pipeline_root_retention_days] : []
+    for_each = { for name, r in {
+      expire-pipeline-root   = { prefix = "${azurerm_storage_container.artifacts.name}/pipeline-root/", days = var.pipeline_root_retention_days }
+      expire-prediction-logs = { prefix = "${azurerm_storage_container.predictions.name}/", days = var.prediction_log_retention_days }
+    } : name => r if r.days > 0 }
     content {
-      name    = "expire-pipeline-root"
-      enabled = true
-      filters {
-        blob_types   = ["blockBlob"]
-        prefix_match = ["${azurerm_storage_container.artifacts.name}/pipeline-root/"]
-      }
-      actions {
-        base_blob {
-          delete_after_days_since_modification_greater_than = rule.value
-        }
-      }
-    }
-  }
-
-  dynamic "rule" {
-    for_each = var.prediction_log_retention_days > 0 ? [var.prediction_log_retention_days] : []
-    content {
-      name    = "expire-prediction-logs"
+      name    = rule.key
       enabled = true
       filters {
         blob_types   = ["blockBlob", "appendBlob"]
-        prefix_match = ["${azurerm_storage_container.predictions.name}/"]
+        prefix_match = [rule.value.prefix]
       }
       actions {
         base_blob {
-          delete_after_days_since_modification_greater_than = rule.value
+          delete_after_days_since_modification_greater_than = rule.value.days
         }
       }
     }
