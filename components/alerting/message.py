@@ -41,6 +41,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "not_blessed": ("warning", "New {dataset} model was not blessed: nothing pushed"),
     "pipeline_failed": ("error", "Pipeline run for {dataset} failed"),
     "drift_detected": ("warning", "Data drift detected for {dataset}"),
+    "model_quality": ("warning", "Served {dataset} model broke a monitoring threshold"),
     "task_failed": ("error", "Airflow task failed for {dataset}"),
 }
 
@@ -339,6 +340,11 @@ def _summary(kind: str, checks: list[FailedCheck], reason: str | None, data_uri:
         head = f"Feature drift above the threshold{where}"
         if cols:
             head += f" (columns: {', '.join(cols)})"
+        head += "."
+    elif kind == "model_quality":
+        head = "The streaming monitor's window broke a quality or drift threshold"
+        if cols:
+            head += f" ({', '.join(cols)})"
         head += "."
     elif kind == "pipeline_failed":
         head = "The training pipeline run failed; no new model was pushed."

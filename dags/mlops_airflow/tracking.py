@@ -9,6 +9,9 @@ reference (the snapshot the serving model was trained on).
 "current_uri"}`` of
 the last drift alert, so an hourly check does not alert and retrain again on the same window,
 or on the same drifted features within ``monitoring.realert_after_hours``.
+
+``mlops_last_quality_alert_<name>`` holds the same for the streaming monitor's breaching windows
+(``model_quality_events``): ``{"window_end": <window id>, "columns": <broken thresholds>, ...}``.
 """
 
 from __future__ import annotations
@@ -56,6 +59,14 @@ def last_drift_alert(pipeline_name: str) -> dict[str, Any]:
 
 def record_drift_alert(pipeline_name: str, record: dict[str, Any]) -> None:
     _set(variable_key(pipeline_name, "last_drift_alert"), record)
+
+
+def last_quality_alert(pipeline_name: str) -> dict[str, Any]:
+    return _get(variable_key(pipeline_name, "last_quality_alert"))
+
+
+def record_quality_alert(pipeline_name: str, record: dict[str, Any]) -> None:
+    _set(variable_key(pipeline_name, "last_quality_alert"), record)
 
 
 def repeat_alert_reason(
