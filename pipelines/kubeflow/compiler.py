@@ -54,7 +54,8 @@ def compile_kubeflow(
     problems = targets.remote_problems(cfg, target, root)
     if problems:
         raise targets.TargetError(target, problems)
-    root_problem = conformance.pipeline_root_problem(root)
+    vol = cfg.kubeflow.pipeline_volume if target == "kfp" else None
+    root_problem = conformance.pipeline_root_problem(root, vol.mount_path if vol else None)
     if root_problem:
         raise conformance.NonConformingSpec([root_problem])  # before anything is compiled against it
     pipeline = create_pipeline(cfg, pipeline_root=root, code_version="", for_kubeflow=True)

@@ -12,7 +12,8 @@ at HEAD; see ../shared/notes/kubeflow.md and docs/kubeflow.md):
 * every artifact type title imports in the image as TFX's entrypoint will import it;
 * every container runs the project entrypoint (``pipelines.kubeflow.entrypoint``), which restores
   the input types the backends lose and drops the outputs they add;
-* the pipeline root is one TFX and TF can open in the image (``gs://`` or a local path).
+* the pipeline root is one TFX and TF can open in the image (``gs://`` or a local path), or one
+  whose launcher path is the volume every container mounts (``pipelines/kubeflow/volume.py``).
 
 ``mlops compile`` refuses to write a spec that breaks a rule; ``tests/e2e/test_kubeflow_conformance.py``
 runs the same check on the golden specs and a fresh compile.
@@ -24,6 +25,7 @@ from typing import Any, Callable, Iterator
 
 import yaml
 
+from pipelines.kubeflow import volume
 from pipelines.kubeflow.entrypoint import COMMAND, type_title
 
 SCHEMA_VERSION = "2.1.0"
@@ -41,14 +43,18 @@ class NonConformingSpec(ValueError):
         self.problems = problems
 
 
-def pipeline_root_problem(root: str) -> str | None:
+def pipeline_root_problem(root: str, volume_mount: str | None = None) -> str | None:
     """Why a pipeline root cannot work, or None.
 
     TF's gfile in the project image opens ``gs://`` and local paths, not ``s3://`` (no
     tensorflow-io for Python 3.13) nor ``minio://`` (open-source KFP's default root); TFX
-    components open ``artifact.uri`` with it directly, so such a root fails in the first task.
+    components open ``artifact.uri`` with it directly, so such a root fails in the first task,
+    unless every task mounts a volume at the root's launcher path (``volume_mount``) and the
+    entrypoint hands TFX the paths there.
     """
     if "://" not in root or root.startswith(ROOT_SCHEMES):
+        return None
+    if volume_mount and volume.volume_path(root, volume_mount) is not None:
         return None
     scheme = root.split("://", 1)[0]
     return (
@@ -121,10 +127,19 @@ def problems(spec: dict[str, Any], importable: Callable[[str], bool] | None = No
         for title in sorted(artifact_titles(spec)):
             if not importable(title):
                 out.append(f"artifact type {title!r} cannot be imported by TFX's entrypoint in the image")
-    root_problem = pipeline_root_problem(spec.get("defaultPipelineRoot", ""))
+    root_problem = pipeline_root_problem(spec.get("defaultPipelineRoot", ""), spec_volume_mount(spec))
     if root_problem:
         out.append(root_problem)
     return out
+
+
+def spec_volume_mount(spec: dict[str, Any]) -> str | None:
+    """The pipeline volume's mount path when every container of the spec names the same one."""
+    mounts = {
+        next((e.get("value") for e in ex["container"].get("env", []) if e.get("name") == volume.ENV), None)
+        for ex in spec.get("deploymentSpec", {}).get("executors", {}).values() if "container" in ex
+    }
+    return mounts.pop() if len(mounts) == 1 else None
 
 
 def tfx_importable(title: str) -> bool:

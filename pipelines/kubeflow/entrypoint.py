@@ -27,6 +27,8 @@ from typing import Any
 
 import yaml
 
+from pipelines.kubeflow import volume
+
 COMMAND = ["python", "-m", "pipelines.kubeflow.entrypoint"]
 INVOCATION_FLAG = "--json_serialized_invocation_args"
 INPUTS_SPEC_FLAG = "--json_serialized_inputs_spec_args"
@@ -133,8 +135,12 @@ def _flag_value(argv: list[str], flag: str) -> tuple[int, str] | None:
     return None
 
 
-def patch_argv(argv: list[str]) -> tuple[list[str], list[str]]:
-    """argv with the invocation's input types restored and added outputs dropped; also returns what changed."""
+def patch_argv(argv: list[str], volume_mount: str | None = None) -> tuple[list[str], list[str]]:
+    """argv with the invocation's input types restored and added outputs dropped; also returns what changed.
+
+    With ``volume_mount`` (the spec's ``MLOPS_PIPELINE_VOLUME``), every artifact URI becomes its
+    path on that mounted volume (``pipelines/kubeflow/volume.py``).
+    """
     invocation = _flag_value(argv, INVOCATION_FLAG)
     if invocation is None:
         return list(argv), []
@@ -142,6 +148,8 @@ def patch_argv(argv: list[str]) -> tuple[list[str], list[str]]:
     spec = _flag_value(argv, INPUTS_SPEC_FLAG)
     changed = restore_input_types(executor_input, json.loads(spec[1])) if spec is not None else []
     changed += [f"output dropped (added by the backend, not declared): {line}" for line in drop_added_outputs(executor_input)]
+    if volume_mount:
+        changed += [f"artifact on the pipeline volume: {line}" for line in volume.map_artifacts(executor_input, volume_mount)]
     if not changed:
         return list(argv), []
     out = list(argv)
@@ -163,8 +171,8 @@ def main(argv: list[str] | None = None) -> None:
     # VersionedPusher logs the MLflow run itself (pipelines/tracking).
     os.environ.setdefault("MLOPS_RUNNER", "kubeflow")
     try:
-        patched, changed = patch_argv(argv)
-    except InputTypeMismatch as exc:
+        patched, changed = patch_argv(argv, os.environ.get(volume.ENV) or None)
+    except (InputTypeMismatch, volume.NotOnVolume) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     invocation = _flag_value(patched, INVOCATION_FLAG)

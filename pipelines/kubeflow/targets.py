@@ -10,7 +10,10 @@ The three backends read the same PipelineSpec differently at run time (read from
 * OSS KFP's driver uses ``resources.accelerator`` as the Kubernetes resource name
   (``nvidia.com/gpu``); Vertex wants one of its ``AcceleratorType`` names; aiplatform reads the
   file with ``yaml.safe_load``, so a Vertex spec is one YAML document (no platform spec);
-* with no CPU/memory requests a pod gets the namespace defaults, which can kill Transform.
+* with no CPU/memory requests a pod gets the namespace defaults, which can kill Transform;
+* where the cluster's object store is one TF cannot open (Azure Blob), ``kubeflow.pipeline_volume``
+  names a PVC every ``kfp`` task mounts at the launcher's folder of a ``minio://``/``s3://`` root:
+  the root, push destination and data may then be on that volume (``pipelines/kubeflow/volume.py``).
 
 ``remote_problems`` says what a config lacks for a remote target; ``apply_target`` writes the
 target's accelerator and resources into the compiled spec and returns the YAML documents.
@@ -22,6 +25,7 @@ import re
 from typing import Any
 
 from pipelines.config import PipelineConfig, TaskResources
+from pipelines.kubeflow import volume
 
 TARGETS = ("local", "kfp", "vertex")
 REMOTE_TARGETS = ("kfp", "vertex")
@@ -66,7 +70,10 @@ def remote_problems(cfg: PipelineConfig, target: str, pipeline_root: str) -> lis
             "image and pass --image <registry>/mlops-pipelines:<tag> (e.g. "
             "us-docker.pkg.dev/<project>/<repo>/mlops-pipelines:<tag>) or set kubeflow.image."
         )
-    if not pipeline_root.startswith("gs://"):
+    vol = cfg.kubeflow.pipeline_volume
+    if vol is not None:
+        out += _volume_problems(cfg, target, pipeline_root)
+    elif not pipeline_root.startswith("gs://"):
         scheme = "a local path" if _is_local(pipeline_root) else f"a {pipeline_root.split('://', 1)[0]}:// URI"
         out.append(
             f"The pipeline root {pipeline_root!r} is {scheme}: TFX opens artifacts with TF's gfile, which in "
@@ -74,13 +81,13 @@ def remote_problems(cfg: PipelineConfig, target: str, pipeline_root: str) -> lis
             "--pipeline-root gs://<bucket>/<root> or set kubeflow.pipeline_root"
             + (" (or vertex.pipeline_root)." if target == "vertex" else ".")
         )
-    if _is_local(cfg.push.destination):
+    if _is_local(cfg.push.destination) and not on_volume(cfg, target, cfg.push.destination):
         out.append(
             f"push.destination {cfg.push.destination!r} is a path on this machine; in a task pod it is an "
             "ephemeral disk gone after the task: set push.destination to gs://<bucket>/models "
             "(or s3://), e.g. --set push.destination=gs://<bucket>/models."
         )
-    if _is_local(cfg.data.uri):
+    if _is_local(cfg.data.uri) and not on_volume(cfg, target, cfg.data.uri):
         out.append(
             f"data.uri {cfg.data.uri!r} is a path on this machine, which task pods cannot read: set "
             "data.uri to gs://, s3:// or package:// (e.g. --set data.uri=gs://<bucket>/data.csv); the "
@@ -94,6 +101,34 @@ def remote_problems(cfg: PipelineConfig, target: str, pipeline_root: str) -> lis
             "NVIDIA_TESLA_T4 goes in kubeflow.gpu.vertex_accelerator_type)."
         )
     return out
+
+
+def on_volume(cfg: PipelineConfig, target: str, uri: str) -> bool:
+    """Whether ``uri`` lies on the ``kfp`` target's pipeline volume (a path under its mount, or an
+    object-store URI whose launcher path is under it)."""
+    vol = cfg.kubeflow.pipeline_volume
+    return target == "kfp" and vol is not None and volume.volume_path(uri, vol.mount_path) is not None
+
+
+def _volume_problems(cfg: PipelineConfig, target: str, pipeline_root: str) -> list[str]:
+    """What ``kubeflow.pipeline_volume`` needs: the ``kfp`` target, and a root KFP's driver accepts
+    whose launcher path is on the volume (a local root fails in the driver before any task)."""
+    vol = cfg.kubeflow.pipeline_volume
+    if target != "kfp":
+        return [f"kubeflow.pipeline_volume ({vol.claim_name}) is mounted by the kfp target only; {target} mounts "
+                "no PVC: compile with --target kfp, or leave the volume out and use a gs:// pipeline root."]
+    example = f"minio://{vol.mount_path.split('/')[2]}/pipeline-root" if vol.mount_path.startswith("/minio/") else "minio://<bucket>/pipeline-root"
+    if _is_local(pipeline_root):
+        return [f"The pipeline root {pipeline_root!r} is a path: Kubeflow Pipelines 2.17's driver accepts only gs://, "
+                f"s3:// and minio:// roots and fails the run on a path. With kubeflow.pipeline_volume mounted at "
+                f"{vol.mount_path}, pass the root as the URI whose launcher path is on the volume, e.g. "
+                f"--pipeline-root {example}."]
+    if not on_volume(cfg, target, pipeline_root):
+        return [f"The pipeline root {pipeline_root!r} is not on kubeflow.pipeline_volume: KFP's launcher keeps its files at "
+                f"{volume.launcher_path(pipeline_root) or 'no local path'}, outside {vol.mount_path}, and TF cannot "
+                f"open the URI itself; pass --pipeline-root {example} (or mount the volume at that root's "
+                "launcher folder, /minio/<bucket>)."]
+    return []
 
 
 def task_resources(cfg: PipelineConfig, task: str) -> TaskResources:
@@ -187,27 +222,33 @@ def apply_target(pipeline_spec: dict[str, Any], cfg: PipelineConfig, target: str
             has_gpu = "accelerator" in container.get("resources", {})
             container["resources"] = _resource_spec(task_resources(cfg, task), (accel_type, gpus) if has_gpu else None)
     docs = [pipeline_spec]
-    if gpus > 0 and target != "vertex":
-        docs.append(_gpu_platform_spec(cfg, pipeline_spec))
+    vol = cfg.kubeflow.pipeline_volume if target == "kfp" else None
+    if vol is not None:
+        for executor in executors.values():
+            if "container" in executor:
+                executor["container"]["env"] = [{"name": volume.ENV, "value": vol.mount_path}]
+    if (gpus > 0 and target != "vertex") or vol is not None:
+        docs.append(_platform_spec(cfg, pipeline_spec, gpu=gpus > 0, mount=vol))
     return docs
 
 
-def _gpu_platform_spec(cfg: PipelineConfig, pipeline_spec: dict[str, Any]) -> dict[str, Any]:
-    """kfp-kubernetes platform spec: node selector and tolerations for the Trainer executor."""
+def _platform_spec(cfg: PipelineConfig, pipeline_spec: dict[str, Any], gpu: bool, mount: Any) -> dict[str, Any]:
+    """kfp-kubernetes platform spec: node selector and tolerations for the Trainer executor (``gpu``),
+    and the pipeline volume's PVC on every container executor (``mount``), as kfp-kubernetes 2.17's
+    ``mount_pvc`` writes it (``pvcNameParameter``, which the 2.17 driver reads first)."""
     executors = pipeline_spec.get("deploymentSpec", {}).get("executors", {})
-    trainer_exec = next((k for k in executors if k.startswith("Trainer")), "Trainer_executor")
-    gpu = cfg.kubeflow.gpu
-    return {
-        "platforms": {
-            "kubernetes": {
-                "deploymentSpec": {
-                    "executors": {
-                        trainer_exec: {
-                            "nodeSelector": {"labels": dict(gpu.node_selector)},
-                            "tolerations": [dict(t) for t in gpu.tolerations],
-                        }
-                    }
-                }
-            }
-        }
-    }
+    configs: dict[str, dict[str, Any]] = {}
+    if mount is not None:
+        # A fresh mapping per executor: a shared one would be dumped as a YAML anchor and aliases.
+        configs = {name: {"pvcMount": [{
+            "constant": mount.claim_name,  # deprecated; drivers older than pvcNameParameter read it
+            "mountPath": mount.mount_path,
+            "pvcNameParameter": {"runtimeValue": {"constant": mount.claim_name}},
+        }]} for name, ex in executors.items() if "container" in ex}
+    if gpu:
+        trainer_exec = next((k for k in executors if k.startswith("Trainer")), "Trainer_executor")
+        configs.setdefault(trainer_exec, {}).update({
+            "nodeSelector": {"labels": dict(cfg.kubeflow.gpu.node_selector)},
+            "tolerations": [dict(t) for t in cfg.kubeflow.gpu.tolerations],
+        })
+    return {"platforms": {"kubernetes": {"deploymentSpec": {"executors": configs}}}}
