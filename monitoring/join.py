@@ -12,7 +12,8 @@ Rules (``docs/monitoring.md``):
   any label in time would have been read). A waiting label expires the same way (*orphan*).
 * Windows are deterministic functions of the records, so a replay after a restart assigns every
   record to the window it had before: ``count`` windows are ``window_records`` consecutive
-  offsets of one predictions partition (id ``<model>-p<partition>-o<first offset>``); ``time``
+  offsets of one predictions partition (id ``<model>-p<partition>-o<first offset>``; a dead
+  letter among them takes its offset, so a window may hold fewer predictions); ``time``
   windows are ``window_seconds`` of prediction time (id ``<model>-t<start, epoch seconds>``).
   A count window closes when all its predictions are in and resolved, a time window when the
   clock is past its end plus the lateness (caught up) and all of it is resolved.
@@ -112,6 +113,7 @@ class StreamJoiner:
         self.predictions: dict[tuple[str, int], Prediction] = {}
         self.waiting: dict[tuple[str, int], Labelled] = {}
         self.closed: set[str] = set()
+        self.last_offset: dict[int, int] = {}  # predictions partition -> highest offset read (any record)
         self.counts: dict[str, int] = {k: 0 for k in (
             "predictions", "labels", "joined", "skipped", "late_predictions", "late_labels", "duplicate_predictions",
             "duplicate_labels", "expired", "orphan_labels")}
@@ -129,10 +131,16 @@ class StreamJoiner:
 
     # -- records --------------------------------------------------------------------------------
 
+    def note_prediction_offset(self, partition: int, offset: int) -> None:
+        """Every record read from the predictions topic, valid or not: a count window spans
+        offsets, so a dead letter inside it still moves it towards its end."""
+        self.last_offset[partition] = max(self.last_offset.get(partition, -1), offset)
+
     def add_prediction(self, event: dict[str, Any], topic: str, partition: int, offset: int) -> str:
         """Adds a validated prediction; returns ``ok``, ``skipped`` (its window has a result),
         ``late`` (its window closed in this run) or ``duplicate`` (same key already held)."""
         ts = events.parse_time(event["timestamp"])
+        self.note_prediction_offset(partition, offset)
         window = self.window_of(ts, partition, offset)
         if window.window_id in self.closed:
             self.counts["late_predictions"] += 1
@@ -197,8 +205,8 @@ class StreamJoiner:
         for window in self.windows.values():
             if not all(p.resolved for p in window.predictions):
                 continue
-            if window.kind == "count" and len(window.predictions) < window.size:
-                continue
+            if window.kind == "count" and self.last_offset.get(window.partition, -1) < window.start + window.size - 1:
+                continue  # offsets of this window are still unread
             if window.kind == "time" and not (caught_up and now >= window.start + window.size + self.lateness):
                 continue
             ready.append(window)
@@ -231,3 +239,4 @@ class StreamJoiner:
         self.windows.clear()
         self.predictions.clear()
         self.waiting.clear()
+        self.last_offset.clear()

@@ -1,4 +1,4 @@
-"""The ``mlops`` command line: init, schema, run, compile, suite, serve, drift.
+"""The ``mlops`` command line: init, schema, run, compile, suite, serve, drift, monitor, label.
 
 Exit codes (a contract for the Airflow DAGs and CI):
     0 success · 2 usage or config error · 3 stopped by the data gate (or held by the drift check)
@@ -202,6 +202,20 @@ def cmd_drift(args) -> int:
     return drift_main(args)
 
 
+def cmd_monitor(args) -> int:
+    """Watch the served model on Kafka: predictions joined with ground truth, windowed quality and drift."""
+    from monitoring.cli import monitor_main
+
+    return monitor_main(args)
+
+
+def cmd_label(args) -> int:
+    """Send ground-truth labels (request id + label) to the monitoring ground-truth topic."""
+    from monitoring.cli import label_main
+
+    return label_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mlops",
@@ -263,6 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
         d = sub.add_parser("drift", help=cmd_drift.__doc__, description=cmd_drift.__doc__)
         add_drift_args(d)
         d.set_defaults(func=cmd_drift)
+    from monitoring.cli import add_label_arguments, add_monitor_arguments  # standard library only at import
+
+    mo = sub.add_parser("monitor", help=cmd_monitor.__doc__, description=cmd_monitor.__doc__)
+    add_monitor_arguments(mo)
+    mo.set_defaults(func=cmd_monitor)
+    lb = sub.add_parser("label", help=cmd_label.__doc__, description=cmd_label.__doc__)
+    add_label_arguments(lb)
+    lb.set_defaults(func=cmd_label)
     return p
 
 
