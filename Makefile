@@ -26,7 +26,7 @@ DOCKER_RUN = docker run --rm --network host --user $(RUN_AS) -v "$(CURDIR)":/src
 	$(DOCKER_RUN_ARGS)
 
 .PHONY: help setup docker image base lock demo compile golden test test-image test-airflow test-infra \
-	airflow serve clean bench mlflow
+	airflow serve clean bench mlflow kafka
 
 help:  ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -66,6 +66,10 @@ golden: image  ## Regenerate the golden compiled spec under tests/golden/
 
 serve: image  ## Serve the newest pushed model on http://127.0.0.1:8501
 	$(DOCKER_RUN) $(IMAGE) mlops serve --config $(CONFIG) --host 127.0.0.1 --port 8501 --log-dir runs/prediction-logs
+
+KAFKA_PORT ?= 9092
+kafka: image  ## A local Kafka-protocol broker (Tansu, memory only) on 127.0.0.1:9092 with the monitoring topics
+	$(DOCKER_RUN) -e KAFKA_PORT=$(KAFKA_PORT) $(IMAGE) bash infra/scripts/kafka-local.sh
 
 MLFLOW_PORT ?= 5000
 mlflow: image  ## MLflow UI over the embedded tracking store (runs/mlflow) on http://127.0.0.1:5000
