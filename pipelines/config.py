@@ -551,6 +551,28 @@ class ModelCardConfig:
 
 
 @dataclass(frozen=True)
+class ModelCardConfig:
+    """What the model card of every pushed version says that the run cannot know
+    (``components/model_card``; Model Card Toolkit's ``owners`` and ``considerations``).
+
+    Attributes:
+        owner: The team or person accountable for the model.
+        contact: How to reach them (an address, a channel).
+        intended_use: What the model is for and who uses it.
+        out_of_scope_use: Uses it was not built or checked for.
+        limitations: Known limitations, beyond the fairness reasons the card adds itself.
+        users: Who is expected to act on its predictions.
+    """
+
+    owner: str = ""
+    contact: str = ""
+    intended_use: str = ""
+    out_of_scope_use: str = ""
+    limitations: str = ""
+    users: str = ""
+
+
+@dataclass(frozen=True)
 class CompressConfig:
     """TFLite variants; the smallest one within the budget is pushed beside the SavedModel.
 
@@ -666,6 +688,7 @@ class PipelineConfig:
     compress: CompressConfig = CompressConfig()
     drift_check: DriftCheckConfig = DriftCheckConfig()
     tracking: TrackingConfig = TrackingConfig()
+    model_card: ModelCardConfig = ModelCardConfig()
     model_card: ModelCardConfig = ModelCardConfig()
     schedule: str | None = None
     runner: Runner | None = None

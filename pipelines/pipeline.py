@@ -11,6 +11,7 @@ baseline means "the model now serving" on every backend.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -155,6 +156,27 @@ def eval_config(cfg: PipelineConfig):
         # the Evaluator's time (benchmarks/evaluator_cost.py, docs/benchmarks.md).
         options=config_pb2.Options(include_default_metrics=wrappers_pb2.BoolValue(value=False)),
     )
+
+
+def model_card_settings(cfg: PipelineConfig) -> dict:
+    """What the pusher's model card takes from the config (``components/model_card``): the
+    ``model_card`` section's owner and intended use, the task, features, gates and mitigation."""
+    ct = cfg.evaluation.change_threshold
+    return {
+        **dataclasses.asdict(cfg.model_card),
+        "model_name": cfg.push.model_name,
+        "description": cfg.description,
+        "task": cfg.task,
+        "label": cfg.label,
+        "features": [{"name": f.name, "type": f.type, "missing": f.missing} for f in cfg.features],
+        "architecture": f"feed-forward network (tf_keras), hidden units {list(cfg.model.hidden_units)}, "
+                        "over TFT-transformed features",
+        "thresholds": [{"metric": t.metric, "lower_bound": t.lower_bound, "upper_bound": t.upper_bound}
+                       for t in cfg.evaluation.thresholds],
+        "change_threshold": {"metric": ct.metric, "absolute": ct.absolute} if ct is not None else None,
+        "sensitive_columns": list(cfg.fairness.columns(cfg.slices)) if cfg.fairness.enabled else [],
+        "mitigation": getattr(cfg.fairness, "mitigation", None) or "none",
+    }
 
 
 def _off(bound: float | None) -> float:
@@ -448,6 +470,7 @@ def create_pipeline(
         code_version=code_version,
         training_key=run_key,
         report_dir=report_dir,
+        model_card_json=json.dumps(model_card_settings(cfg), sort_keys=True),
     ).with_id("VersionedPusher")
     components = [
         ingest, statistics_gen, schema_gen, example_validator, ge_validation, gate,

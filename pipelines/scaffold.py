@@ -396,6 +396,16 @@ def _q(value) -> str:
     return json.dumps(value)
 
 
+#: The ``model_card`` keys ``mlops init`` writes as placeholders, and what each asks for.
+MODEL_CARD_PLACEHOLDER = "TODO:"
+MODEL_CARD_FIELDS = (
+    ("owner", "team or person accountable for this model"),
+    ("contact", "how to reach the owner (address or channel)"),
+    ("intended_use", "what the predictions are for and who acts on them"),
+    ("out_of_scope_use", "uses this model was not built or checked for"),
+)
+
+
 def render_config(plan: Plan, push_destination: str = "runs/models", explain: bool = False, compress: bool = False) -> str:
     """The commented YAML for a plan (loads with ``pipelines.config.load_config`` as is; a
     two-class label's AUC threshold needs the schema ``mlops schema`` writes next).
@@ -524,6 +534,11 @@ def render_config(plan: Plan, push_destination: str = "runs/models", explain: bo
         "  enabled: true",
         "  fail_on_drift: false",
         "",
+        "# The model card of every pushed version (<destination>/<model>/<version>/model_card/) says who owns the",
+        "# model and what it is for: replace the TODOs (the card lists the ones left).",
+        "model_card:",
+        *(f"  {key}: {_q(f'{MODEL_CARD_PLACEHOLDER} {what}')}" for key, what in MODEL_CARD_FIELDS),
+        "",
     ]
     return "\n".join(lines)
 
@@ -620,6 +635,7 @@ def main(args) -> int:
         print(f"  slices: {', '.join(plan.slices)}")
     print(f"  fairness: {'on for ' + ', '.join(plan.sensitive) if plan.sensitive else 'off (no --sensitive)'}")
     print(f"  gate: {plan.baseline}")
+    print(f"  model card: fill in model_card.{', model_card.'.join(k for k, _ in MODEL_CARD_FIELDS)} (written as TODOs)")
     for p in plan.excluded:
         print(f"  excluded {p.source!r}: {p.reason}")
     print(f"Next: mlops schema --config {out}"

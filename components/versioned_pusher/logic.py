@@ -18,7 +18,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from components.common import gfile_io, storage
 # The layout and its readers are shared with the Airflow DAGs (no TensorFlow there): one definition.
@@ -128,6 +128,7 @@ def push(
     manifest_fields: Mapping[str, Any],
     extra_dirs: Mapping[str, str | Path] | None = None,
     max_attempts: int = 5,
+    version_files: Callable[[Mapping[str, Any]], Mapping[str, str]] | None = None,
 ) -> PushResult:
     """Pushes a SavedModel directory as the next version.
 
@@ -140,6 +141,10 @@ def push(
         extra_dirs: Other directories to ship beside it (e.g. ``{"tflite": ...}``), local or
             artifact URIs like ``model_dir``.
         max_attempts: Versions to try when racing another pusher.
+        version_files: Called with the new version's manifest (its number known), returns
+            ``{relative path: text}`` written into the version before it becomes visible (the
+            model card, which names its version). Not called when an identical model is the
+            latest version already.
 
     Raises:
         storage.StorageError: The destination could not be written; no version became visible.
@@ -147,10 +152,10 @@ def push(
     sources = {_MODEL_KEY: os.fspath(model_dir), **{k: os.fspath(v) for k, v in (extra_dirs or {}).items()}}
     with gfile_io.local_dirs(sources) as local:
         local_model = local.pop(_MODEL_KEY)
-        return _push(local_model, destination, model_name, manifest_fields, local, max_attempts)
+        return _push(local_model, destination, model_name, manifest_fields, local, max_attempts, version_files)
 
 
-def _push(model_dir, destination, model_name, manifest_fields, extra_dirs, max_attempts) -> PushResult:
+def _push(model_dir, destination, model_name, manifest_fields, extra_dirs, max_attempts, version_files=None) -> PushResult:
     fingerprint = dir_fingerprint(model_dir)
     current = latest(destination, model_name)
     if current and current[1].get("model_fingerprint") == fingerprint:
@@ -167,16 +172,19 @@ def _push(model_dir, destination, model_name, manifest_fields, extra_dirs, max_a
             "pushed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "files": ["saved_model", *sorted(extra_dirs or {})],
         }
+        texts = dict(version_files(manifest)) if version_files else {}
+        folders = {path.split("/")[0] for path in texts}
+        manifest["files"] = ["saved_model", *sorted(set(extra_dirs or {}) | folders)]
         if storage.split_uri(destination)[0] == "file":
-            uri = _push_local(model_dir, destination, model_name, version, manifest, extra_dirs or {})
+            uri = _push_local(model_dir, destination, model_name, version, manifest, extra_dirs or {}, texts)
         else:
-            uri = _push_remote(model_dir, destination, model_name, version, manifest, extra_dirs or {})
+            uri = _push_remote(model_dir, destination, model_name, version, manifest, extra_dirs or {}, texts)
         if uri:
             return PushResult(version, uri, True, manifest)
     raise storage.StorageError(f"could not claim a version under {model_root(destination, model_name)} after {max_attempts} attempts")
 
 
-def _push_local(model_dir, destination, model_name, version, manifest, extra_dirs) -> str | None:
+def _push_local(model_dir, destination, model_name, version, manifest, extra_dirs, texts=None) -> str | None:
     root = Path(storage.local_path(model_root(destination, model_name)))
     root.mkdir(parents=True, exist_ok=True)
     staging = root / f".staging-{version}-{uuid.uuid4().hex[:8]}"
@@ -184,6 +192,9 @@ def _push_local(model_dir, destination, model_name, version, manifest, extra_dir
         shutil.copytree(model_dir, staging / "saved_model")
         for name, path in extra_dirs.items():
             shutil.copytree(path, staging / name)
+        for rel, text in (texts or {}).items():
+            (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+            (staging / rel).write_text(text)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
         target = root / str(version)
         try:
@@ -195,13 +206,15 @@ def _push_local(model_dir, destination, model_name, version, manifest, extra_dir
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _push_remote(model_dir, destination, model_name, version, manifest, extra_dirs) -> str | None:
+def _push_remote(model_dir, destination, model_name, version, manifest, extra_dirs, texts=None) -> str | None:
     base = storage.join(model_root(destination, model_name), str(version))
     if not storage.create_exclusive(storage.join(base, CLAIM), json.dumps({"claimed_at": manifest["pushed_at"]}).encode()):
         return None
     storage.upload_dir(model_dir, storage.join(base, "saved_model"))
     for name, path in extra_dirs.items():
         storage.upload_dir(path, storage.join(base, name))
+    for rel, text in (texts or {}).items():
+        storage.write_bytes(storage.join(base, *rel.split("/")), text.encode())
     # Last: the manifest makes the version visible.
     storage.write_bytes(storage.join(base, MANIFEST), json.dumps(manifest, indent=2, sort_keys=True, default=str).encode())
     return base

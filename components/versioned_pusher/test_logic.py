@@ -112,3 +112,21 @@ def test_no_extras_and_no_qualifying_tflite_variant():
     assert logic.extras_manifest() == ({}, {})
     fields, dirs = logic.extras_manifest(tflite_dir=None, tflite_variant=None, compression_ran=True)
     assert fields == {"tflite_variant": None} and dirs == {}
+
+
+def test_version_files_name_the_new_version_and_ship_inside_it(tmp_path):
+    dest = str(tmp_path / "dest")
+    seen = []
+
+    def card(manifest):
+        seen.append(manifest["version"])
+        return {"model_card/model_card.json": json.dumps({"version": manifest["version"]}), "model_card/index.html": "<p>"}
+
+    logic.push(_model(tmp_path, "a"), dest, "m", {}, version_files=card)
+    r2 = logic.push(_model(tmp_path, "b"), dest, "m", {}, version_files=card)
+    again = logic.push(_model(tmp_path, "b"), dest, "m", {}, version_files=card)  # identical: no new version, no call
+    assert seen == [1, 2] and not again.created
+    card2 = tmp_path / "dest" / "m" / "2" / "model_card"
+    assert json.loads((card2 / "model_card.json").read_text()) == {"version": 2}
+    assert (card2 / "index.html").read_text() == "<p>"
+    assert r2.manifest["files"] == ["saved_model", "model_card"]

@@ -160,6 +160,10 @@ def collect_outputs(summary: RunSummary, report_dir: str) -> None:
         data = json.loads(pushed.read_text())
         if data.pop("pushed", False):
             summary.pushed = {**data, "path": display_path(data["path"])}
+            if data.get("model_card"):
+                # The pushed version's own card (components/model_card), not a copy in reports/.
+                summary.pushed["model_card"] = display_path(data["model_card"])
+                summary.reports["model_card"] = data["model_card"]
     summary.reports = {k: display_path(v) for k, v in summary.reports.items()}
 
 

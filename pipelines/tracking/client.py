@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 PUSH_VERSION_TAG = "mlops.push_version"
 PUSH_DESTINATION_TAG = "mlops.push_destination"
 PUSH_URI_TAG = "mlops.push_uri"
+#: The pushed version's model card (components/model_card) and its copy among the run's artifacts.
+MODEL_CARD_TAG = "mlops.model_card"
+MODEL_CARD_ARTIFACT_TAG = "mlops.model_card_artifact"
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 
 
@@ -182,13 +185,16 @@ def sync_registry(
             PUSH_URI_TAG: version_uri,
             "mlops.run_id": str(manifest.get("run_id") or ""),
         }
+        card = _attach_model_card(client, run_id, manifest, version_uri, version)
+        tags.update(card)
         source = _source_for(client, uri, run_id, version_uri, version)
         if source.startswith("runs:/"):
             # The copy lives in this run's artifacts, and a server only accepts it linked to that run.
             tags["mlops.pushed_by_mlflow_run"] = owner or ""
             owner = run_id
+        card_note = f"; model card: {card[MODEL_CARD_TAG]}" if card else ""
         mv = client.create_model_version(model_name, source=source, run_id=owner, tags=tags,
-                                         description=f"push {version} of {model_name}: {version_uri}")
+                                         description=f"push {version} of {model_name}: {version_uri}{card_note}")
         registered[version] = mv
         result["registered"].append(int(mv.version))
     newest = registered[pushed[-1]]
@@ -204,6 +210,23 @@ def sync_registry(
         result["alias_moved"] = False
     result.update(version=int(newest.version), push_version=pushed[-1])
     return result
+
+
+def _attach_model_card(client, run_id: str | None, manifest: Mapping[str, Any], version_uri: str,
+                       version: int) -> dict[str, str]:
+    """Tags naming the version's model card; a local card is also copied into the MLflow run's
+    artifacts (``model_card/v<N>/``), where the MLflow UI and a remote reader can open it. A failed
+    copy leaves the tag to the pushed card and costs a warning, never the registration."""
+    if "model_card" not in (manifest.get("files") or []):
+        return {}
+    tags = {MODEL_CARD_TAG: storage_join(version_uri, "model_card", "index.html")}
+    if run_id and "://" not in version_uri:
+        try:
+            client.log_artifacts(run_id, storage_join(version_uri, "model_card"), f"model_card/v{version}")
+            tags[MODEL_CARD_ARTIFACT_TAG] = f"runs:/{run_id}/model_card/v{version}/index.html"
+        except Exception as exc:  # noqa: BLE001 - the pushed card stays the reference
+            log.warning("model card of push %s not copied to the MLflow run: %s", version, _short(exc))
+    return tags
 
 
 def storage_join(base: str, *parts: str) -> str:

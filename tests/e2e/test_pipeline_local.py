@@ -68,7 +68,38 @@ def test_explain_fairness_and_compression_ship_with_the_model(trained_pipeline):
     assert manifest["tflite_variant"] == report["best"]
     assert manifest["tflite_variant"] in {"float32", "pruned", "distilled", *cfg.compress.variants}
     assert (version_dir / "tflite" / "model.tflite").stat().st_size > 0
-    assert sorted(manifest["files"]) == ["explanation", "fairness", "saved_model", "tflite"]
+    assert sorted(manifest["files"]) == ["explanation", "fairness", "model_card", "saved_model", "tflite"]
+
+
+def test_the_pushed_version_has_a_model_card_linked_from_the_run(trained_pipeline):
+    """The card (components/model_card) ships inside the version, names it, and is what run.json
+    and the report index link."""
+    summary = trained_pipeline["summary"]
+    cfg = trained_pipeline["config"]
+    card_dir = trained_pipeline["destination"] / "penguins" / "1" / "model_card"
+    card = json.loads((card_dir / "model_card.json").read_text())
+    manifest = push_logic.read_manifest(str(trained_pipeline["destination"]), "penguins", 1)
+    assert card["model_details"]["version"]["name"] == "1" and card["model_details"]["name"] == "penguins"
+    assert card["model_details"]["owners"] == [{"name": cfg.model_card.owner, "contact": cfg.model_card.contact}]
+    assert card["considerations"]["use_cases"] == [{"description": cfg.model_card.intended_use}]
+    assert card["model_parameters"]["data"][0]["fingerprint"] == manifest["data_fingerprint"]
+    assert "344 rows read, 11 dropped" in card["model_parameters"]["data"][0]["description"]
+    assert [m["key"] for m in card["model_parameters"]["input_format_map"]] == list(cfg.feature_names)
+    accuracy = manifest["metrics"]["overall"]["sparse_categorical_accuracy"]
+    overall = {m["type"]: m for m in card["quantitative_analysis"]["performance_metrics"] if not m["slice"]}
+    assert float(overall["sparse_categorical_accuracy"]["value"]) == pytest.approx(accuracy, abs=1e-4)
+    assert any(m["slice"].startswith("island=") for m in card["quantitative_analysis"]["performance_metrics"])
+    m = card["mlops"]
+    assert m["fairness"]["passed"] is True and {g["column"] for g in m["fairness"]["groups"]} == {"island", "sex"}
+    assert m["explanation"]["top_features"] == manifest["explanation"]["top_features"]
+    assert m["compression"] == {"tflite_variant": manifest["tflite_variant"]}
+    assert m["image"].startswith("mlops-pipelines:") and m["model_fingerprint"] == manifest["model_fingerprint"]
+    page = (card_dir / "index.html").read_text()
+    assert "Model card: penguins" in page and "version 1" in page and 'id="todo"' not in page
+    assert summary.pushed["model_card"].endswith("penguins/1/model_card/index.html")
+    assert summary.reports["model_card"] == summary.pushed["model_card"]
+    index = (trained_pipeline["first_run"] / "reports" / "index.html").read_text()
+    assert "/penguins/1/model_card/index.html" in index
 
 
 def test_exported_model_predicts_like_the_training_path(trained_pipeline):

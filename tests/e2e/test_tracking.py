@@ -102,6 +102,12 @@ def test_a_blessed_run_is_an_mlflow_run_and_registered_version_1_is_production(b
     # A server cannot read the pusher's disk: the version's source is a copy in the run's artifacts.
     assert mv.source.startswith("runs:/") or mv.source.startswith("models:/")
     assert {a.path for a in client.list_artifacts(run.info.run_id, "pushed_model/v1")} >= {"pushed_model/v1/saved_model.pb"}
+    # the version links its model card: the pushed one, and a copy among the run's artifacts
+    card_uri = str(trained_pipeline["destination"] / "penguins" / "1" / "model_card" / "index.html")
+    assert mv.tags["mlops.model_card"] == card_uri and f"model card: {card_uri}" in mv.description
+    assert mv.tags["mlops.model_card_artifact"] == f"runs:/{run.info.run_id}/model_card/v1/index.html"
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "model_card/v1")} == {
+        "model_card/v1/index.html", "model_card/v1/model_card.json"}
     assert run_json["tracking"]["registry"] == {**run_json["tracking"]["registry"], "updated": True, "version": 1,
                                                  "alias": "production", "push_version": 1}
     # the CLI says where the run and the version are; the index page links them

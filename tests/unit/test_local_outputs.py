@@ -100,3 +100,19 @@ def test_drift_reason_shows_repo_paths_relative(tmp_path):
     summary = RunSummary()
     collect_outputs(summary, str(reports))
     assert summary.drift["reason"] == "no version of penguins with recorded training data under runs/models yet"
+
+
+def test_the_pushed_model_card_is_listed_in_run_json(tmp_path):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    card = str(tmp_path / "models" / "m" / "2" / "model_card" / "index.html")
+    (reports / "pushed.json").write_text(json.dumps(
+        {"pushed": True, "version": 2, "path": str(tmp_path / "models" / "m" / "2"), "created": True, "model_card": card}))
+    summary = RunSummary()
+    collect_outputs(summary, str(reports))
+    assert summary.pushed["version"] == 2 and summary.pushed["model_card"].endswith("m/2/model_card/index.html")
+    assert summary.reports["model_card"] == summary.pushed["model_card"]
+    from pipelines.tracking.index import render
+
+    page = render(summary.to_dict(), "m", str(reports))
+    assert 'href="../models/m/2/model_card/index.html">model_card</a>' in page

@@ -222,3 +222,16 @@ def test_init_says_what_it_imputes_and_leaves_out(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "imputed" in proc.stdout and "weight (5.0% missing)" in proc.stdout
     assert "excluded 'visit': ID-like: a row number within groups" in proc.stdout
+
+
+def test_init_writes_model_card_placeholders_the_card_reports_as_left(tmp_path):
+    from components.model_card import logic as card_logic
+    from pipelines.pipeline import model_card_settings
+
+    path = tmp_path / "demo.yaml"
+    path.write_text(render_config(_plan(_frame(), label="target")))
+    cfg = load_config(path, check_files=False)
+    assert cfg.model_card.owner.startswith("TODO:") and cfg.model_card.intended_use.startswith("TODO:")
+    card = card_logic.build_card({"model_name": "demo", "version": 1}, model_card_settings(cfg))
+    assert card_logic.placeholders(card) == ["model_card.owner", "model_card.contact", "model_card.intended_use",
+                                             "model_card.out_of_scope_use"]

@@ -1,0 +1,1 @@
+"""Model card per pushed version (``logic``); the VersionedPusher writes it."""
