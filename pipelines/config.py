@@ -68,6 +68,10 @@ REGRESSION_METRICS = ("mse", "rmse", "mae", "r2", "example_count")
 LOWER_IS_BETTER_METRICS = ("mse", "rmse", "mae")
 
 
+#: Attribution methods of the explain step (components/explain).
+EXPLAIN_METHODS = ("shap", "lime")
+
+
 class ConfigError(ValueError):
     """A pipeline config is invalid. The message names the file and the key."""
 
@@ -521,33 +525,17 @@ class FairnessConfig:
 
 @dataclass(frozen=True)
 class ExplainConfig:
-    """SHAP attributions on an eval sample."""
+    """Attributions on an eval sample (``components/explain``).
+
+    Attributes:
+        methods: ``shap`` (KernelExplainer) and/or ``lime`` (LimeTabularExplainer); the first is
+            the report's main method, both are shown side by side with their rank agreement.
+    """
 
     enabled: bool = False
     sample_size: int = 50
     background_size: int = 25
-
-
-@dataclass(frozen=True)
-class ModelCardConfig:
-    """What the model card of every pushed version says that the run cannot know
-    (``components/model_card``; Model Card Toolkit's ``owners`` and ``considerations``).
-
-    Attributes:
-        owner: The team or person accountable for the model.
-        contact: How to reach them (an address, a channel).
-        intended_use: What the model is for and who uses it.
-        out_of_scope_use: Uses it was not built or checked for.
-        limitations: Known limitations, beyond the fairness reasons the card adds itself.
-        users: Who is expected to act on its predictions.
-    """
-
-    owner: str = ""
-    contact: str = ""
-    intended_use: str = ""
-    out_of_scope_use: str = ""
-    limitations: str = ""
-    users: str = ""
+    methods: tuple[str, ...] = ("shap",)
 
 
 @dataclass(frozen=True)
@@ -688,7 +676,6 @@ class PipelineConfig:
     compress: CompressConfig = CompressConfig()
     drift_check: DriftCheckConfig = DriftCheckConfig()
     tracking: TrackingConfig = TrackingConfig()
-    model_card: ModelCardConfig = ModelCardConfig()
     model_card: ModelCardConfig = ModelCardConfig()
     schedule: str | None = None
     runner: Runner | None = None
@@ -1118,6 +1105,10 @@ def _check_semantics(cfg: PipelineConfig, source: str, check_files: bool = True)
         fail(f"fairness.min_group_size: {fair.min_group_size} must be >= 1")
     if cfg.explain.sample_size < 1 or cfg.explain.background_size < 1:
         fail("explain.sample_size and explain.background_size must be >= 1")
+    methods = cfg.explain.methods
+    if not methods or len(set(methods)) != len(methods) or not set(methods) <= set(EXPLAIN_METHODS):
+        fail(f"explain.methods: {list(methods)} must list each of {', '.join(EXPLAIN_METHODS)} at most once, "
+             "at least one (the first is the report's main method)")
     _check_submit_settings(cfg, fail)
     _check_compile_settings(cfg, fail)
     _check_tracking(cfg, fail)

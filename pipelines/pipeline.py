@@ -414,6 +414,8 @@ def create_pipeline(
             seed=cfg.split.seed,
             model_name=cfg.push.model_name,
             report_dir=report_dir,
+            # Only when not the default, so SHAP-only pipelines compile as before.
+            **({"methods_json": json.dumps(list(cfg.explain.methods))} if cfg.explain.methods != ("shap",) else {}),
         ).with_id("ModelExplanation")
         explanation = explain.outputs["explanation"]
         extras.append(explain)

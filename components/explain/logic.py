@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -248,9 +248,13 @@ def importance_png(expl: Explanation) -> bytes:
     return buf.getvalue()
 
 
-def render_html(expl: Explanation, model_name: str, png: bytes | None = None, max_rows: int = 50) -> str:
-    """The explain page: method, global importance table and plot, per-example attributions."""
+def render_html(expl: Explanation, model_name: str, png: bytes | None = None, max_rows: int = 50,
+                others: Mapping[str, Explanation] | None = None, agreement: Mapping[str, Any] | None = None,
+                primary: str = "shap") -> str:
+    """The explain page: method, global importance table and plot, per-example attributions; with
+    ``others`` (LIME), both methods' importance and top features side by side and their agreement."""
     ranking = expl.ranking()
+    others = dict(others or {})
     return report_html.render(
         "explain.html.j2",
         kind="explanations",
@@ -262,19 +266,33 @@ def render_html(expl: Explanation, model_name: str, png: bytes | None = None, ma
         features=[name for name, _ in ranking],
         examples=expl.examples[:max_rows],
         png=png if png is not None else importance_png(expl),
+        others=others,
+        agreement=agreement,
+        primary_name=primary.upper(),
+        comparison_rows=list(zip(range(max_rows), (agreement or {}).get("per_example", []))),
     )
 
 
-def write_outputs(expl: Explanation, out_dir: str, model_name: str = "model") -> dict[str, str]:
+def write_outputs(expl: Explanation, out_dir: str, model_name: str = "model",
+                  others: Mapping[str, Explanation] | None = None, agreement: Mapping[str, Any] | None = None,
+                  primary: str = "shap") -> dict[str, str]:
     """Writes ``attributions.json``, ``importance.png`` and ``index.html`` into ``out_dir``
-    (local or gs://, created if missing)."""
+    (local or gs://, created if missing).
+
+    ``attributions.json`` is the ``primary`` method's explanation at the top level (what the
+    pusher's manifest and the model card read), plus, with ``others``, ``methods``,
+    ``by_method`` (every method's explanation) and ``agreement``."""
     png = importance_png(expl)
     paths = {
         "json": gfile_io.join(out_dir, "attributions.json"),
         "png": gfile_io.join(out_dir, "importance.png"),
         "html": gfile_io.join(out_dir, "index.html"),
     }
-    gfile_io.write_json(paths["json"], expl.to_dict(), default=str)
+    data = {**expl.to_dict(), "methods": [primary, *(others or {})]}
+    if others:
+        data["by_method"] = {name: e.to_dict() for name, e in others.items()}
+        data["agreement"] = dict(agreement or {})
+    gfile_io.write_json(paths["json"], data, default=str)
     gfile_io.write_bytes(paths["png"], png)
-    gfile_io.write_text(paths["html"], render_html(expl, model_name, png))
+    gfile_io.write_text(paths["html"], render_html(expl, model_name, png, others=others, agreement=agreement, primary=primary))
     return paths
