@@ -115,6 +115,7 @@ class StreamMonitor:
         self.eof: dict[tuple[str, int], bool] = {}
         self.windows_written = 0
         self.dead_letters = 0
+        self.first_record_at: float | None = None  # time.monotonic() of the first record (benchmarks)
 
     def stop(self) -> None:
         self._stop = True
@@ -154,9 +155,12 @@ class StreamMonitor:
         try:
             while not self._stop:
                 msgs = consumer.consume(1000, 0.2)
+                outcomes: dict[tuple[str, str], int] = {}
                 for msg in msgs:
-                    if self._handle(msg, producer):
+                    if self._handle(msg, producer, outcomes):
                         last_record = time.monotonic()
+                for (topic, result), n in outcomes.items():  # one counter update per batch, not per record
+                    self.metrics.records.labels(self.spec.model, topic, result).inc(n)
                 producer.poll(0)
                 caught_up = bool(self.eof) and all(self.eof.values())
                 for window in self.joiner.close_ready(time.time(), caught_up):
@@ -170,7 +174,7 @@ class StreamMonitor:
             producer.flush(30)
             consumer.close()
 
-    def _handle(self, msg, producer) -> bool:
+    def _handle(self, msg, producer, outcomes: dict[tuple[str, str], int]) -> bool:
         err = msg.error()
         if err is not None:
             if err.code() == _EOF:
@@ -179,6 +183,8 @@ class StreamMonitor:
                 log.warning("monitor: consumer error: %s", err)
             return False
         tp = (msg.topic(), msg.partition())
+        if self.first_record_at is None:
+            self.first_record_at = time.monotonic()
         self.eof[tp] = False
         self.positions[tp] = msg.offset() + 1
         topic, model = msg.topic(), self.spec.model
@@ -196,7 +202,7 @@ class StreamMonitor:
             result = self.joiner.add_prediction(event, topic, msg.partition(), msg.offset())
         else:
             result = self.joiner.add_label(event, topic, msg.partition(), msg.offset())
-        self.metrics.records.labels(model, topic, result).inc()
+        outcomes[(topic, result)] = outcomes.get((topic, result), 0) + 1
         return True
 
     def _dead_letter(self, msg, reason: str, producer) -> None:

@@ -105,8 +105,9 @@ def test_broker_paused_10s_under_16_clients(pushed_model, tmp_path, max_queue):
         spilled = metric(samples, "mlops_serving_kafka_records_total", result="spilled")
         dropped = metric(samples, "mlops_serving_kafka_records_total", result="dropped")
         msgs = broker.read_all(TOPIC)
-    assert set(outcomes) == {200}, outcomes
     sent = len(sent_ids)
+    print(f"max_queue={max_queue}: sent {sent}, delivered {delivered:.0f}, spilled {spilled:.0f}, dropped {dropped:.0f}")
+    assert set(outcomes) == {200}, outcomes
     assert sent > 100
     assert dropped == 0
     assert delivered + spilled == sent
