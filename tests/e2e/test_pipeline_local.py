@@ -63,6 +63,13 @@ def test_explain_fairness_and_compression_ship_with_the_model(trained_pipeline):
     assert set(manifest["explanation"]["top_features"]) <= set(cfg.feature_names)
     assert len(manifest["explanation"]["top_features"]) == min(5, len(cfg.feature_names))
     assert (version_dir / "explanation" / "attributions.json").is_file()
+    # explain.methods [shap, lime] (the penguins config): both, side by side, with their agreement
+    attributions = json.loads((version_dir / "explanation" / "attributions.json").read_text())
+    assert attributions["methods"] == ["shap", "lime"] and attributions["method"].startswith("shap.")
+    assert set(attributions["by_method"]["lime"]["global_importance"]) == set(cfg.feature_names)
+    assert len(attributions["agreement"]["per_example"]) == cfg.explain.sample_size
+    page = (trained_pipeline["first_run"] / "reports" / "explain" / "index.html").read_text()
+    assert "SHAP and LIME side by side" in page and 'id="example-comparison"' in page
     assert (version_dir / "fairness" / "index.html").is_file()
     report = json.loads((trained_pipeline["first_run"] / "reports" / "compress" / "report.json").read_text())
     assert manifest["tflite_variant"] == report["best"]
