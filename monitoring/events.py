@@ -42,6 +42,11 @@ import json
 import math
 from typing import Any, Mapping
 
+try:  # 3-4x faster than json on these records; in the image's lock. Rejects NaN/Infinity as JSON does not have them.
+    from orjson import JSONDecodeError as _DecodeError, loads as _loads
+except ImportError:  # pragma: no cover - the Airflow venv reads result events with json
+    _loads, _DecodeError = json.loads, ValueError
+
 PREDICTION = "mlops.prediction"
 GROUND_TRUTH = "mlops.ground_truth"
 RESULT = "mlops.monitoring_result"
@@ -122,8 +127,8 @@ def parse(raw: bytes | str | None, expected: str) -> dict[str, Any]:
     if raw is None:
         raise EventError("empty record (no value)")
     try:
-        obj = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
+        obj = _loads(raw)
+    except (UnicodeDecodeError, ValueError, _DecodeError) as exc:
         raise EventError(f"not JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise EventError(f"not a JSON object but {type(obj).__name__}")

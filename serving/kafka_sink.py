@@ -28,6 +28,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from monitoring import events
+from serving.prediction_log import stop_worker
 
 log = logging.getLogger(__name__)
 # librdkafka logs every failed reconnect; the sink says once per outage what matters (error_cb),
@@ -114,15 +115,7 @@ class KafkaPredictionSink:
             thread, self._thread = self._thread, None
         if thread is None:
             return
-        deadline = time.monotonic() + timeout
-        while True:  # the stop marker must get in even when the queue is full
-            try:
-                self._queue.put(_STOP, timeout=0.1)
-                break
-            except queue.Full:
-                if time.monotonic() > deadline:
-                    break
-        thread.join(max(0.0, deadline - time.monotonic()))
+        deadline = stop_worker(self._queue, thread, _STOP, timeout)
         producer = self._producer
         if producer is not None:
             left = producer.flush(max(0.0, deadline - time.monotonic()))

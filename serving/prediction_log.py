@@ -122,15 +122,7 @@ class PredictionLogger:
             thread, self._thread = self._thread, None
         if thread is None:
             return
-        deadline = time.monotonic() + timeout
-        while True:  # the stop marker must get in even if the queue is full
-            try:
-                self._queue.put(_STOP, timeout=0.1)
-                break
-            except queue.Full:
-                if time.monotonic() > deadline:
-                    break
-        thread.join(max(0.0, deadline - time.monotonic()))
+        stop_worker(self._queue, thread, _STOP, timeout)
         if thread.is_alive():
             log.error("prediction log writer did not finish within %.0fs; %d records may be lost", timeout, self.queued())
 
@@ -188,6 +180,21 @@ class PredictionLogger:
         self.dropped += len(batch)
         self._on_dropped(len(batch))
         log.error("dropped %d prediction log records: %s could not be written", len(batch), uri)
+
+
+def stop_worker(q: queue.Queue, thread: threading.Thread, marker: object, timeout: float) -> float:
+    """Puts ``marker`` on ``q`` (waiting for room while the worker drains a full queue) and joins
+    ``thread``, all within ``timeout``; returns the deadline (``time.monotonic()`` clock)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            q.put(marker, timeout=0.1)
+            break
+        except queue.Full:
+            if time.monotonic() > deadline:
+                break
+    thread.join(max(0.0, deadline - time.monotonic()))
+    return deadline
 
 
 def make_records(
