@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from conftest import DAGS_DIR, REPO_ROOT
 
-EXPECTED_DAGS = {"training_pipeline", "model_monitoring", "feature_engineering"}
+EXPECTED_DAGS = {"training_pipeline", "model_monitoring", "feature_engineering", "model_quality_events"}
 
 PARSE_WITH_EVERYTHING_BLOCKED = textwrap.dedent(
     """
