@@ -506,6 +506,10 @@ class FairnessConfig:
     Regression bounds (``task: regression``, in the label's units): ``max_mae_gap`` (max - min of
     the groups' mean absolute error) and ``max_mean_residual_gap`` (of their mean prediction -
     label); the classification bounds do not apply there.
+
+    ``mitigation: reweighing`` (classification, categorical sensitive columns) trains with
+    per-example weights that make the sensitive groups and the label independent; the Trainer
+    also trains the model without them so the gate shows both on the same eval split.
     """
 
     enabled: bool = False
@@ -517,6 +521,9 @@ class FairnessConfig:
     max_mae_gap: float | None = None
     max_mean_residual_gap: float | None = None
     min_group_size: int = 10
+    # "reweighing": train with Kamiran & Calders weights over the sensitive groups and the label
+    # (components/fairness/reweighing.py); the gate then reports gaps and accuracy before and after.
+    mitigation: Literal["none", "reweighing"] = "none"
 
     def columns(self, slices: tuple[str, ...]) -> tuple[str, ...]:
         """The sensitive columns: ``sensitive_columns`` when given, else the evaluation slices."""
@@ -717,6 +724,9 @@ class PipelineConfig:
             **({"label_classes": list(order)} if order else {}),
             "features": [{"name": f.name, "type": f.type} for f in self.features],
             "model": _to_plain(self.model),
+            # Trainer only (fairness.mitigation); absent otherwise, so other configs train as before.
+            **({"reweighing": {"columns": list(self.fairness.columns(self.slices))}}
+               if self.fairness.mitigation == "reweighing" else {}),
         }
 
     def binary_label_order(self) -> tuple[str, str] | None:
@@ -1103,6 +1113,17 @@ def _check_semantics(cfg: PipelineConfig, source: str, check_files: bool = True)
              f"{cfg.task}); all are null")
     if fair.min_group_size < 1:
         fail(f"fairness.min_group_size: {fair.min_group_size} must be >= 1")
+    if fair.mitigation != "none":
+        if cfg.task != "classification":
+            fail(f"fairness.mitigation: {fair.mitigation} reweighs (group, class) cells, a classification technique; "
+                 f"this config's task is {cfg.task}")
+        if not fair.enabled:
+            fail(f"fairness.mitigation: {fair.mitigation} needs fairness.enabled: true (the gate measures what it changes)")
+        types = {f.name: f.type for f in cfg.features}
+        for col in fair.columns(cfg.slices):
+            if types.get(col) != "categorical":
+                fail(f"fairness.mitigation: {fair.mitigation} groups rows by the sensitive columns' values; {col!r} is "
+                     f"{'the label' if col == cfg.label else 'a ' + str(types.get(col)) + ' feature'}, not a categorical feature")
     if cfg.explain.sample_size < 1 or cfg.explain.background_size < 1:
         fail("explain.sample_size and explain.background_size must be >= 1")
     methods = cfg.explain.methods

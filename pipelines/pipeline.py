@@ -175,7 +175,7 @@ def model_card_settings(cfg: PipelineConfig) -> dict:
                        for t in cfg.evaluation.thresholds],
         "change_threshold": {"metric": ct.metric, "absolute": ct.absolute} if ct is not None else None,
         "sensitive_columns": list(cfg.fairness.columns(cfg.slices)) if cfg.fairness.enabled else [],
-        "mitigation": getattr(cfg.fairness, "mitigation", None) or "none",
+        "mitigation": cfg.fairness.mitigation,
     }
 
 
@@ -200,6 +200,8 @@ def training_key(cfg: PipelineConfig, data_fingerprint: str) -> str:
 
     plain = cfg.to_dict()
     decides = {key: plain.get(key) for key in TRAINING_KEYS}
+    if cfg.fairness.mitigation != "none":  # only then, so other configs keep their keys
+        decides["fairness.mitigation"] = [cfg.fairness.mitigation, list(cfg.fairness.columns(cfg.slices))]
     text = json.dumps([data_fingerprint, decides, module_fingerprint()], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -336,7 +338,7 @@ def create_pipeline(
         schema=schema,
         preprocessing_fn=f"{MODULE_PATH}.preprocessing_fn",
         # Without the model's hyperparameters: changing them re-trains, not re-transforms.
-        custom_config={k: v for k, v in module_config.items() if k != "model"},
+        custom_config={k: v for k, v in module_config.items() if k not in ("model", "reweighing")},
         # Pre/post-transform statistics are computed by nothing we read (StatisticsGen's are):
         # 15-26 % of Transform's time.
         disable_statistics=True,
@@ -438,6 +440,7 @@ def create_pipeline(
             # Only for regression, so classification pipelines compile as before.
             **({"task": "regression", "max_mae_gap": _off(fair.max_mae_gap),
                 "max_mean_residual_gap": _off(fair.max_mean_residual_gap)} if cfg.task == "regression" else {}),
+            **({"mitigation": fair.mitigation} if fair.mitigation != "none" else {}),
         ).with_id("FairnessGate")
         # The pusher obeys the AND of the Evaluator's verdict and the fairness verdict.
         blessing = fairness.outputs["blessing"]

@@ -19,6 +19,10 @@ from components.common import report_names as rn
 from components.common.artifacts import FairnessResult
 from components.fairness import logic, regression
 
+# pipelines/modules/tabular.py UNMITIGATED_DIR (not imported: the module file imports TensorFlow
+# Transform, which the gate does not need).
+UNMITIGATED_DIR = "Unmitigated-Serving"
+
 
 def _bound(value: float) -> float | None:
     """Parameters cannot be None in every orchestrator: a negative bound means 'not enforced'."""
@@ -44,12 +48,17 @@ def FairnessGate(
     task: Parameter[str] = "classification",
     max_mae_gap: Parameter[float] = -1.0,
     max_mean_residual_gap: Parameter[float] = -1.0,
+    mitigation: Parameter[str] = "none",
 ) -> OutputDict(passed=int, blessed=int):
     """Per-group metrics over ``sensitive_columns_json`` (a JSON list); thresholds < 0 are off.
 
     ``task == "regression"``: per-group error gaps (``max_mae_gap``, ``max_mean_residual_gap``,
     see ``regression``) instead of the classification metrics. Copies ``result.json`` and
     ``index.html`` to ``report_dir/fairness`` when given.
+
+    ``mitigation == "reweighing"``: the Trainer left the model trained without it beside the
+    candidate (``Unmitigated-Serving``); both are judged on the same eval rows and the report
+    shows gaps and accuracy before and after. A failed gate without mitigation names the option.
     """
     sensitive = list(json.loads(sensitive_columns_json))
     served = model_io.ServingModel(model_io.serving_dir(model.uri))
@@ -72,9 +81,16 @@ def FairnessGate(
             max_recall_gap=_bound(max_recall_gap),
             min_group_size=min_group_size,
         )
-        report = logic.evaluate(
-            model_io.label_strings(evalset[label]), y_pred, evalset[sensitive], thresholds, served.class_names or None
-        )
+        y_true = model_io.label_strings(evalset[label])
+        report = logic.evaluate(y_true, y_pred, evalset[sensitive], thresholds, served.class_names or None)
+        before_dir = gfile_io.join(model.uri, UNMITIGATED_DIR)
+        if mitigation != "none" and gfile_io.isdir(before_dir):
+            before = model_io.ServingModel(before_dir)
+            unmitigated = logic.evaluate(y_true, before.predict_class(evalset[before.feature_names]), evalset[sensitive],
+                                         thresholds, served.class_names or None)
+            report.mitigation = logic.mitigation_result(mitigation, unmitigated, report)
+        elif not report.passed:
+            report.hint = logic.MITIGATION_HINT
         logic.write_outputs(report, result.uri, model_name, extra=extra)
     passed = int(report.passed)
     result.set_int_custom_property("passed", passed)
@@ -96,6 +112,8 @@ def FairnessGate(
         blessing.set_string_custom_property("current_model", model.uri)
         blessing.set_int_custom_property("current_model_id", model.id)
     message = "; ".join(report.reasons) if report.reasons else "fairness gate passed"
+    if getattr(report, "hint", None):
+        message += f" ({report.hint})"
     if not upstream:
         message = "not blessed by the Evaluator; " + message
     blessing.set_string_custom_property("blessing_message", message)

@@ -120,9 +120,46 @@ class FairnessReport:
     n_examples: int
     overall_accuracy: float
     binary_view: str = "one-vs-rest per class, max over classes"
+    # fairness.mitigation's before/after comparison (``mitigation_result``), when it ran.
+    mitigation: dict[str, Any] | None = None
+    # What to try when the gate failed without mitigation (``MITIGATION_HINT``).
+    hint: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _clean(asdict(self))
+
+
+#: Named in the gate's failure message when no mitigation was configured.
+MITIGATION_HINT = ("to reduce the gaps, retrain with fairness.mitigation: reweighing (per-example weights that make "
+                   "the sensitive groups and the label independent in training; Kamiran & Calders)")
+
+_GAPS = (("accuracy_gap", "accuracy gap"), ("demographic_parity_difference", "demographic parity difference"),
+         ("equalized_odds_difference", "equalized odds difference"), ("recall_gap", "recall gap"))
+
+
+def _gaps(report: "FairnessReport") -> dict[str, dict[str, float | None]]:
+    return {c.column: {attr: (getattr(c, attr).value if getattr(c, attr) is not None else None) for attr, _ in _GAPS}
+            for c in report.columns}
+
+
+def mitigation_result(method: str, before: "FairnessReport", after: "FairnessReport") -> dict[str, Any]:
+    """Gaps and accuracy of the model trained without mitigation (``before``) and with it
+    (``after``), judged on the same eval rows, and one sentence with the trade-off."""
+    gb, ga = _gaps(before), _gaps(after)
+    changes = []
+    for col in ga:
+        for attr, label in _GAPS:
+            b, a = gb.get(col, {}).get(attr), ga[col][attr]
+            if b is not None and a is not None and attr in ("demographic_parity_difference", "accuracy_gap"):
+                changes.append(f"{col} {label} {b:.3f} -> {a:.3f}")
+    summary = "; ".join(changes + [f"accuracy {before.overall_accuracy:.3f} -> {after.overall_accuracy:.3f}"])
+    return {
+        "method": method,
+        "before": {"overall_accuracy": before.overall_accuracy, "gaps": gb, "passed": before.passed,
+                   "reasons": before.reasons},
+        "after": {"overall_accuracy": after.overall_accuracy, "gaps": ga, "passed": after.passed},
+        "summary": f"{method}, on the same eval rows: {summary}",
+    }
 
 
 def _clean(value: Any) -> Any:
@@ -279,6 +316,7 @@ def render_html(report: FairnessReport, model_name: str) -> str:
         verdict_class="ok" if report.passed else "bad",
         page_title=f"Fairness: {model_name}",
         report=report,
+        gap_names=_GAPS,
         group_keys=["count", "accuracy"] + [f"{m}[{k}]" for k in report.classes for m in ("selection_rate", "recall", "fpr")],
     )
 

@@ -137,3 +137,29 @@ def test_thresholds_from_config_carry_every_bound():
     cfg = SimpleNamespace(max_accuracy_gap=0.3, max_demographic_parity_difference=None,
                           max_equalized_odds_difference=0.4, max_recall_gap=0.2, min_group_size=7, enabled=True)
     assert logic.Thresholds.from_config(cfg) == logic.Thresholds(0.3, None, 0.4, 0.2, 7)
+
+
+def test_mitigation_before_and_after_and_the_hint_are_in_the_report(tmp_path):
+    df = population(2000, 2)
+    rng = np.random.default_rng(3)
+    biased = df["label"].to_numpy().copy()
+    in_b = (df["group"] == "b").to_numpy()
+    biased[in_b & (rng.random(len(df)) < 0.8)] = 0
+    th = logic.Thresholds(max_accuracy_gap=None, max_demographic_parity_difference=0.1)
+    before = logic.evaluate(df["label"], biased, df[["group"]], th)
+    after = logic.evaluate(df["label"], df["label"], df[["group"]], th)
+    result = logic.mitigation_result("reweighing", before, after)
+    b_gap = before.columns[0].demographic_parity_difference.value
+    a_gap = after.columns[0].demographic_parity_difference.value
+    assert result["before"]["gaps"]["group"]["demographic_parity_difference"] == pytest.approx(b_gap)
+    assert result["after"]["gaps"]["group"]["demographic_parity_difference"] == pytest.approx(a_gap)
+    assert result["before"]["passed"] is False and result["after"]["passed"] is True
+    assert f"group demographic parity difference {b_gap:.3f} -> {a_gap:.3f}" in result["summary"]
+    after.mitigation = result
+    logic.write_outputs(after, str(tmp_path / "after"), "m")
+    page = (tmp_path / "after" / "index.html").read_text()
+    assert 'id="mitigation-table"' in page and f"{b_gap:.3f}" in page and 'id="hint"' not in page
+    before.hint = logic.MITIGATION_HINT
+    logic.write_outputs(before, str(tmp_path / "before"), "m")
+    assert "fairness.mitigation: reweighing" in (tmp_path / "before" / "index.html").read_text()
+    assert json.loads((tmp_path / "before" / "result.json").read_text())["hint"] == logic.MITIGATION_HINT

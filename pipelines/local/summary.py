@@ -137,6 +137,8 @@ def collect_outputs(summary: RunSummary, report_dir: str) -> None:
         if data.get("passed") is False:
             reasons = [f"fairness: {r}" for r in data.get("reasons", [])] or ["fairness gate failed"]
             summary.metrics["_failures"] = [*reasons, *summary.metrics.get("_failures", [])]
+            if data.get("hint"):  # the gate failed without mitigation: what to try (fairness.mitigation)
+                summary.metrics["_fairness_hint"] = data["hint"]
     for split in ("train", "eval"):
         docs = rd / rn.DATA_DOCS / split / rn.INDEX_HTML
         if docs.exists():
@@ -180,7 +182,11 @@ def settle_blessing(summary: RunSummary) -> None:
             + (_first(failures, 3) if failures else "it failed an evaluation threshold")
             + f". See {_report_for(failures, summary.reports)}."
         )
+        hint = summary.metrics.get("_fairness_hint")
+        if hint and failures and failures[0].startswith("fairness:"):
+            summary.reason += f" Next: {hint}."
     summary.metrics.pop("_failures", None)
+    summary.metrics.pop("_fairness_hint", None)
 
 
 def _report_for(failures: list[str], reports: dict[str, str]) -> str:

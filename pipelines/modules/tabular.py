@@ -329,24 +329,86 @@ def write_input_contract(serving_model_dir: str, contract: dict[str, dict[str, A
         json.dump({"version": 1, "inputs": contract}, f, indent=2, sort_keys=True)
 
 
+#: Where a Trainer with ``fairness.mitigation`` leaves the model trained without it, beside
+#: ``Format-Serving`` in the Model artifact: the fairness gate compares the two on the same eval
+#: split; the pusher ships ``Format-Serving`` only.
+UNMITIGATED_DIR = "Unmitigated-Serving"
+
+
+def reweighing_table(dataset, columns: list[str], label: str) -> tf.lookup.StaticHashTable:
+    """Kamiran & Calders weights per (group, label) cell of the transformed train split
+    (``components/fairness/reweighing.py``), as a table from ``"g1|g2|...|y"`` to the weight.
+
+    One pass over ``dataset`` (``(features, label)`` batches) counts the cells; the group of an
+    example is the combination of its sensitive columns' vocabulary indices.
+    """
+    from components.fairness.reweighing import cell_weights
+
+    groups, labels = [], []
+    for features, y in dataset:
+        cols = [tf.reshape(features[xf(c)], [-1]).numpy() for c in columns]
+        groups.extend(zip(*cols))
+        labels.extend(tf.reshape(y, [-1]).numpy().tolist())
+    cells = cell_weights([tuple(int(v) for v in g) for g in groups], [int(v) for v in labels])
+    keys = ["|".join(str(v) for v in (*g, y)) for g, y in cells]
+    return tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(tf.constant(keys), tf.constant(list(cells.values()), tf.float32)),
+        default_value=1.0,
+    )
+
+
+def with_weights(dataset, table, columns: list[str]):
+    """``(features, label)`` batches -> ``(features, label, sample_weight)`` from ``table``."""
+
+    def add(features, y):
+        parts = [tf.strings.as_string(tf.reshape(features[xf(c)], [-1])) for c in columns]
+        key = tf.strings.reduce_join(tf.stack([*parts, tf.strings.as_string(tf.reshape(y, [-1]))], axis=1),
+                                     axis=1, separator="|")
+        return features, y, table.lookup(key)
+
+    return dataset.map(add)
+
+
+def _train_and_save(custom_config, tf_transform_output, strategy, train_ds, eval_ds, label_stats, out_dir: str):
+    hp = custom_config["model"]
+    with strategy.scope():
+        model = build_keras_model(custom_config, tf_transform_output, label_stats)
+    history = model.fit(train_ds, validation_data=eval_ds, epochs=int(hp["epochs"]), verbose=0)
+    signatures = make_serving_fns(model, tf_transform_output, custom_config)
+    model.save(out_dir, save_format="tf", signatures=signatures)
+    write_input_contract(out_dir, input_contract(tf_transform_output.raw_feature_spec(), custom_config))
+    return history
+
+
 def run_fn(fn_args) -> None:
-    """TFX Trainer entry point: trains under a distribution strategy and exports the SavedModel."""
+    """TFX Trainer entry point: trains under a distribution strategy and exports the SavedModel.
+
+    With ``reweighing`` in ``custom_config`` (``fairness.mitigation: reweighing``) it trains
+    twice from the same seed: first as without mitigation, saved to ``UNMITIGATED_DIR`` for the
+    fairness gate's before/after comparison, then with Kamiran & Calders weights over the
+    sensitive columns, which is the model it exports. Without it, nothing changes.
+    """
     custom_config = fn_args.custom_config
     hp = custom_config["model"]
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
     label = custom_config["label"]
     strategy = distribution_strategy(int(hp.get("gpus", 0)))
     batch = int(hp["batch_size"]) * strategy.num_replicas_in_sync
-    tf.keras.utils.set_random_seed(int(custom_config.get("seed", 42)))
+    seed = int(custom_config.get("seed", 42))
+    tf.keras.utils.set_random_seed(seed)
     train_ds = _dataset(fn_args.train_files, tf_transform_output, label, batch, True)
     eval_ds = _dataset(fn_args.eval_files, tf_transform_output, label, batch, False)
     label_stats = label_mean_std(train_ds) if is_regression(custom_config) else (0.0, 1.0)
-    with strategy.scope():
-        model = build_keras_model(custom_config, tf_transform_output, label_stats)
-    history = model.fit(train_ds, validation_data=eval_ds, epochs=int(hp["epochs"]), verbose=0)
-    signatures = make_serving_fns(model, tf_transform_output, custom_config)
-    model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)
-    write_input_contract(fn_args.serving_model_dir, input_contract(tf_transform_output.raw_feature_spec(), custom_config))
+    mitigation = custom_config.get("reweighing")
+    if mitigation:
+        columns = list(mitigation["columns"])
+        _train_and_save(custom_config, tf_transform_output, strategy, train_ds, eval_ds, label_stats,
+                        os.path.join(os.path.dirname(fn_args.serving_model_dir.rstrip("/")), UNMITIGATED_DIR))
+        table = reweighing_table(_dataset(fn_args.train_files, tf_transform_output, label, batch, False), columns, label)
+        tf.keras.utils.set_random_seed(seed)  # the same start as the model above: only the weights differ
+        train_ds = with_weights(_dataset(fn_args.train_files, tf_transform_output, label, batch, True), table, columns)
+    history = _train_and_save(custom_config, tf_transform_output, strategy, train_ds, eval_ds, label_stats,
+                              fn_args.serving_model_dir)
     summary = {k: float(v[-1]) for k, v in history.history.items()}
     tf.io.gfile.makedirs(fn_args.model_run_dir)
     with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, "training_summary.json"), "w") as f:

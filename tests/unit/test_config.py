@@ -50,6 +50,10 @@ def test_config_is_frozen():
         (lambda r: r["explain"].update(methods=[]), "explain.methods: [] must list"),
         (lambda r: r["explain"].update(methods=["lime", "lime"]), "at most once"),
         (lambda r: r.update(model_card={"owner": "x", "licence": "MIT"}), "unknown key model_card.'licence'"),
+        (lambda r: r["fairness"].update(mitigation="smote"), "fairness.mitigation: 'smote' is not one of"),
+        (lambda r: r["fairness"].update(mitigation="reweighing", sensitive_columns=["body_mass_g"]),
+         "'body_mass_g' is a float feature, not a categorical feature"),
+        (lambda r: r["fairness"].update(mitigation="reweighing", enabled=False), "needs fairness.enabled: true"),
         (lambda r: r.update(features=[]), "features: list at least one feature"),
         (lambda r: r["model"].update(hidden_units=[16, 0]), "model.hidden_units"),
         (lambda r: r["push"].update(model_name="Bad Name"), "push.model_name"),
@@ -374,3 +378,15 @@ def test_mlops_run_refuses_an_impossible_threshold_before_training(tmp_path, raw
     tail = proc.stderr.strip().splitlines()
     assert "Traceback" not in proc.stderr and "'accuracy'" in proc.stderr and "1.01" in proc.stderr
     assert not (tmp_path / "run" / "run.json").exists() and tail
+
+
+def test_reweighing_reaches_the_trainer_only_and_changes_the_training_key(tmp_path, raw_config):
+    from pipelines.pipeline import training_key
+
+    plain = load_config(write_config(tmp_path, raw_config))
+    raw = copy.deepcopy(raw_config)
+    raw["fairness"]["mitigation"] = "reweighing"
+    mitigated = load_config(write_config(tmp_path, raw))
+    assert "reweighing" not in plain.module_config()  # configs without mitigation train as before
+    assert mitigated.module_config()["reweighing"] == {"columns": ["island", "sex"]}
+    assert training_key(plain, "fp") != training_key(mitigated, "fp")
