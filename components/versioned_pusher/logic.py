@@ -195,12 +195,17 @@ def _push_local(model_dir, destination, model_name, version, manifest, extra_dir
         for rel, text in (texts or {}).items():
             (staging / rel).parent.mkdir(parents=True, exist_ok=True)
             (staging / rel).write_text(text)
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
         target = root / str(version)
         try:
-            os.rename(staging, target)  # atomic; fails if another pusher took this number
+            os.rename(staging, target)  # claims the number; fails if another pusher took it
         except OSError:
             return None
+        # The manifest last, itself atomic: a version is visible (complete_versions) only once every
+        # file is in place, also where renaming a folder is not atomic (BlobFuse2 on a flat-namespace
+        # Azure container copies blob by blob; docs/kubeflow.md, Azure).
+        tmp = target / f".{MANIFEST}.tmp"
+        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
+        os.replace(tmp, target / MANIFEST)
         return str(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

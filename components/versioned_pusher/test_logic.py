@@ -130,3 +130,22 @@ def test_version_files_name_the_new_version_and_ship_inside_it(tmp_path):
     assert json.loads((card2 / "model_card.json").read_text()) == {"version": 2}
     assert (card2 / "index.html").read_text() == "<p>"
     assert r2.manifest["files"] == ["saved_model", "model_card"]
+
+
+def test_the_manifest_lands_last_so_a_version_is_visible_only_when_complete(tmp_path, monkeypatch):
+    """Where renaming a folder is not atomic (BlobFuse2 copies blob by blob), a reader must not see
+    the manifest before the model: it is written after the version's folder is in place."""
+    dest = tmp_path / "dest"
+    seen = []
+    real_replace = os.replace
+
+    def watching_replace(src, dst):
+        version = os.path.dirname(dst)
+        seen.append((os.path.basename(dst), sorted(os.listdir(version)), logic.complete_versions(str(dest), "m")))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(logic.os, "replace", watching_replace)
+    logic.push(_model(tmp_path, "a"), str(dest), "m", {})
+    (name, files, visible), = seen
+    assert name == "manifest.json" and "saved_model" in files and visible == []
+    assert logic.complete_versions(str(dest), "m") == [1]

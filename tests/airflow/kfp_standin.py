@@ -146,8 +146,17 @@ class KfpStandIn(StandInServer):
 # ------------------------------------------------------------------------------ spec checks
 
 
+def parse_platform_spec(raw: bytes) -> dict[str, Any]:
+    """The package's Kubernetes platform spec (``IsPlatformSpecWithKubernetesConfig``), or {}."""
+    for doc in yaml.safe_load_all(raw):
+        if isinstance(doc, dict) and "kubernetes" in (doc.get("platforms") or {}):
+            return doc["platforms"]["kubernetes"]
+    return {}
+
+
 def parse_pipeline_package(raw: bytes) -> dict[str, Any]:
-    """``template.NewV2SpecTemplate``: the pipeline spec document, or ApiError(400)."""
+    """``template.NewV2SpecTemplate``: the pipeline spec document, or ApiError(400). A Kubernetes
+    platform spec document beside it is accepted (see :func:`parse_platform_spec`)."""
     try:
         docs = [d for d in yaml.safe_load_all(raw) if d is not None]
     except yaml.YAMLError as exc:
@@ -292,9 +301,31 @@ def root_driver_failure(root: str) -> str | None:
     return None
 
 
-def first_task_failure(spec: dict[str, Any], root: str, run_id: str) -> str | None:
-    """A root TFX in the project image cannot open fails the first task's first file access."""
-    if root.startswith(GFILE_SCHEMES):
+def on_pipeline_volume(spec: dict[str, Any], platform: dict[str, Any], root: str) -> bool:
+    """Whether the first task reads and writes the root's files on a mounted volume: the platform
+    spec mounts a PVC at a path (``kubernetes_platform`` ``pvcMount``) that holds the root's
+    launcher path (``launcher_v2.go`` LocalPathForURI), and the task's container names that
+    mount in ``MLOPS_PIPELINE_VOLUME``, so the project's entrypoint maps every artifact onto it
+    (``pipelines/kubeflow/volume.py``)."""
+    from pipelines.kubeflow.volume import ENV, volume_path
+
+    executors = (spec.get("deploymentSpec") or {}).get("executors") or {}
+    tasks = ((spec.get("root") or {}).get("dag") or {}).get("tasks") or {}
+    components = spec.get("components") or {}
+    for name in first_tasks(spec)[:1]:
+        executor = (components.get(tasks[name].get("componentRef", {}).get("name", "")) or {}).get("executorLabel", "")
+        env = {e.get("name"): e.get("value") for e in ((executors.get(executor) or {}).get("container") or {}).get("env") or []}
+        mounts = [m.get("mountPath") for m in
+                  (((platform.get("deploymentSpec") or {}).get("executors") or {}).get(executor) or {}).get("pvcMount") or []]
+        mount = env.get(ENV)
+        return bool(mount) and mount in mounts and volume_path(root, mount) is not None
+    return False
+
+
+def first_task_failure(spec: dict[str, Any], root: str, run_id: str, platform: dict[str, Any] | None = None) -> str | None:
+    """A root TFX in the project image cannot open fails the first task's first file access,
+    unless the task works on a mounted pipeline volume (:func:`on_pipeline_volume`)."""
+    if root.startswith(GFILE_SCHEMES) or on_pipeline_volume(spec, platform or {}, root):
         return None
     task = (first_tasks(spec) or ["root"])[0]
     pipeline = (spec.get("pipelineInfo") or {}).get("name") or "pipeline"
@@ -383,6 +414,7 @@ class _Handler(JsonHandler):
             return 200, ({"pipelines": found, "total_size": len(found)} if found else {})
         if m == "POST" and parts == ["pipelines", "upload"]:
             spec = parse_pipeline_package(self._uploaded_file(body))
+            platform = parse_platform_spec(self._uploaded_file(body))
             name = q.get("name") or q.get("display_name") or "pipeline"
             if any(p["name"] == name for p in s.pipelines.values()):
                 raise ApiError(409, "Failed to create a pipeline and a pipeline version", upload=True)
@@ -394,7 +426,7 @@ class _Handler(JsonHandler):
             vid = str(uuid.uuid4())  # the backend creates a first version named like the pipeline
             s.versions[vid] = {
                 "pipeline_id": pid, "pipeline_version_id": vid, "name": name, "display_name": name,
-                "created_at": now(), "_spec": spec,
+                "created_at": now(), "_spec": spec, "_platform": platform,
             }  # fmt: skip
             return 200, _public(s.pipelines[pid])
         if m == "POST" and parts == ["pipelines", "upload_version"]:
@@ -402,13 +434,14 @@ class _Handler(JsonHandler):
             if pid not in s.pipelines:
                 raise ApiError(400, f"Failed to create a pipeline version: pipeline {pid!r} not found", upload=True)
             spec = parse_pipeline_package(self._uploaded_file(body))
+            platform = parse_platform_spec(self._uploaded_file(body))
             name = q.get("name") or q.get("display_name") or ""
             if any(v["pipeline_id"] == pid and v["name"] == name for v in s.versions.values()):
                 raise ApiError(409, "Failed to create a pipeline version", upload=True)
             vid = str(uuid.uuid4())
             s.versions[vid] = {
                 "pipeline_id": pid, "pipeline_version_id": vid, "name": name,
-                "display_name": q.get("display_name") or name, "created_at": now(), "_spec": spec,
+                "display_name": q.get("display_name") or name, "created_at": now(), "_spec": spec, "_platform": platform,
             }  # fmt: skip
             return 200, _public(s.versions[vid])
         if m == "GET" and len(parts) == 3 and parts[0] == "pipelines" and parts[2] == "versions":
@@ -471,7 +504,8 @@ class _Handler(JsonHandler):
         rid = str(uuid.uuid4())
         root = (req.get("runtime_config") or {}).get("pipeline_root") or s.launcher_default_root
         # The root driver runs first, then each task's driver, then the task itself.
-        failure = root_driver_failure(root) or driver_failure(spec) or first_task_failure(spec, root, rid)
+        failure = (root_driver_failure(root) or driver_failure(spec)
+                   or first_task_failure(spec, root, rid, ver.get("_platform")))
         s.runs[rid] = {
             **req, "run_id": rid, "state": "PENDING", "created_at": now(), "storage_state": "AVAILABLE",
             "_seq": len(s.runs), "_driver_failure": failure, "_pipeline_root": root,

@@ -405,3 +405,69 @@ def test_standin_resolves_the_pipeline_root_as_the_root_dag_driver_and_refuses_u
     camel = {"displayName": "x", "pipelineVersionReference": {"pipelineId": ref["pipeline_id"], "pipelineVersionId": vid},
              "runtimeConfig": {"pipelineRoot": "gs://b/root"}}  # fmt: skip
     assert requests.post(f"{kfp.url}/apis/v2beta1/runs", json=camel, headers=auth).status_code == 200
+
+
+# ------------------------------------------------------------------------------ Azure: the pipeline volume (issue 28)
+
+AZURE_ROOT = "minio://mlpipeline/pipeline-root"
+AZURE_MOUNT = "/minio/mlpipeline"
+
+
+def _volume_package(tmp_path, mount: str = AZURE_MOUNT) -> str:
+    """The local golden spec with what ``mlops compile --target kfp`` adds for ``kubeflow.pipeline_volume``
+    (pipelines/kubeflow/targets.py): ``MLOPS_PIPELINE_VOLUME`` in every container's env and a Kubernetes
+    platform spec mounting the PVC in every container executor (kfp-kubernetes' ``pvcMount``). The airflow
+    venv cannot compile (no TFX); tests/e2e/test_pipeline_volume.py checks the compiler writes exactly these."""
+    import yaml
+
+    spec = load_spec(golden_spec_path())
+    executors = spec["deploymentSpec"]["executors"]
+    for executor in executors.values():
+        if "container" in executor:
+            executor["container"]["env"] = [{"name": "MLOPS_PIPELINE_VOLUME", "value": mount}]
+    platform = {"platforms": {"kubernetes": {"deploymentSpec": {"executors": {
+        name: {"pvcMount": [{"constant": "mlops-artifacts", "mountPath": mount,
+                             "pvcNameParameter": {"runtimeValue": {"constant": "mlops-artifacts"}}}]}
+        for name, ex in executors.items() if "container" in ex}}}}}
+    out = tmp_path / "penguins_kfp_volume.yaml"
+    out.write_text(yaml.safe_dump_all([spec, platform], sort_keys=False))
+    return str(out)
+
+
+def test_a_root_on_the_pipeline_volume_is_sent_and_the_run_works_on_the_mount(
+    dagbag, kfp, tmp_path, pipeline_config, good_csv, webhook, monkeypatch
+):
+    """Azure (docs/kubeflow.md): the root is the minio:// URI whose launcher path is the Blob CSI
+    mount; with kubeflow.pipeline_volume the runner sends it, and the stand-in's first task reads and
+    writes on the volume instead of failing on minio://. Caching off: the worker has no mount to
+    fingerprint the data on (the runner says so when caching is on)."""
+    monkeypatch.setenv("AIRFLOW_VAR_MLOPS_KUBEFLOW_ENABLE_CACHING", "false")
+    volume = {"claim_name": "mlops-artifacts", "mount_path": AZURE_MOUNT}
+    config = config_with(tmp_path, pipeline_config, _volume_package(tmp_path),
+                         kubeflow={"pipeline_root": AZURE_ROOT, "pipeline_volume": volume})
+    dr, states = run_dag(dagbag.dags["training_pipeline"], {"config": config, "data_uri": str(good_csv), "runner": "kubeflow"})
+    assert set(states.values()) == {"success"}, (states, webhook)
+    (run,) = kfp.runs.values()
+    assert run["runtime_config"]["pipeline_root"] == AZURE_ROOT and run["_pipeline_root"] == AZURE_ROOT
+
+    # The same root without the volume in the spec fails its first task, as TFX on minio:// would.
+    plain = config_with(tmp_path, pipeline_config, str(golden_spec_path()),
+                        kubeflow={"pipeline_root": AZURE_ROOT, "pipeline_volume": volume})
+    dr, states = run_dag(dagbag.dags["training_pipeline"], {"config": plain, "data_uri": str(good_csv), "runner": "kubeflow"})
+    assert states["submit_pipeline"] == "failed"
+    assert "File system scheme 'minio' not implemented" in webhook[-1]["json"]["text"]
+
+
+def test_a_root_off_the_pipeline_volume_is_refused_before_anything_is_sent(
+    dagbag, kfp, tmp_path, pipeline_config, good_csv, webhook
+):
+    volume = {"claim_name": "mlops-artifacts", "mount_path": AZURE_MOUNT}
+    config = config_with(tmp_path, pipeline_config, _volume_package(tmp_path),
+                         kubeflow={"pipeline_root": "minio://other-bucket/root", "pipeline_volume": volume})
+    dr, states = run_dag(dagbag.dags["training_pipeline"], {"config": config, "data_uri": str(good_csv), "runner": "kubeflow"})
+    assert states["submit_pipeline"] == "failed"
+    text = " ".join(webhook[0]["json"]["text"].split())
+    for words in ("nothing was submitted", "'minio://other-bucket/root'", f"not on the pipeline volume mounted at {AZURE_MOUNT}",
+                  "minio://mlpipeline/pipeline-root"):
+        assert words in text, (words, text)
+    assert kfp.calls == []

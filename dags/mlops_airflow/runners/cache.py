@@ -73,7 +73,12 @@ def data_fingerprint(uri: str) -> str:
             return "folder-sha256:" + hashlib.sha256(listing.encode()).hexdigest()
         return _object_token(uri)
     except storage.StorageError as exc:
-        raise RunnerError(f"cannot fingerprint the data for the run's cache key: {exc}") from exc
+        hint = ""
+        if "://" not in uri:  # a path: the tasks' (a mounted volume), maybe not this worker's
+            hint = (" A data path must be readable at the same path on the Airflow worker (mount the pipeline "
+                    "volume there too), or turn the task cache off (kubeflow.enable_caching: false), which needs "
+                    "no fingerprint.")
+        raise RunnerError(f"cannot fingerprint the data for the run's cache key: {exc}.{hint}") from exc
 
 
 def serving_version(destination: str, model_name: str) -> int:

@@ -131,8 +131,10 @@ class KubeflowBackend:
         self.parameters = dict(req.get("parameters") or {})
         self.enable_caching = bool(req.get("enable_caching", True))
         self.pipeline_root = str(req.get("pipeline_root") or "")
-        if not self.pipeline_root.startswith("gs://"):  # the task refuses first; a request by hand too
-            raise RunnerError(f"kubeflow runner: pipeline_root must be a gs:// URI, got {self.pipeline_root!r}")
+        # The task refuses first (pipeline_root_or_refuse); a request by hand too.
+        if not self.pipeline_root.startswith("gs://") and not (k.get("pipeline_volume") and "://" in self.pipeline_root):
+            raise RunnerError(f"kubeflow runner: pipeline_root must be a gs:// URI (or on kubeflow.pipeline_volume), "
+                              f"got {self.pipeline_root!r}")
         verify = k.get("verify", True)
         kwargs: dict[str, Any] = {
             "host": str(k["host"]),
@@ -301,16 +303,31 @@ UNSUPPORTED_ROOTS = ("s3://", "minio://", "s3a://")
 LAUNCHER_DEFAULT_ROOT = "minio://mlpipeline/v2/artifacts"
 
 
-def pipeline_root_or_refuse(root: object, source: str, config: str) -> str:
-    """The ``gs://`` pipeline root to send with every run (``source`` says where it was set).
+def pipeline_root_or_refuse(root: object, source: str, config: str, volume_mount: str | None = None) -> str:
+    """The pipeline root to send with every run (``source`` says where it was set): a ``gs://``
+    URI, or, with ``kubeflow.pipeline_volume`` (``volume_mount``: its mount path), an object-store
+    URI whose launcher path lies on that volume (Azure: ``minio://<bucket>/...`` on the Blob CSI
+    mount; ``pipelines/kubeflow/volume.py``), which every task then reads and writes on the mount.
 
     Raises:
-        RunnerError: ``root`` is not ``gs://`` (one paragraph: the key, why, the fix); nothing
-            has been sent.
+        RunnerError: any other root (one paragraph: the key, why, the fix); nothing has been sent.
     """
     root = str(root or "")
     if root.startswith("gs://"):
         return root
+    if volume_mount:
+        from pipelines.kubeflow.volume import volume_path  # stdlib only: ships with the DAGs
+
+        if "://" in root and volume_path(root, volume_mount) is not None:
+            return root
+        raise RunnerError(
+            f"kubeflow runner: nothing was submitted. {source} is {root!r}, which is not on the pipeline "
+            f"volume mounted at {volume_mount} (kubeflow.pipeline_volume): KFP's launcher keeps a root's files "
+            f"at /minio/<bucket>/..., /s3/<bucket>/... or /gcs/<bucket>/..., and the tasks read and write "
+            f"them on that mount. Set kubeflow.pipeline_root in {config} (or the Airflow Variable "
+            f"mlops_kubeflow_pipeline_root) to a URI whose launcher path is under {volume_mount}, e.g. "
+            f"minio://{volume_mount.rstrip('/').split('/')[-1]}/pipeline-root (docs/kubeflow.md, Azure)."
+        )
     if root.startswith(UNSUPPORTED_ROOTS):
         why = (
             f"{source} is {root!r}: TFX and TensorFlow in the project image cannot open "
@@ -354,7 +371,9 @@ class KubeflowRunner(RemoteRunner):
 
         root_var = get_variable("mlops_kubeflow_pipeline_root")
         source = "the Variable mlops_kubeflow_pipeline_root" if root_var else "kubeflow.pipeline_root"
-        root = pipeline_root_or_refuse(root_var or kf.pipeline_root, source, request.config)
+        volume = getattr(kf, "pipeline_volume", None)
+        root = pipeline_root_or_refuse(root_var or kf.pipeline_root, source, request.config,
+                                       volume.mount_path if volume is not None else None)
         conn = get_connection_or_none(KFP_CONN_ID)
         host = url_from_connection(conn) if conn is not None else None
         if not host:
@@ -377,5 +396,6 @@ class KubeflowRunner(RemoteRunner):
                 "namespace": extra.get("namespace"),
                 "ui_url": extra.get("ui_url"),
                 "verify": verify if isinstance(verify, (bool, str)) else True,
+                "pipeline_volume": volume.mount_path if volume is not None else None,
             },
         }
