@@ -44,3 +44,15 @@ def test_make_runs_containers_as_the_caller():
     runs = [line for line in proc.stdout.splitlines() if line.lstrip().startswith("docker run")]
     assert len(runs) >= 3, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert all(f"--user {os.getuid()}:{os.getgid()}" in line for line in runs), runs
+
+
+def test_the_image_user_can_create_the_kfp_launchers_output_folders():
+    """KFP 2.17's launcher makes each output's folder under /gcs, /minio or /s3 as the container's
+    user before the task runs (backend/src/v2/component/launcher_v2.go, prepareOutputFolders):
+    as uid 10001 under a root-owned / every task of a real run would fail there."""
+    import docker
+
+    script = ("for d in /gcs/bucket /minio/mlpipeline /s3/bucket; do "
+              "mkdir -p $d/pipeline-root/penguins/run-1/Trainer/model && echo $d; done")
+    out = docker.from_env().containers.run(_image(), ["sh", "-c", script], remove=True)
+    assert out.decode().split() == ["/gcs/bucket", "/minio/mlpipeline", "/s3/bucket"]
