@@ -217,7 +217,7 @@ def test_the_documented_bundle_runs_every_dag_task_and_imports_no_tensorflow(tmp
     result = json.loads(lines[-1][len("RESULT ") :])
 
     assert result["import_errors"] == {}, result["import_errors"]
-    assert set(result["dags"]) == {"training_pipeline", "model_monitoring", "feature_engineering"}
+    assert set(result["dags"]) == {"training_pipeline", "model_monitoring", "feature_engineering", "model_quality_events"}
     assert not any(f.startswith(("mlops_airflow", "components", "pipelines", "spark_jobs")) for f in result["parsed_files"])
     assert any("pipelines.exit_codes" in m or "mlops_airflow.runners" in m for ms in result["task_imports"].values() for m in ms)
     for runner, run in result["runs"].items():
