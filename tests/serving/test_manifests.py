@@ -93,6 +93,8 @@ def _exported() -> dict[str, set[str]]:
     m.drift_score.labels("penguins", "x", "psi").set(0.1)
     m.drift_threshold.labels("penguins").set(0.2)
     m.predictions.labels("penguins", "Adelie").inc()
+    m.kafka_records.labels("penguins", "spilled").inc()  # series the app creates with --kafka
+    m.kafka_queue.labels("penguins").set(0)
     out: dict[str, set[str]] = {}
     for family in m.registry.collect():
         for s in family.samples:
