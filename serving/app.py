@@ -28,6 +28,7 @@ request"; nobody receives it), not as a server error.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -44,6 +45,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
+from serving.explain import METHODS as EXPLAIN_METHODS, BackgroundCache, ExplainPool, explain_rows
 from serving.metrics import ServingMetrics
 from serving.model import LoadedModel, ModelManager, ModelSource, columns_from_outputs, rows_from_outputs
 from serving.openapi import build_openapi
@@ -83,6 +85,8 @@ def _endpoint_of(path: str) -> str:
     if path.startswith("/v1/models/"):
         if path.endswith(":predict"):
             return "predict"
+        if path.endswith(":explain"):
+            return "explain"
         if path.endswith("/metadata"):
             return "metadata"
         if ":" in path.rsplit("/", 1)[-1] or "/versions/" in path:  # :classify, :regress, ...
@@ -129,6 +133,9 @@ def create_app(
     metrics: ServingMetrics | None = None,
     load_retry_max_seconds: float = DEFAULT_LOAD_RETRY_MAX_SECONDS,
     prediction_sink=None,
+    explain_max_instances: int = 10,
+    explain_timeout_seconds: float = 30.0,
+    explain_workers: int = 1,
 ) -> FastAPI:
     """Builds the server app for one model (nothing starts until the app's lifespan does).
 
@@ -144,6 +151,9 @@ def create_app(
             then twice as long each time, up to this.
         prediction_sink: Optional ``serving.kafka_sink.KafkaPredictionSink``; predictions go
             there instead of ``prediction_logger``, which then takes only what it spills.
+        explain_max_instances: ``:explain`` takes at most this many instances (else 413).
+        explain_timeout_seconds: ``:explain``'s time budget per request (past it, 408).
+        explain_workers: Threads of ``:explain``'s own pool (``serving/explain.py``).
     """
     name = model_source.name
     metrics = metrics or ServingMetrics(name)
@@ -293,7 +303,9 @@ def create_app(
         model = manager.current()
         return json_response(build_openapi(name, model.inputs if model else None,
                                            served_version=model.version if model else None,
-                                           max_instances=max_instances, max_body_bytes=max_body_bytes))
+                                           max_instances=max_instances, max_body_bytes=max_body_bytes,
+                                           explain_max_instances=explain_max_instances,
+                                           explain_timeout_seconds=explain_timeout_seconds))
 
     def not_implemented(path: str, api: str) -> Response:
         return error(404, "not_found", f"the :{api} API is not implemented by this server ({path}); "
@@ -386,6 +398,69 @@ def create_app(
     @app.post("/v1/models/{model_name}:predict")
     async def predict_latest(model_name: str, request: Request):
         return await predict(request, model_name, None)
+
+    explain_pool = ExplainPool(explain_workers)
+    backgrounds = BackgroundCache(getattr(model_source, "version_uri", lambda version: None))
+    app.state.explain_pool = explain_pool
+
+    async def explain(request: Request, model_name: str, version: str | None) -> Response:
+        """Attributions per instance (serving/explain.py): SHAP by default, ``?method=lime`` or a
+        body field ``method``; bounded in instances, time and concurrency."""
+        bad = check_name(model_name)
+        if bad:
+            return bad
+        model = manager.current()
+        headers: dict[str, str] = {}
+        try:
+            try:
+                raw = await read_body(request)
+            except ClientDisconnect:
+                return client_gone(request)
+            if model is None:
+                return error(503, "not_ready", f"model {name!r} is not loaded yet; retry when /readyz says ready")
+            if version is not None and version != str(model.version):
+                return error(404, "not_found", f"version {version} of {name!r} is not served; serving version {model.version}")
+            body = parse_json(raw)
+            method = request.query_params.get("method")
+            if isinstance(body, dict) and "method" in body:
+                method = body.pop("method")
+            method = method or "shap"
+            if method not in EXPLAIN_METHODS:
+                raise RequestError(400, "bad_request", f"method {method!r} is not one of {', '.join(EXPLAIN_METHODS)}")
+            if isinstance(body, dict) and isinstance(body.get("instances"), list) and len(body["instances"]) > explain_max_instances:
+                raise RequestError(413, "too_many_instances", f"\"instances\" has {len(body['instances'])} items; :explain "
+                                   f"takes at most {explain_max_instances} per request (--explain-max-instances)")
+            parsed = parse_request(body, model.inputs, max_instances=explain_max_instances)
+            if parsed.n > explain_max_instances:
+                raise RequestError(413, "too_many_instances", f"{parsed.n} instances; :explain takes at most "
+                                   f"{explain_max_instances} per request (--explain-max-instances)")
+            background = await run_in_threadpool(backgrounds.get, model.version)
+            if background is None:
+                raise RequestError(404, "not_found", f"version {model.version} of {name!r} was pushed without "
+                                   "explanation/background.json (turn explain.enabled on in the pipeline to explain it)")
+            future = explain_pool.submit(explain_rows, model, model.inputs, background, parsed.rows, method)
+        except RequestError as exc:
+            return error(exc.status, exc.kind, exc.message, headers)
+        try:
+            results = await asyncio.wait_for(asyncio.wrap_future(future), timeout=explain_timeout_seconds)
+        except asyncio.TimeoutError:
+            future.cancel()
+            return error(408, "explain_timeout", f"the explanation took longer than the budget of {explain_timeout_seconds:g} s "
+                                                 "(--explain-timeout-seconds); send fewer instances or use method=lime")
+        except RequestError as exc:
+            return error(exc.status, exc.kind, exc.message, headers)
+        except Exception as exc:
+            log.exception("explanation failed (model %s version %d)", name, model.version)
+            return error(500, "prediction_failed", f"explanation failed: {type(exc).__name__}")
+        return json_response({"explanations": results}, 200, {"X-Model-Version": str(model.version)})
+
+    @app.post("/v1/models/{model_name}:explain")
+    async def explain_latest(model_name: str, request: Request):
+        return await explain(request, model_name, None)
+
+    @app.post("/v1/models/{model_name}/versions/{version}:explain")
+    async def explain_version(model_name: str, version: str, request: Request):
+        return await explain(request, model_name, version)
 
     @app.post("/v1/models/{model_name}/versions/{version}:predict")
     async def predict_version(model_name: str, version: str, request: Request):

@@ -63,6 +63,8 @@ def build_openapi(
     served_version: int | None,
     max_instances: int,
     max_body_bytes: int,
+    explain_max_instances: int = 10,
+    explain_timeout_seconds: float = 30.0,
 ) -> dict[str, Any]:
     """The OpenAPI document for a server of model ``name`` (``inputs``: the served signature, or None)."""
     if inputs:
@@ -123,6 +125,39 @@ def build_openapi(
                 {"type": "object", "required": ["outputs"], "additionalProperties": False,
                  "properties": {"outputs": {"type": "object", "description": "One list per output (columnar request)."}}},
             ],
+        },
+        "ExplainRequest": {
+            "type": "object",
+            "required": ["instances"],
+            "properties": {
+                "instances": {"type": "array", "items": {"$ref": "#/components/schemas/Instance"},
+                              "minItems": 1, "maxItems": explain_max_instances},
+                "method": {"type": "string", "enum": ["shap", "lime"],
+                           "description": "Attribution method (default shap; the query parameter does the same)."},
+                "signature_name": signature,
+            },
+            "additionalProperties": False,
+            "description": (f"The :predict row format; at most {explain_max_instances} instances, every feature given "
+                            f"(--explain-max-instances), answered within {explain_timeout_seconds:g} s "
+                            "(--explain-timeout-seconds)."),
+        },
+        "ExplainResponse": {
+            "type": "object",
+            "required": ["explanations"],
+            "additionalProperties": False,
+            "properties": {"explanations": {"type": "array", "description": "One per instance, in order.", "items": {
+                "type": "object",
+                "required": ["method", "prediction", "attributions", "base_value"],
+                "properties": {
+                    "method": {"type": "string", "description": "How the attributions were computed."},
+                    "prediction": {"type": "object", "description": "predicted_class and its probability, or predicted_value."},
+                    "attributions": {"type": "object", "additionalProperties": {"type": "number"},
+                                     "description": "Feature -> contribution to the predicted class's probability "
+                                                    "(regression: to the predicted value)."},
+                    "base_value": {"type": ["number", "null"],
+                                   "description": "SHAP: the background's mean prediction; LIME: the local model's intercept."},
+                },
+            }}},
         },
         "ModelVersionStatus": {
             "type": "object",
@@ -204,6 +239,28 @@ def build_openapi(
             "responses": predict_responses,
         }
 
+    explain_responses = {
+        "200": _json("Attributions per instance.", "ExplainResponse", {"X-Model-Version": answer_headers["X-Model-Version"]}),
+        "400": _error("Malformed JSON, a request the signature rejects, a missing feature or an unknown method."),
+        "404": _error("Another model, a version that is not served, or one pushed without explanation background."),
+        "408": _error("The explanation took longer than --explain-timeout-seconds."),
+        "413": _error("Body larger than --max-body-bytes, or more than --explain-max-instances instances."),
+        "429": _error("Every slot of the explain pool (--explain-workers) is taken."),
+        "503": _error("No model loaded yet."),
+    }
+    method_param = {"name": "method", "in": "query", "required": False, "schema": {"type": "string", "enum": ["shap", "lime"]},
+                    "description": "Attribution method (default shap)."}
+
+    def explain_op(op_id: str, summary: str, extra_params: list) -> dict[str, Any]:
+        return {
+            "operationId": op_id,
+            "summary": summary,
+            "parameters": [model_name, *extra_params, method_param],
+            "requestBody": {"required": True,
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExplainRequest"}}}},
+            "responses": explain_responses,
+        }
+
     version_param = {"name": "version", "in": "path", "required": True,
                      "schema": {"type": "string", "pattern": "^[0-9]+$"},
                      "description": "Must be the version being served (404 otherwise)."}
@@ -213,6 +270,13 @@ def build_openapi(
         },
         "/v1/models/{model_name}/versions/{version}:predict": {
             "post": predict_op("predictVersion", "Predict with a given version (404 unless it is the one served)",
+                               [version_param]),
+        },
+        "/v1/models/{model_name}:explain": {
+            "post": explain_op("explain", "Explain single predictions of the version being served (SHAP or LIME)", []),
+        },
+        "/v1/models/{model_name}/versions/{version}:explain": {
+            "post": explain_op("explainVersion", "Explain with a given version (404 unless it is the one served)",
                                [version_param]),
         },
         "/v1/models/{model_name}": {

@@ -68,6 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "up to this (default 300)")
     parser.add_argument("--max-body-bytes", type=int, default=1 << 20, help="larger request bodies get 413 (default 1 MiB)")
     parser.add_argument("--max-instances", type=int, default=10_000, help="more instances per request get 413 (default 10000)")
+    parser.add_argument("--explain-max-instances", type=int, default=10,
+                        help=":explain takes at most this many instances per request, else 413 (default 10)")
+    parser.add_argument("--explain-timeout-seconds", type=float, default=30.0,
+                        help=":explain's time budget per request; past it, 408 (default 30)")
+    parser.add_argument("--explain-workers", type=int, default=1,
+                        help="threads of :explain's own pool, apart from :predict's (default 1)")
     parser.add_argument("--baseline", metavar="URI",
                         help="training data (csv/parquet) for the online drift monitor; default: data.uri of --config")
     parser.add_argument("--label", help="label column of the baseline (compared with predicted_class); default: label of --config")
@@ -105,6 +111,10 @@ def build_app(args):
             raise ValueError(f"{option} must be a positive number, got {value}")
     if args.poll_seconds <= 0:
         raise ValueError(f"--poll-seconds must be > 0, got {args.poll_seconds}")
+    for option, value in (("--explain-max-instances", args.explain_max_instances), ("--explain-workers", args.explain_workers),
+                          ("--explain-timeout-seconds", args.explain_timeout_seconds)):
+        if value <= 0:
+            raise ValueError(f"{option} must be > 0, got {value}")
     if args.load_retry_max_seconds <= 0:
         raise ValueError(f"--load-retry-max-seconds must be > 0, got {args.load_retry_max_seconds}")
     source = _registry_source(registry, cfg) if registry else PushDestinationSource(destination, name)
@@ -134,7 +144,9 @@ def build_app(args):
                  baseline_uri, len(baseline), settings.window_size, settings.threshold)
     app = create_app(source, poll_seconds=args.poll_seconds, max_body_bytes=args.max_body_bytes,
                      max_instances=args.max_instances, prediction_logger=logger, drift_monitor=monitor,
-                     load_retry_max_seconds=args.load_retry_max_seconds, prediction_sink=sink)
+                     load_retry_max_seconds=args.load_retry_max_seconds, prediction_sink=sink,
+                     explain_max_instances=args.explain_max_instances,
+                     explain_timeout_seconds=args.explain_timeout_seconds, explain_workers=args.explain_workers)
     return app, source
 
 

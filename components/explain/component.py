@@ -60,6 +60,10 @@ def ModelExplanation(
         if "lime" in found or primary == "lime":
             agreement = lime_logic.agreement(shap_expl, expl if primary == "lime" else found["lime"])
     logic.write_outputs(expl, explanation.uri, model_name, others=found, agreement=agreement, primary=primary)
+    # What `mlops serve`'s :explain needs to explain a single request the same way (it ships in
+    # the pushed version's explanation/): the SHAP background and LIME's training statistics rows.
+    logic.write_background(explanation.uri, background, train.head(logic.LIME_ROWS), features,
+                           served.class_names or [], seed)
     top = expl.ranking()[0][0]
     explanation.set_string_custom_property("top_feature", top)
     if report_dir:

@@ -44,6 +44,8 @@ from components.common import html as report_html
 
 PredictProba = Callable[[pd.DataFrame], np.ndarray]
 METHOD = "shap.KernelExplainer on serving_default (raw features)"
+BACKGROUND_JSON = "background.json"  # shipped with the pushed version: the server's :explain reads it
+LIME_ROWS = 200  # train rows shipped for LIME's feature statistics at serving time
 
 
 @dataclass
@@ -296,3 +298,22 @@ def write_outputs(expl: Explanation, out_dir: str, model_name: str = "model",
     gfile_io.write_bytes(paths["png"], png)
     gfile_io.write_text(paths["html"], render_html(expl, model_name, png, others=others, agreement=agreement, primary=primary))
     return paths
+
+
+def write_background(out_dir: str, background: pd.DataFrame, lime_rows: pd.DataFrame, feature_names: Sequence[str],
+                     class_names: Sequence[str], seed: int) -> str:
+    """``background.json``: the rows an explanation of one more example needs (the server's
+    ``:explain``): SHAP's background, LIME's training rows, the features, classes and seed."""
+    def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+        return [{k: _plain(v) for k, v in row.items()} for row in df[list(feature_names)].to_dict("records")]
+
+    path = gfile_io.join(out_dir, BACKGROUND_JSON)
+    gfile_io.write_json(path, {"feature_names": list(feature_names), "class_names": list(class_names), "seed": seed,
+                               "shap_background": records(background), "lime_rows": records(lime_rows)}, default=str)
+    return path
+
+
+def read_background(data: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The SHAP background and LIME rows of a ``background.json`` (as parsed JSON)."""
+    cols = list(data["feature_names"])
+    return pd.DataFrame(data["shap_background"], columns=cols), pd.DataFrame(data["lime_rows"], columns=cols)

@@ -64,7 +64,8 @@ def test_the_document_is_valid_openapi_and_matches_the_served_signature(limited_
     assert rows["maxItems"] == MAX_INSTANCES
     ops = {(path, method) for path, item in document["paths"].items() for method in item}
     assert ("/v1/models/{model_name}:predict", "post") in ops and ("/readyz", "get") in ops
-    assert len(ops) == 8
+    assert ("/v1/models/{model_name}:explain", "post") in ops
+    assert len(ops) == 10
 
 
 class Generator:
