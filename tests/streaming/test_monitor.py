@@ -146,3 +146,36 @@ def test_malformed_records_go_to_the_dead_letter_topic_and_leave_results_alone(t
     [window] = written_windows(reports).values()
     assert window["window"]["predictions"] == window["metrics"]["labelled"] == 200
     assert window["metrics"]["accuracy"] == pytest.approx(direct_accuracy([(a, b) for a, b, _ in pairs]))
+
+
+def test_time_windows_close_after_their_lateness_and_match_a_direct_computation(tmp_path):
+    """Windows of 2 s of prediction time, labels allowed 1 s late: every prediction lands in the
+    window of its timestamp; the unlabelled ones count as predictions without a label."""
+    import math
+
+    rows = penguin_rows()[:120]
+    ids, preds, labels, pairs = _traffic(rows, "t")
+    config = monitoring_config(tmp_path)
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    with running_broker(tmp_path, TOPICS) as broker:
+        produce(broker.bootstrap, PREDICTIONS, preds[:60], ids[:60])
+        time.sleep(2.5)  # the second half falls in a later window
+        second = [prediction_event(rid, row, b) for rid, (a, b, row) in zip(ids[60:], pairs[60:])]
+        produce(broker.bootstrap, PREDICTIONS, second, ids[60:])
+        produce(broker.bootstrap, GROUND_TRUTH, labels[:100], ids[:100])  # the last 20 never get one
+        with monitor_process(config, broker.bootstrap, reports, "--window", "time", "--window-seconds", "2",
+                             "--lateness-seconds", "1", "--idle-timeout-seconds", "8") as proc:
+            assert proc.wait(180) == 0
+        sent = [events.parse(m.value(), events.PREDICTION) for m in broker.read_all(PREDICTIONS)]
+    by_window: dict[str, list] = {}
+    for event, (label, predicted, _) in zip(sent, pairs):
+        start = math.floor(events.parse_time(event["timestamp"]) / 2) * 2
+        by_window.setdefault(f"penguins-t{start}", []).append((label, predicted, event["request_id"]))
+    windows = written_windows(reports)
+    assert sorted(windows) == sorted(by_window) and len(windows) >= 2
+    for wid, members in by_window.items():
+        labelled = [(a, b) for a, b, rid in members if int(rid.split("-")[1]) < 100]
+        w = windows[wid]
+        assert w["window"]["predictions"] == len(members) and w["metrics"]["labelled"] == len(labelled)
+        assert w["metrics"]["accuracy"] == pytest.approx(direct_accuracy(labelled))
