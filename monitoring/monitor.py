@@ -222,9 +222,7 @@ class StreamMonitor:
         from confluent_kafka import TopicPartition
 
         event, report = window_result.compute(window, self.spec)
-        paths = {"json": str(window_result.Path(self.report_dir) / window.window_id / window_result.WINDOW_JSON),
-                 "html": str(window_result.Path(self.report_dir) / window.window_id / window_result.WINDOW_HTML)}
-        event["reports"] = paths
+        event["reports"] = window_result.report_paths(self.report_dir, window.window_id)
         # The event first, the ledger second: a crash between them re-sends the same window id
         # (consumers key on it), never loses it.
         producer.produce(self.topics.results, value=events.dumps(event), key=window.window_id.encode())

@@ -145,12 +145,18 @@ def _atomic_write(path: Path, data: str) -> None:
     os.replace(tmp, path)
 
 
+def report_paths(report_dir: str | Path, window_id: str) -> dict[str, str]:
+    """Where a window's ``window.json`` and page go (the result event names them)."""
+    folder = Path(report_dir) / window_id
+    return {"json": str(folder / WINDOW_JSON), "html": str(folder / WINDOW_HTML)}
+
+
 def write_reports(report_dir: str | Path, event: dict[str, Any], report: drift.DriftReport | None) -> dict[str, str]:
     """Writes ``<report_dir>/<window id>/{index.html, drift.html, window.json}``; ``window.json``
     last (through a rename): it is the ledger that says the window has a result."""
     folder = Path(report_dir) / event["window_id"]
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {"json": str(folder / WINDOW_JSON), "html": str(folder / WINDOW_HTML)}
+    paths = report_paths(report_dir, event["window_id"])
     if report is not None:
         _atomic_write(folder / DRIFT_HTML, report.to_html(model_name=event["model"]))
         paths["drift_html"] = str(folder / DRIFT_HTML)
