@@ -45,7 +45,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
-from serving.explain import METHODS as EXPLAIN_METHODS, BackgroundCache, ExplainPool, explain_rows
+from serving.explain import METHODS as EXPLAIN_METHODS, BackgroundCache, ExplainPool, explain_in_worker
 from serving.metrics import ServingMetrics
 from serving.model import LoadedModel, ModelManager, ModelSource, columns_from_outputs, rows_from_outputs
 from serving.openapi import build_openapi
@@ -217,6 +217,7 @@ def create_app(
             yield
         finally:
             manager.stop()
+            app.state.explain_pool.shutdown()  # its worker processes, if an :explain started them
             if drift_monitor is not None:
                 drift_monitor.stop()
             if prediction_sink is not None:  # before the log: what it cannot deliver spills there
@@ -438,7 +439,10 @@ def create_app(
             if background is None:
                 raise RequestError(404, "not_found", f"version {model.version} of {name!r} was pushed without "
                                    "explanation/background.json (turn explain.enabled on in the pipeline to explain it)")
-            future = explain_pool.submit(explain_rows, model, model.inputs, background, parsed.rows, method)
+            warming = explain_pool.warm(str(model.path))
+            if warming is not None:  # outside the time budget: a worker's start is not the request's cost
+                await asyncio.wrap_future(warming)
+            future = explain_pool.submit(explain_in_worker, str(model.path), background, parsed.rows, method)
         except RequestError as exc:
             return error(exc.status, exc.kind, exc.message, headers)
         try:
@@ -452,6 +456,8 @@ def create_app(
         except Exception as exc:
             log.exception("explanation failed (model %s version %d)", name, model.version)
             return error(500, "prediction_failed", f"explanation failed: {type(exc).__name__}")
+        if isinstance(results, dict):  # a client error found in the worker (serving/explain.py)
+            return error(*results["request_error"])
         return json_response({"explanations": results}, 200, {"X-Model-Version": str(model.version)})
 
     @app.post("/v1/models/{model_name}:explain")

@@ -150,10 +150,13 @@ def build_openapi(
                 "required": ["method", "prediction", "attributions", "base_value"],
                 "properties": {
                     "method": {"type": "string", "description": "How the attributions were computed."},
-                    "prediction": {"type": "object", "description": "predicted_class and its probability, or predicted_value."},
-                    "attributions": {"type": "object", "additionalProperties": {"type": "number"},
+                    "prediction": {"type": ["object", "null"],
+                                   "description": "predicted_class and its probability, or predicted_value."},
+                    "attributions": {"type": ["object", "null"], "additionalProperties": {"type": "number"},
                                      "description": "Feature -> contribution to the predicted class's probability "
-                                                    "(regression: to the predicted value)."},
+                                                    "(regression: to the predicted value); null when the model's "
+                                                    "output for the instance is not a finite number (see note)."},
+                    "note": {"type": "string"},
                     "base_value": {"type": ["number", "null"],
                                    "description": "SHAP: the background's mean prediction; LIME: the local model's intercept."},
                 },
