@@ -163,9 +163,17 @@ def cached_push(metadata_path: str, run_id: str) -> dict[str, Any] | None:
     for art in store.get_artifacts_by_context(ctx.id):
         props = art.custom_properties
         if "pushed" in props and props["pushed"].int_value == 1 and "pushed_version" in props:
-            return {
+            pushed = {
                 "version": props["pushed_version"].int_value,
                 "path": display_path(props["pushed_destination"].string_value),
                 "created": False,
             }
+            # The version's own model card, as the run that pushed it reported it.
+            from components.common import storage
+            from components.model_card.logic import CARD_DIR, CARD_HTML
+
+            card = storage.join(props["pushed_destination"].string_value, CARD_DIR, CARD_HTML)
+            if storage.exists(card):
+                pushed["model_card"] = display_path(card)
+            return pushed
     return None

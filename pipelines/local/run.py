@@ -151,6 +151,8 @@ def run_local(
     outcome.collect_outputs(summary, paths.report_dir)
     if summary.pushed is None and summary.components.get("VersionedPusher", {}).get("state") == "cached":
         summary.pushed = mlmd.cached_push(paths.metadata_path, run_id)
+        if summary.pushed and summary.pushed.get("model_card"):
+            summary.reports["model_card"] = summary.pushed["model_card"]
     outcome.settle_blessing(summary)
     Path(output_dir, "run.json").write_text(json.dumps(summary.to_dict(), indent=2, default=str))
     # MLflow run + registry mirror, reports/index.html; rewrites run.json with `tracking`. Never raises.
