@@ -56,6 +56,18 @@ def _json(description: str, ref: str, headers: Mapping[str, Any] | None = None) 
     return out
 
 
+def _post_op(op_id: str, summary: str, parameters: list, request_schema: str, responses: Mapping[str, Any]) -> dict[str, Any]:
+    """A POST operation whose JSON body is ``#/components/schemas/<request_schema>``."""
+    return {
+        "operationId": op_id,
+        "summary": summary,
+        "parameters": parameters,
+        "requestBody": {"required": True,
+                        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{request_schema}"}}}},
+        "responses": dict(responses),
+    }
+
+
 def build_openapi(
     name: str,
     inputs: Mapping[str, InputSpec] | None,
@@ -233,14 +245,7 @@ def build_openapi(
     }
 
     def predict_op(op_id: str, summary: str, extra_params: list) -> dict[str, Any]:
-        return {
-            "operationId": op_id,
-            "summary": summary,
-            "parameters": [model_name, *extra_params, request_id],
-            "requestBody": {"required": True,
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PredictRequest"}}}},
-            "responses": predict_responses,
-        }
+        return _post_op(op_id, summary, [model_name, *extra_params, request_id], "PredictRequest", predict_responses)
 
     explain_responses = {
         "200": _json("Attributions per instance.", "ExplainResponse", {"X-Model-Version": answer_headers["X-Model-Version"]}),
@@ -255,14 +260,7 @@ def build_openapi(
                     "description": "Attribution method (default shap)."}
 
     def explain_op(op_id: str, summary: str, extra_params: list) -> dict[str, Any]:
-        return {
-            "operationId": op_id,
-            "summary": summary,
-            "parameters": [model_name, *extra_params, method_param],
-            "requestBody": {"required": True,
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExplainRequest"}}}},
-            "responses": explain_responses,
-        }
+        return _post_op(op_id, summary, [model_name, *extra_params, method_param], "ExplainRequest", explain_responses)
 
     version_param = {"name": "version", "in": "path", "required": True,
                      "schema": {"type": "string", "pattern": "^[0-9]+$"},
