@@ -146,7 +146,9 @@ def test_cached_rerun_executes_nothing_new(trained_pipeline):
     executed = [n for n, c in second.components.items() if c["state"] != "cached"]
     assert executed == [], second.components
     assert {"DriftCheck", "FairnessGate", "ServingModelBaseline", "Evaluator"} <= set(second.components)
-    assert second.pushed == {"version": 1, "path": second.pushed["path"], "created": False}
+    # The version the first run pushed, its model card included.
+    assert second.pushed == {"version": 1, "path": second.pushed["path"], "created": False,
+                             "model_card": trained_pipeline["summary"].pushed["model_card"]}
     # The reports come from the run's own artifacts (MLMD), cached ones included.
     assert set(second.reports) == set(trained_pipeline["summary"].reports), (second.reports, trained_pipeline["summary"].reports)
     assert second.seconds < trained_pipeline["summary"].seconds / 2
