@@ -422,12 +422,18 @@ def create_app(
             if version is not None and version != str(model.version):
                 return error(404, "not_found", f"version {version} of {name!r} is not served; serving version {model.version}")
             body = parse_json(raw)
-            method = request.query_params.get("method")
+            # Each place a method can be named is checked on its own: a bad ?method= is refused even
+            # when the body names a good one (the OpenAPI document declares the query's enum).
+            chosen = []
+            if "method" in request.query_params:
+                chosen.append(("?method=", request.query_params.get("method")))
             if isinstance(body, dict) and "method" in body:
-                method = body.pop("method")
-            method = method or "shap"
-            if method not in EXPLAIN_METHODS:
-                raise RequestError(400, "bad_request", f"method {method!r} is not one of {', '.join(EXPLAIN_METHODS)}")
+                chosen.append(("body field method", body.pop("method")))
+            for where, value in chosen:
+                if value not in EXPLAIN_METHODS:
+                    raise RequestError(400, "bad_request",
+                                       f"{where} {value!r} is not one of {', '.join(EXPLAIN_METHODS)}")
+            method = chosen[-1][1] if chosen else "shap"
             if isinstance(body, dict) and isinstance(body.get("instances"), list) and len(body["instances"]) > explain_max_instances:
                 raise RequestError(413, "too_many_instances", f"\"instances\" has {len(body['instances'])} items; :explain "
                                    f"takes at most {explain_max_instances} per request (--explain-max-instances)")

@@ -157,7 +157,7 @@ def test_pusher_ships_gs_artifacts(gs_root, tmp_path):
         assert manifest["metrics"]["overall"] == {"accuracy": 0.97}
         assert manifest["fairness"]["passed"] is True and manifest["tflite_variant"] == "dynamic_range"
         assert manifest["explanation"]["top_features"] == ["bill_length_mm", "island"]
-        assert manifest["files"] == ["saved_model", "explanation", "fairness", "tflite"]
+        assert manifest["files"] == ["saved_model", "explanation", "fairness", "model_card", "tflite"]
         base = storage.join(destination, "penguins", "1")
         assert storage.read_bytes(storage.join(base, "saved_model", "saved_model.pb")) == b"graph"
         assert storage.read_bytes(storage.join(base, "saved_model", "variables", "variables.index")) == b"idx"
